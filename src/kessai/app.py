@@ -1,0 +1,134 @@
+"""The composition root: the only module that imports every layer. `create_app(settings)` builds the
+core once and mounts the faces over it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+
+from kessai.config import Settings
+from kessai.connectors.base import CardAcquirer
+from kessai.connectors.sandbox.connector import SandboxAcquirer
+from kessai.core.cards.keyring import load_keyring
+from kessai.core.cards.models import VaultCard
+from kessai.core.cards.vault import Vault, store_card
+from kessai.core.context import Core, MerchantRef
+from kessai.db.session import make_engine, make_sessionmaker
+from kessai.kit.clock import Clock, SystemClock
+from kessai.kit.keyfile import load_or_create_key
+from kessai.kit.secrets import CardNumber
+from kessai.web.legacy.endpoint import TelegramFace
+from kessai.worker.scheduler import Scheduler
+
+
+@dataclass
+class VaultService:
+    """The vault as the core sees it: seal into a session, open, fingerprint."""
+
+    vault: Vault
+    clock: Clock
+
+    def store(self, session: Session, number: CardNumber) -> VaultCard:
+        row = store_card(session, self.vault, number, self.clock.now())
+        session.flush()  # the payment refers to the row by its id
+        return row
+
+    def open(self, row: VaultCard) -> CardNumber:
+        return self.vault.open(row)
+
+    def fingerprint(self, number: CardNumber) -> str:
+        return self.vault.fingerprint(number)
+
+
+@dataclass
+class AcquirerRouter:
+    """Sandbox merchants get PAYGENT's stub rules in-process; production merchants the configured
+    acquirer (the simulator over HTTP in this distribution)."""
+
+    sandbox: CardAcquirer
+    production: CardAcquirer | None
+
+    def __call__(self, merchant: MerchantRef) -> CardAcquirer:
+        if merchant.mode == "sandbox" or self.production is None:
+            return self.sandbox
+        return self.production
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    core: Core
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Everything the faces and the worker share, built once."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.resolved_database_url())
+    secret = (
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else load_or_create_key(settings.var_dir / "keys" / "secret.key")
+    )
+    vault = VaultService(Vault(load_keyring(settings)), clock)
+    production = _production_acquirer(settings)
+    core = Core(
+        sessions=make_sessionmaker(engine),
+        clock=clock,
+        vault=vault,
+        acquirer_for=AcquirerRouter(SandboxAcquirer(clock), production),
+        secret=secret,
+    )
+    return Runtime(settings=settings, engine=engine, core=core)
+
+
+def _production_acquirer(settings: Settings) -> CardAcquirer | None:
+    if not settings.acquirer_url:
+        return None
+    from kessai.connectors.acquirer_sim.client import SimAcquirer
+
+    return SimAcquirer(settings.acquirer_url, timeout=settings.acquirer_timeout)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    require_client_cert: bool = False,
+    run_worker: bool = False,
+    with_simulators: bool = False,
+) -> Starlette:
+    telegrams = TelegramFace(runtime.core, require_client_cert=require_client_cert)
+    routes: list[Route | Mount] = [
+        Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
+        Route("/health", _health, methods=["GET"]),
+    ]
+    if with_simulators:
+        from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
+
+        routes.append(Mount("/sim/acquirer", create_acquirer_simulator(runtime.core.clock)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        scheduler = Scheduler(runtime.core) if run_worker else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _health(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")

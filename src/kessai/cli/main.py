@@ -1,0 +1,187 @@
+"""The operator CLI (`kessai …`). Scriptable: `--json` prints machine-readable output, errors go to
+stderr with what to do, and the exit code is non-zero on failure. Settings come from `KESSAI_`
+variables (KESSAI_HOME, KESSAI_DATABASE_URL, …) and are loaded lazily so `--help` needs no database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kessai.config import Settings
+from kessai.kit.errors import KessaiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEMO_MERCHANT_ID = 30000
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _guard(func: F) -> F:
+    """Turn expected errors into one readable line instead of a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KessaiError as error:
+            _fail(error.message)
+        except (RuntimeError, ValueError, OSError) as error:
+            _fail(str(error))
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+@click.version_option(package_name="kessai")
+def main() -> None:
+    """Kessai (決済): a PAYGENT-compatible payment gateway.
+
+    Configuration comes from KESSAI_* environment variables: KESSAI_HOME (where var/ lives,
+    default: the current directory), KESSAI_DATABASE_URL (default: SQLite under var/),
+    KESSAI_MASTER_KEY (card vault master key; default: a key file under var/keys/).
+    """
+
+
+@main.command()
+@_guard
+def migrate() -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    from kessai.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url())
+    click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Server certificate "
+              "(PEM). With it, TLS is on and merchants must present a client certificate.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Server private key.")
+@click.option("--client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="CA of merchant client certificates; default: Kessai's merchant CA in var/ca/.")
+@click.option("--tls", "auto_tls", is_flag=True,
+              help="TLS with a server certificate issued by Kessai's own server CA (var/ca/).")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run the background jobs (expiries, reconciler) in this process.")
+@click.option("--simulators/--no-simulators", default=True, show_default=True,
+              help="Mount the institution simulators under /sim/.")
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Server processes (PostgreSQL recommended above 1).")
+@click.option("--demo", is_flag=True, help="Migrate and create a sandbox demo merchant first.")
+@_guard
+def serve(host: str, port: int, cert: str | None, key: str | None, client_ca: str | None,
+          auto_tls: bool, worker: bool, simulators: bool, workers: int, demo: bool) -> None:
+    """Run the gateway: the PAYGENT-compatible telegram face under /n/."""
+    from kessai.db.migrate import upgrade
+    from kessai.tls.ca import ensure_server_certificate, load_or_create_merchant_ca, merchant_ca_file
+    from kessai.tls.server import build_uvicorn_config, run_server
+
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    if demo:
+        upgrade(settings.resolved_database_url())
+        _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
+    if auto_tls and not cert:
+        cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
+        cert, key = str(cert_path), str(key_path)
+    if cert and not client_ca:
+        load_or_create_merchant_ca(settings.var_dir)
+        client_ca = str(merchant_ca_file(settings.var_dir))
+    os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
+        {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
+    )
+    app: Any = "kessai.cli.serving:app_from_environment"
+    config = build_uvicorn_config(app, host=host, port=port, cert=cert, key=key,
+                                  client_ca=client_ca, workers=workers,
+                                  log_level=settings.log_level.lower())
+    config.factory = True
+    config.access_log = False  # query strings may carry card numbers; the face logs safely
+    scheme = "https" if cert else "http"
+    click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
+    run_server(config)
+
+
+def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool) -> None:
+    from kessai.cli.demo import ensure_demo_merchant
+
+    creds = ensure_demo_merchant(settings, DEMO_MERCHANT_ID)
+    scheme = "https" if tls else "http"
+    click.echo("Sandbox demo merchant (credentials also in var/demo-merchant.json):")
+    for name in ("merchant_id", "connect_id", "connect_password", "hash_key",
+                 "notification_hash_key"):
+        click.echo(f"  {name:22} {creds[name]}")
+    click.echo(f"Try: curl -s {scheme}://{host}:{port}/n/card/request --data "
+               f"'merchant_id={creds['merchant_id']}&connect_id={creds['connect_id']}&"
+               f"connect_password={creds['connect_password']}&telegram_kind=020&"
+               "telegram_version=1.0&trading_id=demo1&payment_amount=1000&"
+               "card_number=4900000000000000&card_valid_term=1230'")
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@_guard
+def worker(interval: float, once: bool) -> None:
+    """Run the background jobs alone (expiries, reconciler)."""
+    from kessai.app import build_runtime
+    from kessai.worker.scheduler import Scheduler, run_jobs_once
+
+    settings = _settings()
+    _setup_logging(settings.log_level)
+    runtime = build_runtime(settings)
+    if once:
+        click.echo(json.dumps(run_jobs_once(runtime.core)))
+        return
+    scheduler = Scheduler(runtime.core, interval=interval)
+    scheduler.start()
+    click.echo("worker running; Ctrl-C to stop", err=True)
+    try:
+        scheduler._thread.join()
+    except KeyboardInterrupt:
+        scheduler.stop()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _register() -> None:
+    from kessai.cli import keys, merchants
+
+    main.add_command(merchants.merchant)
+    main.add_command(keys.keys)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()

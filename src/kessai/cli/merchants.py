@@ -1,0 +1,157 @@
+"""`kessai merchant …`: onboard and manage merchants."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kessai.cli.main import _guard, _settings
+
+
+def _runtime() -> Any:
+    from kessai.app import build_runtime
+
+    return build_runtime(_settings())
+
+
+def _merchant_dict(merchant: Any) -> dict[str, Any]:
+    return {
+        "merchant_id": merchant.id,
+        "name": merchant.name,
+        "connect_id": merchant.connect_id,
+        "hash_key": merchant.link_hash_key,
+        "notification_hash_key": merchant.notification_hash_key,
+        "notification_url": merchant.notification_url,
+        "enabled_methods": merchant.methods(),
+        "mode": merchant.mode,
+        "created_at": merchant.created_at.isoformat(),
+    }
+
+
+def _methods(value: str | None) -> list[str] | None:
+    return [m.strip() for m in value.split(",") if m.strip()] if value else None
+
+
+def _show(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for name, value in data.items():
+        click.echo(f"{name:22} {value}")
+
+
+@click.group()
+def merchant() -> None:
+    """Create, show, list and update merchants (加盟店)."""
+
+
+@merchant.command("create")
+@click.option("--name", default="Demo shop", show_default=True)
+@click.option("--mode", type=click.Choice(["sandbox", "production"]), default="sandbox",
+              show_default=True)
+@click.option("--methods", default="02", show_default=True,
+              help="Comma list of payment_type codes (02 card).")
+@click.option("--notification-url", help="Where result notifications are POSTed.")
+@click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@_guard
+def create(name: str, mode: str, methods: str, notification_url: str | None,
+           merchant_id: int | None, as_json: bool) -> None:
+    """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
+    from kessai.core.merchants.commands import create_merchant
+
+    runtime = _runtime()
+    with runtime.core.sessions.begin() as session:
+        new = create_merchant(
+            session, secret=runtime.core.secret, now=runtime.core.clock.now(), name=name,
+            mode=mode, methods=_methods(methods), notification_url=notification_url,
+            merchant_id=merchant_id,
+        )
+    _show(asdict(new), as_json)
+
+
+@merchant.command("show")
+@click.argument("merchant_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def show(merchant_id: int, as_json: bool) -> None:
+    """Show one merchant (never its password)."""
+    from kessai.core.merchants.commands import get_merchant
+
+    with _runtime().core.sessions() as session:
+        _show(_merchant_dict(get_merchant(session, merchant_id)), as_json)
+
+
+@merchant.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def list_(as_json: bool) -> None:
+    """List merchants."""
+    from kessai.core.merchants.commands import list_merchants
+
+    with _runtime().core.sessions() as session:
+        rows = [_merchant_dict(m) for m in list_merchants(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['merchant_id']:>9}  {row['mode']:10}  {row['name']}")
+
+
+@merchant.command("update")
+@click.argument("merchant_id", type=int)
+@click.option("--name")
+@click.option("--mode", type=click.Choice(["sandbox", "production"]))
+@click.option("--methods", help="Comma list of payment_type codes.")
+@click.option("--notification-url", help="Empty string removes it.")
+@click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def update(merchant_id: int, name: str | None, mode: str | None, methods: str | None,
+           notification_url: str | None, rotate_password: bool, as_json: bool) -> None:
+    """Change a merchant's settings."""
+    from kessai.core.merchants.commands import rotate_password as rotate
+    from kessai.core.merchants.commands import update_merchant
+
+    runtime = _runtime()
+    with runtime.core.sessions.begin() as session:
+        now = runtime.core.clock.now()
+        row = update_merchant(session, merchant_id, now=now, name=name, mode=mode,
+                              methods=_methods(methods), notification_url=notification_url)
+        data = _merchant_dict(row)
+        if rotate_password:
+            data["connect_password"] = rotate(session, merchant_id, secret=runtime.core.secret,
+                                              now=now)
+    _show(data, as_json)
+
+
+@merchant.command("cert")
+@click.argument("merchant_id", type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Directory for the files.")
+@click.option("--password", help="PKCS#12 password; default: generated and printed.")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -> None:
+    """Issue a client certificate for a merchant from Kessai's merchant CA."""
+    from kessai.core.merchants.commands import get_merchant
+    from kessai.tls.ca import issue_merchant_certificate, merchant_ca_file
+
+    settings = _settings()
+    with _runtime().core.sessions() as session:
+        get_merchant(session, merchant_id)
+    issued = issue_merchant_certificate(settings.var_dir, merchant_id, out_dir, password=password)
+    _show({
+        "merchant_id": merchant_id,
+        "cert": str(issued.cert_path),
+        "key": str(issued.key_path),
+        "p12": str(issued.p12_path),
+        "p12_password": issued.p12_password,
+        "ca": str(merchant_ca_file(settings.var_dir)),
+        "not_valid_after": issued.not_valid_after.isoformat(),
+        "sha256_fingerprint": issued.sha256_fingerprint,
+    }, as_json)

@@ -1,0 +1,92 @@
+"""The port between the payment core and card acquirers.
+
+Every call answers one of five outcomes (architecture-notes §1.3). A *declined* answer is a result, not
+an exception; a timeout is *unknown* and the reconciler (or the next inquiry) asks the institution with
+`lookup`. Connectors never raise for an institution's answer; they raise only for programming errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from kessai.kit.secrets import CardNumber, SecurityCode
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    DECLINED = "declined"
+    NOT_SENT = "not_sent"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CardData:
+    """What an acquirer needs to authorise: the number, expiry (MMYY) and, once, the security code."""
+
+    number: CardNumber
+    valid_term: str
+    security_code: SecurityCode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardIssuer:
+    """Who issued and who acquires a card (PAYGENT's acq_id/acq_name/issur_* fields)."""
+
+    acq_id: str
+    acq_name: str
+    issur_id: str
+    issur_name: str
+    issur_class: str  # "0" domestic, "1" foreign
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorResult:
+    """One answer from an institution.
+
+    `reference` is the institution's id for the operation (needed for later capture/void/lookup).
+    `response_code`/`response_detail` are already PAYGENT codes (2001/2002/2003/2008, detail `1G12`…).
+    `amount` and `echo_reference` are what the institution says it did, checked by the core before
+    applying the result (integrity check).
+    """
+
+    outcome: Outcome
+    reference: str | None = None
+    amount: int | None = None
+    response_code: str = ""
+    response_detail: str = ""
+    issuer: CardIssuer | None = None
+    approval_number: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class CardAcquirer(Protocol):
+    """A card acquirer (カード会社). `idempotency_key` is unique per operation: sending it twice must
+    never charge twice; the institution answers the first result again."""
+
+    name: str
+
+    def authorize(
+        self, *, idempotency_key: str, card: CardData, amount: int, capture: bool
+    ) -> ConnectorResult:
+        """Authorise (オーソリ) `amount`; with `capture` also capture (売上) in the same call."""
+        ...
+
+    def capture(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Capture (売上) an authorisation."""
+        ...
+
+    def void(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Void (オーソリ取消) an authorisation that was not captured."""
+        ...
+
+    def refund(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Cancel (売上取消) a capture, wholly."""
+        ...
+
+    def lookup(self, *, idempotency_key: str) -> ConnectorResult:
+        """What happened to the operation sent with `idempotency_key` (UNKNOWN if the institution
+        still cannot say, NOT_SENT if it never saw it)."""
+        ...

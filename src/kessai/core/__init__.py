@@ -1,0 +1,1 @@
+"""The one payment core. No HTTP here."""

@@ -1,0 +1,164 @@
+"""Merchant onboarding and authentication: the only writers of the merchants table."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kessai.core.merchants import credentials
+from kessai.core.merchants.models import Merchant
+from kessai.kit.errors import AuthError, InvalidRequest, NotFound
+
+# payment_type codes a merchant can have enabled; card only until the other methods land.
+KNOWN_METHODS = ("02",)
+MODES = ("sandbox", "production")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMerchant:
+    """A created merchant with its secrets in the clear: shown once, never stored so."""
+
+    merchant_id: int
+    name: str
+    connect_id: str
+    connect_password: str
+    hash_key: str
+    notification_hash_key: str
+    notification_url: str | None
+    enabled_methods: list[str]
+    mode: str
+
+
+def create_merchant(
+    session: Session,
+    *,
+    secret: bytes,
+    now: datetime,
+    name: str,
+    mode: str = "sandbox",
+    methods: list[str] | None = None,
+    notification_url: str | None = None,
+    merchant_id: int | None = None,
+) -> NewMerchant:
+    """Create a merchant (加盟店) with fresh credentials and hash keys."""
+    methods = _check_methods(methods or list(KNOWN_METHODS))
+    _check_mode(mode)
+    merchant_id = merchant_id or _next_merchant_id(session)
+    if not 0 < merchant_id <= 999_999_999:
+        raise InvalidRequest("P010", field="merchant_id", message="merchant_id must be 1–999999999")
+    if session.get(Merchant, merchant_id) is not None:
+        raise InvalidRequest(message=f"merchant {merchant_id} already exists")
+    password = credentials.new_connect_password()
+    new = NewMerchant(
+        merchant_id=merchant_id,
+        name=name,
+        connect_id=credentials.new_connect_id(merchant_id),
+        connect_password=password,
+        hash_key=credentials.new_hash_key(),
+        notification_hash_key=credentials.new_hash_key(),
+        notification_url=notification_url,
+        enabled_methods=methods,
+        mode=mode,
+    )
+    session.add(_row(new, secret=secret, now=now))
+    session.flush()
+    return new
+
+
+def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
+    return Merchant(
+        id=new.merchant_id,
+        name=new.name,
+        connect_id=new.connect_id,
+        connect_password_hash=credentials.hash_password(secret, new.connect_password),
+        link_hash_key=new.hash_key,
+        notification_hash_key=new.notification_hash_key,
+        notification_url=new.notification_url,
+        enabled_methods=",".join(new.enabled_methods),
+        mode=new.mode,
+        notice_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def update_merchant(
+    session: Session,
+    merchant_id: int,
+    *,
+    now: datetime,
+    name: str | None = None,
+    mode: str | None = None,
+    methods: list[str] | None = None,
+    notification_url: str | None = None,
+) -> Merchant:
+    """Change a merchant's settings; credentials are changed by `rotate_password` only."""
+    merchant = get_merchant(session, merchant_id)
+    if name is not None:
+        merchant.name = name
+    if mode is not None:
+        merchant.mode = _check_mode(mode)
+    if methods is not None:
+        merchant.enabled_methods = ",".join(_check_methods(methods))
+    if notification_url is not None:
+        merchant.notification_url = notification_url or None
+    merchant.updated_at = now
+    return merchant
+
+
+def rotate_password(session: Session, merchant_id: int, *, secret: bytes, now: datetime) -> str:
+    """A new connect password; the old one stops working at commit."""
+    merchant = get_merchant(session, merchant_id)
+    password = credentials.new_connect_password()
+    merchant.connect_password_hash = credentials.hash_password(secret, password)
+    merchant.updated_at = now
+    return password
+
+
+def authenticate(
+    session: Session, *, secret: bytes, merchant_id: str, connect_id: str, password: str
+) -> Merchant:
+    """The merchant whose credentials these are, or P002. The same answer for every kind of
+    mismatch, so a caller cannot probe which merchant IDs exist."""
+    merchant = session.get(Merchant, int(merchant_id)) if merchant_id.isdigit() else None
+    if merchant is None or not secrets.compare_digest(merchant.connect_id, connect_id):
+        credentials.hash_password(secret, password)  # same work either way
+        raise AuthError("P002")
+    if not credentials.password_matches(secret, password, merchant.connect_password_hash):
+        raise AuthError("P002")
+    return merchant
+
+
+def get_merchant(session: Session, merchant_id: int) -> Merchant:
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound(message=f"merchant {merchant_id} does not exist (see: kessai merchant list)")
+    return merchant
+
+
+def list_merchants(session: Session) -> list[Merchant]:
+    return list(session.scalars(select(Merchant).order_by(Merchant.id)))
+
+
+def _next_merchant_id(session: Session) -> int:
+    highest = session.scalar(select(func.max(Merchant.id)))
+    return max(highest or 0, 30000) + 1
+
+
+def _check_methods(methods: list[str]) -> list[str]:
+    unknown = sorted(set(methods) - set(KNOWN_METHODS))
+    if unknown:
+        raise InvalidRequest(
+            message=f"unknown payment method(s) {', '.join(unknown)}; known: {', '.join(KNOWN_METHODS)}"
+        )
+    return sorted(set(methods))
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InvalidRequest(message=f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode

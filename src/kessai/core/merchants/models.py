@@ -1,0 +1,35 @@
+"""Merchants (加盟店): credentials, hash keys, enabled methods, mode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kessai.db.base import Base, UTCDateTime
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    # PAYGENT's merchant_id: digits, at most 9.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128))
+    connect_id: Mapped[str] = mapped_column(String(32), unique=True)
+    # HMAC-SHA-256 of the connect password under the server secret (hex). Fast on purpose: every
+    # telegram carries the password; the password itself has >= 128 bits of entropy.
+    connect_password_hash: Mapped[str] = mapped_column(String(64))
+    link_hash_key: Mapped[str] = mapped_column(String(64))
+    notification_hash_key: Mapped[str] = mapped_column(String(64))
+    notification_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    enabled_methods: Mapped[str] = mapped_column(String(128))  # comma list of payment_type codes
+    mode: Mapped[str] = mapped_column(String(16))  # "sandbox" | "production"
+    # Last payment_notice_id handed out: a per-merchant sequence, bumped under a row lock in the same
+    # transaction as the status change it numbers.
+    notice_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def methods(self) -> list[str]:
+        return [m for m in self.enabled_methods.split(",") if m]

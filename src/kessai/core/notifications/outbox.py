@@ -1,0 +1,70 @@
+"""Writing notices into the outbox, inside the transaction of the change they report.
+
+`payment_notice_id` is a per-merchant sequence (paygent-protocol.md §1.5 091): it is taken by bumping
+`merchants.notice_seq` under the row lock of that UPDATE, so two changes committing at once never get
+the same number and numbers have no gaps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kessai.core.merchants.models import Merchant
+from kessai.core.notifications.models import Notice
+from kessai.core.payments.models import Payment
+from kessai.kit.clock import jst_stamp
+
+
+def record_change(session: Session, payment: Payment, now: datetime) -> Notice:
+    """Add the notice for `payment`'s current status (no commit: the caller's transaction)."""
+    notice_id = session.execute(
+        update(Merchant)
+        .where(Merchant.id == payment.merchant_id)
+        .values(notice_seq=Merchant.notice_seq + 1)
+        .returning(Merchant.notice_seq)
+    ).scalar_one()
+    payment_seq = (
+        session.scalar(select(func.count()).where(Notice.payment_id == payment.id)) or 0
+    ) + 1
+    notice = Notice(
+        merchant_id=payment.merchant_id,
+        payment_notice_id=notice_id,
+        payment_id=payment.id,
+        payment_seq=payment_seq,
+        payment_status=payment.status,
+        fields=notice_fields(payment, notice_id, now),
+        delivery_status="pending",
+        created_at=now,
+    )
+    session.add(notice)
+    return notice
+
+
+def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
+    """The 091 / push fields of a card payment (§1.5 091), as strings."""
+    details = payment.details or {}
+    return {
+        "payment_notice_id": str(notice_id),
+        "change_date": jst_stamp(now),
+        "payment_id": str(payment.id),
+        "trading_id": payment.trading_id,
+        "payment_type": payment.payment_type,
+        "payment_status": payment.status,
+        "payment_amount": str(payment.amount),
+        "payment_init_date": jst_stamp(payment.created_at),
+        "cancel_date": jst_stamp(payment.cancelled_at),
+        "payment_date": jst_stamp(payment.captured_at),
+        "related_payment_id": str(payment.related_payment_id or ""),
+        "acq_id": payment.institution_code,
+        "acq_name": payment.institution_name,
+        "payment_class": str(details.get("payment_class", "")),
+        "split_count": str(details.get("split_count", "")),
+        "issur_name": str(details.get("issur_name", "")),
+        "site_id": payment.site_id,
+        "customer_id": str(details.get("customer_id", "")),
+        "customer_card_id": str(details.get("customer_card_id", "")),
+        "fingerprint": str(details.get("fingerprint", "")),
+    }

@@ -1,0 +1,394 @@
+"""Card payment commands: the only writers of payments (paygent-protocol.md §3.2).
+
+Every operation follows the same order (architecture-notes §1.4): transaction 1 locks the payment,
+checks the state table and writes the operation as `sending`; the connector is called outside any
+transaction; transaction 2 (`settle`) applies the outcome and writes the notice. A crash in between
+leaves an open operation that `reconcile` settles by asking the institution; no lock is ever held
+across the network, and the unique open-operation index makes a second concurrent operation on the
+same payment impossible — so two racing captures make one capture.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
+from kessai.core.cards.models import VaultCard
+from kessai.core.context import Core, MerchantRef
+from kessai.core.payments import repository
+from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.core.payments.settle import change_status, settle
+from kessai.core.payments.states.card import (
+    AUTH_LIFETIME,
+    CANCEL_WINDOW,
+    TRANSITIONS,
+    Call,
+    CardOperation,
+    CardStatus,
+    Verdict,
+    judge,
+)
+from kessai.core.payments.views import OperationResult, PaymentView
+from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, KessaiError
+
+# How long a follow-up waits for another operation on the same payment to settle before answering
+# 9005 (retry). In-process institutions answer in milliseconds; real ones within seconds.
+WAIT_FOR_OPEN_OPERATION = timedelta(seconds=5)
+# A `sending` row older than this belongs to a process that died mid-call.
+STALE_SENDING = timedelta(seconds=60)
+MAX_INPUT_ERROR_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRef:
+    """How a follow-up telegram names its payment: payment_id or trading_id (or both)."""
+
+    payment_id: str = ""
+    trading_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizeRequest:
+    """020: what to authorise. Exactly one card source is set: `card` (raw), `vault_card_id`
+    (stored card or ref_trading_id, resolved by `kessai.core.cards.sources`)."""
+
+    trading_id: str
+    amount: int
+    capture: bool = False
+    card: CardData | None = None
+    vault_card_id: int | None = None
+    valid_term: str = ""  # MMYY of a stored / referenced card
+    site_id: str = ""
+    payment_class: str = "10"
+    split_count: str = ""
+    retry_payment_id: int | None = None  # 2003 retry of the same payment (§3.2)
+    related_payment_id: int | None = None
+    customer_id: str = ""
+    customer_card_id: str = ""
+    operation: CardOperation | None = None  # VALIDITY_CHECK for 025; default from `capture`
+
+
+# ---------------------------------------------------------------- authorise (020)
+
+
+def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> OperationResult:
+    """Authorise (オーソリ) a card payment; with `capture`, authorise and capture (sales_mode=1)."""
+    operation = req.operation or (
+        CardOperation.AUTHORIZE_CAPTURE if req.capture else CardOperation.AUTHORIZE
+    )
+    with core.sessions.begin() as session:
+        now = core.clock.now()
+        vault_row = _vault_row_for(core, session, req)
+        payment = _payment_for_authorize(session, merchant, req, vault_row, now)
+        op = _open_operation(session, payment, operation, payment.amount, now)
+        card = req.card or CardData(core.vault.open(vault_row), req.valid_term)
+        ids = (payment.id, op.id, op.idempotency_key)
+    acquirer = core.acquirer_for(merchant)
+    result = acquirer.authorize(
+        idempotency_key=ids[2],
+        card=card,
+        amount=req.amount,
+        capture=operation is CardOperation.AUTHORIZE_CAPTURE,
+    )
+    return _settle(core, ids[0], ids[1], result)
+
+
+def _vault_row_for(core: Core, session: Session, req: AuthorizeRequest) -> VaultCard:
+    if req.card is not None:
+        return core.vault.store(session, req.card.number)
+    row = session.get(VaultCard, req.vault_card_id) if req.vault_card_id else None
+    if row is None:
+        raise InvalidRequest("P005", field="card_number")
+    return row
+
+
+def _payment_for_authorize(
+    session: Session, merchant: MerchantRef, req: AuthorizeRequest, vault_row: VaultCard,
+    now: datetime,
+) -> Payment:
+    details = {
+        "masked_card_number": "*" * 12 + vault_row.masked[-4:],
+        "card_display": vault_row.masked,
+        "card_brand": vault_row.brand,
+        "fingerprint": vault_row.fingerprint,
+        "card_valid_term": req.card.valid_term if req.card else req.valid_term,
+        "payment_class": req.payment_class,
+        "split_count": req.split_count,
+        "customer_id": req.customer_id,
+        "customer_card_id": req.customer_card_id,
+        "sales_mode": "1" if req.capture else "0",
+        "input_error_retries": 0,
+    }
+    if req.retry_payment_id is not None:
+        return _retry_payment(session, merchant, req, vault_row, details, now)
+    payment = Payment(
+        merchant_id=merchant.id,
+        trading_id=req.trading_id,
+        site_id=req.site_id,
+        payment_type="02",
+        amount=req.amount,
+        status=CardStatus.APPLIED.value,
+        vault_card_id=vault_row.id,
+        related_payment_id=req.related_payment_id,
+        details=details,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def _retry_payment(
+    session: Session, merchant: MerchantRef, req: AuthorizeRequest, vault_row: VaultCard,
+    details: dict[str, object], now: datetime,
+) -> Payment:
+    """A 020 naming a payment left in 申込済 by an input error (2003) retries that payment."""
+    assert req.retry_payment_id is not None
+    payment = repository.lock_payment(session, req.retry_payment_id)
+    if payment.merchant_id != merchant.id:
+        raise InvalidState("2006")
+    if payment.status != CardStatus.APPLIED or payment.payment_type != "02":
+        raise InvalidState("2004")
+    retries = int((payment.details or {}).get("input_error_retries", 0)) + 1
+    if retries > MAX_INPUT_ERROR_RETRIES:
+        change_status(session, payment, CardStatus.AUTH_NG.value, operation="authorize",
+                      now=now, response_code="2001")
+        raise InvalidState("2004")
+    payment.details = {**details, "input_error_retries": retries}
+    payment.vault_card_id = vault_row.id
+    payment.amount = req.amount
+    return payment
+
+
+# ---------------------------------------------------------------- follow-ups (021/022/023)
+
+
+def capture(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResult:
+    """Capture (売上) an authorised card payment (022)."""
+    return follow_up(core, merchant, ref, CardOperation.CAPTURE)
+
+
+def void(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResult:
+    """Void (オーソリ取消) an authorisation (021)."""
+    return follow_up(core, merchant, ref, CardOperation.VOID)
+
+
+def refund(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResult:
+    """Cancel (売上取消) a capture, wholly (023)."""
+    return follow_up(core, merchant, ref, CardOperation.REFUND)
+
+
+def follow_up(
+    core: Core, merchant: MerchantRef, ref: PaymentRef, operation: CardOperation
+) -> OperationResult:
+    payment_id = _resolve(core, merchant, ref)
+    return operate(core, merchant, payment_id, operation)
+
+
+def operate(
+    core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
+) -> OperationResult:
+    """Run `operation` on the payment, waiting briefly for another operation on it to settle."""
+    deadline = time.monotonic() + WAIT_FOR_OPEN_OPERATION.total_seconds()
+    while True:
+        try:
+            return _operate_once(core, merchant, payment_id, operation)
+        except InProgress:
+            reconcile(core, merchant, payment_id)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _operate_once(
+    core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
+) -> OperationResult:
+    verdict, sent = _begin(core, payment_id, operation)
+    if sent is None:
+        return _answer_without_call(core, payment_id, verdict)
+    payment_ref, op_id, key, amount, call = sent
+    acquirer = core.acquirer_for(merchant)
+    result = _call(acquirer, call, key=key, reference=payment_ref, amount=amount)
+    return _settle(core, payment_id, op_id, result)
+
+
+def _begin(
+    core: Core, payment_id: int, operation: CardOperation
+) -> tuple[Verdict, tuple[str, int, str, int, Call] | None]:
+    """Transaction 1: judge the operation and, if it calls the institution, write it `sending`."""
+    with core.sessions.begin() as session:
+        now = core.clock.now()
+        payment = repository.lock_payment(session, payment_id)
+        apply_due_expiry(session, payment, now)
+        if repository.open_operation(session, payment.id) is not None:
+            raise InProgress()
+        verdict = judge(CardStatus(payment.status), operation)
+        if verdict is not Verdict.APPLY:
+            return verdict, None
+        rule = TRANSITIONS[(CardStatus(payment.status), operation)]
+        op = _open_operation(session, payment, operation, payment.amount, now)
+        return verdict, (payment.institution_ref or "", op.id, op.idempotency_key, op.amount,
+                         rule.call)
+
+
+def _answer_without_call(core: Core, payment_id: int, verdict: Verdict) -> OperationResult:
+    """REPEAT answers success with nothing changed; EXPIRED is 2007; anything else 2004."""
+    if verdict is Verdict.REPEAT:
+        return OperationResult(True, inquire_by_id(core, payment_id))
+    if verdict is Verdict.EXPIRED:
+        raise InvalidState("2007")
+    raise InvalidState("2004")
+
+
+def _call(
+    acquirer: CardAcquirer, call: Call, *, key: str, reference: str, amount: int
+) -> ConnectorResult:
+    match call:
+        case Call.CAPTURE:
+            return acquirer.capture(idempotency_key=key, reference=reference, amount=amount)
+        case Call.VOID:
+            return acquirer.void(idempotency_key=key, reference=reference, amount=amount)
+        case Call.REFUND:
+            return acquirer.refund(idempotency_key=key, reference=reference, amount=amount)
+        case Call.AUTHORIZE | Call.NONE:
+            raise AssertionError(f"{call} is not a follow-up call")
+
+
+def _open_operation(
+    session: Session, payment: Payment, operation: CardOperation, amount: int, now: datetime
+) -> PaymentOperation:
+    op = PaymentOperation(
+        payment_id=payment.id,
+        kind=operation.value,
+        status="sending",
+        idempotency_key=uuid.uuid4().hex,
+        amount=amount,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(op)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the open-operation index: someone else got there first
+        raise InProgress() from exc
+    return op
+
+
+def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) -> OperationResult:
+    with core.sessions.begin() as session:
+        return settle(
+            session, payment_id=payment_id, operation_id=op_id, result=result,
+            now=core.clock.now(),
+        )
+
+
+def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
+    with core.sessions() as session:
+        return repository.find_payment_id(
+            session, merchant_id=merchant.id, payment_id=ref.payment_id,
+            trading_id=ref.trading_id,
+        )
+
+
+# ---------------------------------------------------------------- time and reconciliation
+
+
+def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
+    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2)."""
+    if payment.payment_type != "02":
+        return
+    if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:
+        if payment.authorized_at + AUTH_LIFETIME <= now:
+            change_status(session, payment, CardStatus.AUTH_EXPIRED.value,
+                          operation=CardOperation.EXPIRE_AUTH.value, now=now)
+    elif payment.status == CardStatus.CAPTURED and payment.captured_at is not None:  # noqa: SIM102
+        if payment.captured_at + CANCEL_WINDOW <= now:
+            change_status(session, payment, CardStatus.CAPTURED_CLOSED.value,
+                          operation=CardOperation.CLOSE_CANCEL_WINDOW.value, now=now)
+
+
+def expire_due(core: Core, *, batch: int = 500) -> int:
+    """Apply every due expiry (the scheduler runs this); returns how many payments moved."""
+    moved = 0
+    now = core.clock.now()
+    for status, window in (("20", AUTH_LIFETIME), ("40", CANCEL_WINDOW)):
+        with core.sessions() as session:
+            ids = repository.due_for_expiry(
+                session, status=status, column_before=now - window, limit=batch
+            )
+        for payment_id in ids:
+            with core.sessions.begin() as session:
+                payment = repository.lock_payment(session, payment_id)
+                if repository.open_operation(session, payment_id) is None:
+                    before = payment.status
+                    apply_due_expiry(session, payment, now)
+                    moved += payment.status != before
+    return moved
+
+
+def reconcile(core: Core, merchant: MerchantRef, payment_id: int) -> OperationResult | None:
+    """Settle an operation whose answer was lost, by asking the institution (`lookup`).
+    A `sending` operation that is still fresh belongs to a live request and is left alone."""
+    with core.sessions() as session:
+        op = repository.open_operation(session, payment_id)
+        if op is None:
+            return None
+        stale = op.updated_at + STALE_SENDING <= core.clock.now()
+        if op.status == "sending" and not stale:
+            return None
+        op_id, key = op.id, op.idempotency_key
+    result = core.acquirer_for(merchant).lookup(idempotency_key=key)
+    return _settle(core, payment_id, op_id, result)
+
+
+def reconcile_all(core: Core, merchants: dict[int, MerchantRef], *, batch: int = 100) -> int:
+    """The reconciler's sweep over unsettled operations; returns how many it asked about."""
+    with core.sessions() as session:
+        ids = repository.unsettled_operations(
+            session, older_than=core.clock.now() - STALE_SENDING, limit=batch
+        )
+        owners = {pid: session.get(Payment, pid) for pid in ids}
+    asked = 0
+    for payment_id, payment in owners.items():
+        if payment is not None and payment.merchant_id in merchants:
+            reconcile(core, merchants[payment.merchant_id], payment_id)
+            asked += 1
+    return asked
+
+
+# ---------------------------------------------------------------- inquiry (094)
+
+
+def inquire(core: Core, merchant: MerchantRef, ref: PaymentRef, payment_type: str = "") -> PaymentView:
+    """The payment as it stands (094). An unsettled operation is settled first by asking the
+    institution, so a merchant retrying after a timeout sees the truth."""
+    with core.sessions() as session:
+        payment_id = repository.find_payment_id(
+            session, merchant_id=merchant.id, payment_id=ref.payment_id,
+            trading_id=ref.trading_id, payment_type=payment_type,
+            ambiguous_code="13002", missing_code="13001",
+        )
+    try:
+        reconcile(core, merchant, payment_id)
+    except KessaiError:
+        pass  # the inquiry still answers what we know
+    with core.sessions.begin() as session:
+        payment = repository.lock_payment(session, payment_id)
+        if repository.open_operation(session, payment_id) is None:
+            apply_due_expiry(session, payment, core.clock.now())
+        return PaymentView.of(payment)
+
+
+def inquire_by_id(core: Core, payment_id: int) -> PaymentView:
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        return PaymentView.of(payment)

@@ -1,0 +1,109 @@
+"""Every SQL statement of the payments area."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.kit.errors import InvalidRequest, NotFound
+
+OPEN_STATUSES = ("sending", "unknown")
+
+
+def lock_payment(session: Session, payment_id: int) -> Payment:
+    """The payment, locked for this transaction (row lock on PostgreSQL; SQLite's writer lock is
+    already held since BEGIN IMMEDIATE)."""
+    payment = session.scalar(
+        select(Payment).where(Payment.id == payment_id).with_for_update()
+    )
+    if payment is None:
+        raise NotFound("2006")
+    return payment
+
+
+def find_payment_id(
+    session: Session,
+    *,
+    merchant_id: int,
+    payment_id: str,
+    trading_id: str,
+    payment_type: str = "",
+    ambiguous_code: str = "2005",
+    missing_code: str = "2006",
+) -> int:
+    """Resolve a follow-up telegram's payment by payment_id or trading_id (§1.2)."""
+    query = select(Payment.id, Payment.trading_id).where(Payment.merchant_id == merchant_id)
+    if payment_id:
+        query = query.where(Payment.id == int(payment_id))
+    elif trading_id:
+        query = query.where(Payment.trading_id == trading_id)
+    else:
+        raise InvalidRequest("P005", field="payment_id")
+    if payment_type:
+        query = query.where(Payment.payment_type == payment_type)
+    rows = session.execute(query.limit(2)).all()
+    if not rows:
+        raise NotFound(missing_code)
+    if len(rows) > 1:
+        raise InvalidRequest(ambiguous_code)
+    found_id, found_trading = rows[0]
+    if payment_id and trading_id and found_trading != trading_id:
+        raise NotFound(missing_code)  # both given: both must match
+    return int(found_id)
+
+
+def open_operation(session: Session, payment_id: int) -> PaymentOperation | None:
+    return session.scalar(
+        select(PaymentOperation).where(
+            PaymentOperation.payment_id == payment_id,
+            PaymentOperation.status.in_(OPEN_STATUSES),
+        )
+    )
+
+
+def latest_card_payment_by_trading_id(
+    session: Session, *, merchant_id: int, trading_id: str
+) -> Payment | None:
+    """For ref_trading_id: the newest card payment of that trading_id that reached an acquirer."""
+    return session.scalar(
+        select(Payment)
+        .where(
+            Payment.merchant_id == merchant_id,
+            Payment.trading_id == trading_id,
+            Payment.payment_type == "02",
+            Payment.status.not_in(("10", "11")),
+            Payment.vault_card_id.is_not(None),
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
+
+
+def unsettled_operations(session: Session, *, older_than: datetime, limit: int) -> list[int]:
+    """Operations the reconciler should ask the institution about."""
+    return list(
+        session.scalars(
+            select(PaymentOperation.payment_id)
+            .where(
+                PaymentOperation.status.in_(OPEN_STATUSES),
+                PaymentOperation.updated_at <= older_than,
+            )
+            .limit(limit)
+        )
+    )
+
+
+def due_for_expiry(
+    session: Session, *, status: str, column_before: datetime, limit: int
+) -> list[int]:
+    column = Payment.authorized_at if status == "20" else Payment.captured_at
+    return list(
+        session.scalars(
+            select(Payment.id)
+            .where(Payment.status == status, column <= column_before)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,149 @@
+"""Applying an institution's answer to a payment (transaction 2 of every operation).
+
+An operation is written `sending` before the connector call (transaction 1) and settled here after it,
+in a transaction of its own that also writes the status-change notice (architecture-notes §1.4).
+The same function settles what the reconciler learns later through `lookup`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kessai.connectors.base import ConnectorResult, Outcome
+from kessai.core.notifications.outbox import record_change
+from kessai.core.payments import repository
+from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.core.payments.states.card import TRANSITIONS, CardOperation, CardStatus, notifies_merchant
+from kessai.core.payments.views import OperationResult, PaymentView
+
+log = logging.getLogger("kessai.payments")
+
+# What the merchant is told when the institution's answer is not known yet (retry / inquire later).
+UNSETTLED_CODE = "2008"
+
+
+def change_status(
+    session: Session, payment: Payment, new_status: str, *, operation: str, now: datetime,
+    response_code: str = "", response_detail: str = "",
+) -> None:
+    """Move `payment` to `new_status`: history row always, notice when the merchant is told."""
+    old_status = payment.status
+    payment.status = new_status
+    payment.updated_at = now
+    session.add(
+        PaymentEvent(
+            payment_id=payment.id,
+            operation=operation,
+            from_status=old_status,
+            to_status=new_status,
+            amount=payment.amount,
+            response_code=response_code,
+            response_detail=response_detail[:256],
+            created_at=now,
+        )
+    )
+    session.flush()
+    if new_status != old_status and notifies_merchant(CardStatus(new_status)):
+        record_change(session, payment, now)
+
+
+def settle(
+    session: Session, *, payment_id: int, operation_id: int, result: ConnectorResult, now: datetime
+) -> OperationResult:
+    """Apply `result` to the operation and its payment. Idempotent: a settled operation is left."""
+    payment = repository.lock_payment(session, payment_id)
+    op = session.get(PaymentOperation, operation_id, with_for_update=True)
+    assert op is not None, f"operation {operation_id} vanished"
+    if op.status not in repository.OPEN_STATUSES:
+        return _already_settled(payment, op)
+    op.attempts += 1
+    op.updated_at = now
+    match result.outcome:
+        case Outcome.SUCCEEDED:
+            return _succeeded(session, payment, op, result, now)
+        case Outcome.DECLINED:
+            return _declined(session, payment, op, result, now)
+        case Outcome.NOT_SENT:
+            op.status = "not_sent"
+            return _unsettled(payment, op, "institution unreachable; nothing was sent")
+        case Outcome.UNKNOWN | Outcome.PENDING:
+            op.status = "unknown"
+            log.warning("payment %s: %s answer unknown; will ask again", payment.id, op.kind)
+            return _unsettled(payment, op, "answer not known yet; inquire with 094")
+
+
+def _succeeded(
+    session: Session, payment: Payment, op: PaymentOperation, result: ConnectorResult,
+    now: datetime,
+) -> OperationResult:
+    if not _integrity_ok(op, result):
+        op.status = "integrity_failure"
+        log.error("payment %s: %s answer does not match what was sent", payment.id, op.kind)
+        return OperationResult(False, PaymentView.of(payment), "E001", "integrity check failed")
+    op.status = "succeeded"
+    op.reference = result.reference or op.reference
+    rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
+    _stamp(payment, op.kind, result, now)
+    change_status(session, payment, rule.on_success, operation=op.kind, now=now)
+    return OperationResult(True, PaymentView.of(payment))
+
+
+def _declined(
+    session: Session, payment: Payment, op: PaymentOperation, result: ConnectorResult,
+    now: datetime,
+) -> OperationResult:
+    op.status = "declined"
+    op.response_code = result.response_code
+    op.response_detail = result.response_detail
+    rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
+    # 2003 (input error): the payment stays 申込済 and may be retried by payment_id (§3.2).
+    new_status = payment.status if result.response_code == "2003" else rule.on_decline
+    change_status(
+        session, payment, new_status, operation=op.kind, now=now,
+        response_code=result.response_code, response_detail=result.response_detail,
+    )
+    return OperationResult(
+        False, PaymentView.of(payment), result.response_code, result.response_detail
+    )
+
+
+def _unsettled(payment: Payment, op: PaymentOperation, why: str) -> OperationResult:
+    op.response_code = UNSETTLED_CODE
+    op.response_detail = why
+    return OperationResult(False, PaymentView.of(payment), UNSETTLED_CODE, "2999")
+
+
+def _already_settled(payment: Payment, op: PaymentOperation) -> OperationResult:
+    ok = op.status == "succeeded"
+    return OperationResult(ok, PaymentView.of(payment), op.response_code, op.response_detail)
+
+
+def _integrity_ok(op: PaymentOperation, result: ConnectorResult) -> bool:
+    """The institution must echo the amount we sent (architecture-notes §1.7)."""
+    return result.amount is None or result.amount == op.amount
+
+
+def _stamp(payment: Payment, kind: str, result: ConnectorResult, now: datetime) -> None:
+    operation = CardOperation(kind)
+    if operation in (
+        CardOperation.AUTHORIZE, CardOperation.AUTHORIZE_CAPTURE, CardOperation.VALIDITY_CHECK
+    ):
+        payment.institution_ref = result.reference
+        payment.authorized_at = now
+        if result.issuer is not None:
+            payment.institution_code = result.issuer.acq_id
+            payment.institution_name = result.issuer.acq_name
+            payment.details = {
+                **(payment.details or {}),
+                "issur_class": result.issuer.issur_class,
+                "issur_id": result.issuer.issur_id,
+                "issur_name": result.issuer.issur_name,
+                "authrized_number": result.approval_number,
+            }
+    if operation in (CardOperation.AUTHORIZE_CAPTURE, CardOperation.CAPTURE):
+        payment.captured_at = now
+    if operation in (CardOperation.VOID, CardOperation.REFUND):
+        payment.cancelled_at = now

@@ -1,0 +1,45 @@
+"""Alembic environment: the URL comes from the caller's config (kessai.db.migrate)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import text
+
+from kessai.db import models
+from kessai.db.session import make_engine
+
+config = context.config
+target_metadata = models.Base.metadata
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url not set"
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable, url)
+        return
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        _run(connection, url)
+    engine.dispose()
+
+
+def _run(connection, url: str) -> None:  # type: ignore[no-untyped-def]
+    is_pg = url.startswith("postgresql")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=not is_pg,
+        compare_type=True,
+        compare_server_default=True,
+    )
+    with context.begin_transaction():
+        if is_pg:
+            # Two processes migrating at once (several API servers starting) take turns.
+            connection.execute(text("SELECT pg_advisory_xact_lock(846301)"))
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+        context.run_migrations()
+
+
+run_migrations_online()

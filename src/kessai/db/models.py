@@ -1,0 +1,18 @@
+"""Every model, imported in one place so metadata is complete (Alembic, tests)."""
+
+from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.merchants.models import Merchant
+from kessai.core.notifications.models import Notice
+from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.db.base import Base
+
+__all__ = [
+    "Base",
+    "Merchant",
+    "Notice",
+    "Payment",
+    "PaymentEvent",
+    "PaymentOperation",
+    "StoredCard",
+    "VaultCard",
+]

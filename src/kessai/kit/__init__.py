@@ -1,0 +1,1 @@
+"""Tiny pure helpers shared by every layer: money, clock, secrets, errors. Stdlib only."""

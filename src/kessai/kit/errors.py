@@ -1,0 +1,121 @@
+"""One error type for the whole gateway.
+
+A `KessaiError` carries the protocol response code (`P010`, `2004`, …), the field it is about, and a
+message for people. The core raises it; each face turns it into its own wire form (the legacy telegram
+face writes `result=1`, `response_code`, `response_detail`).
+
+Tree::
+
+    KessaiError
+    ├── InvalidRequest      bad input, nothing changed           (P001–P014, P022–P026, 2005, 2006, 2009, 2013…)
+    ├── AuthError           credentials or certificate refused   (P001, P002, P016)
+    ├── InvalidState        operation not allowed in this state  (2004, 2007)
+    ├── NotFound            no such payment or card              (2006, 13001, P022, P026)
+    ├── Declined            the institution said no              (2001, 2002, 2003, 2008 on authorise)
+    ├── InProgress          another operation on the payment is not settled yet (9005, retry)
+    └── InternalError       our fault                            (E001)
+
+Messages live in `MESSAGES`, Japanese as the PAYGENT protocol has them.
+"""
+
+from __future__ import annotations
+
+# Response code → message. Field-level messages take the field name (`{field}`).
+MESSAGES: dict[str, str] = {
+    "P001": "認証パラメータ（マーチャントID、接続ID、接続パスワード）が存在しません。",
+    "P002": "認証に失敗しました。マーチャントID、接続ID、接続パスワードを確認してください。",
+    "P003": "電文バージョンが不正です。",
+    "P004": "指定されたURLでこの決済手段を使用することはできません。",
+    "P005": '"{field}"パラメータが存在しません。',
+    "P006": '"{field}"パラメータの値が設定されていません。',
+    "P007": "この決済手段は契約されていません。",
+    "P008": '"{field}"パラメータの値はタイプが不正です。',
+    "P009": '"{field}"パラメータの値は桁数が不正です。',
+    "P010": '"{field}"パラメータの値は不正な値です。',
+    "P011": "利用限度額を超えています。",
+    "P014": "金額は0より大きい値を指定してください。",
+    "P016": "クライアント証明書が不正です。",
+    "P021": "カード情報お預かりサービスは契約されていません。",
+    "P022": "指定した顧客ID、顧客カードIDのカード情報はありません。",
+    "P023": "登録可能なカード情報の件数を超えています。",
+    "P025": "指定した顧客ID、顧客カードIDのカード情報はありません。",
+    "P026": "指定した顧客ID、顧客カードIDのカード情報はありません。",
+    "P030": "支払区分または分割回数が不正です。",
+    "E001": "システムエラーが発生しました。時間をおいて再度お試しください。",
+    "2001": "カード会社でオーソリが承認されませんでした。",
+    "2002": "カード会社でシステムエラーが発生しました。",
+    "2003": "カード情報の入力に誤りがあります。",
+    "2004": "決済ステータスが不正なため、この処理は実行できません。",
+    "2005": "取引IDに該当する決済が複数あります。決済IDを指定してください。",
+    "2006": "指定された決済が存在しません。",
+    "2007": "有効期限が切れているため、この処理は実行できません。",
+    "2008": "カード会社との通信がタイムアウトしました。",
+    "2009": "参照取引IDの決済は利用できません。",
+    "2010": "補正前オーソリの取消に失敗しました。",
+    "2011": "補正後の売上に失敗しました。",
+    "2012": "補正前売上の取消に失敗しました。",
+    "2013": "補正後の金額が不正です。",
+    "2016": "このカードはご利用いただけません。",
+    "2024": "カード情報の指定方法が重複しています。",
+    "9005": "他の処理が実行中です。時間をおいて再度お試しください。",
+    "13001": "指定された決済が存在しません。",
+    "13002": "取引IDに該当する決済が複数あります。決済種別を指定してください。",
+}
+
+
+def message_for(code: str, field: str | None = None) -> str:
+    """The protocol's message for `code`, with the field name filled in where it has one."""
+    template = MESSAGES.get(code, MESSAGES["E001"])
+    return template.format(field=field or "")
+
+
+class KessaiError(Exception):
+    """Base of every error a face can show. `code` is the protocol response code."""
+
+    code: str = "E001"
+    retryable: bool = False
+
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        field: str | None = None,
+        message: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        self.field = field
+        # `detail` overrides the response_detail (card vendor codes such as 1G12).
+        self.message = message or message_for(self.code, field)
+        self.detail = detail if detail is not None else self.message
+        super().__init__(f"{self.code}: {self.message}")
+
+
+class InvalidRequest(KessaiError):
+    code = "P010"
+
+
+class AuthError(KessaiError):
+    code = "P002"
+
+
+class InvalidState(KessaiError):
+    code = "2004"
+
+
+class NotFound(KessaiError):
+    code = "2006"
+
+
+class Declined(KessaiError):
+    code = "2001"
+
+
+class InProgress(KessaiError):
+    code = "9005"
+    retryable = True
+
+
+class InternalError(KessaiError):
+    code = "E001"

@@ -1,0 +1,146 @@
+"""The module-type face: `POST /n/<method>/request` telegrams (paygent-protocol.md §1, §6).
+
+Always HTTP 200; errors are `result=1` with the protocol code. Checks run in PAYGENT's order:
+client certificate (P016), credentials (P001/P002), version (P003), kind and path (P004/P007), fields
+(P005–P010), then the handler. Nothing is stored before every check has passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kessai.core.context import Core, MerchantRef
+from kessai.core.merchants.commands import authenticate
+from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
+from kessai.tls.server import peer_merchant_id
+from kessai.web.legacy.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
+from kessai.web.legacy.encode import content_type, encode_response, error_fields
+from kessai.web.legacy.fields import validate
+from kessai.web.legacy.handlers import HANDLERS, Reply, Telegram, csv_error
+from kessai.web.legacy.specs import COMMON_HEADER, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
+
+log = logging.getLogger("kessai.telegram")
+
+PAYMENT_TYPE_OF_KIND = {kind: "02" for kind in HANDLERS}
+CSV_KINDS = frozenset({"027"})
+AUTH_FIELDS = ("merchant_id", "connect_id", "connect_password")
+
+
+@dataclass(frozen=True)
+class TelegramFace:
+    core: Core
+    require_client_cert: bool
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        body, too_large = await _read_capped(request)
+        peer = peer_merchant_id(request.scope)
+        charset = "cp932"
+        try:
+            if too_large:
+                raise InvalidRequest("P009", field="request")
+            raw = decode_request(
+                body=body, query=request.url.query.encode("latin-1"),
+                content_type=request.headers.get("content-type"), path=request.url.path,
+            )
+            charset = charset_for_kind(raw.get("telegram_kind", ""))
+            reply, meta = await run_in_threadpool(self.process, raw, request.url.path, peer)
+        except KessaiError as error:
+            reply, meta = error_fields(error.code, error.detail), {"code": error.code}
+        payload = reply if isinstance(reply, bytes) else encode_response(reply, charset=charset)
+        _log(meta, started)
+        # Close after answering: PAYGENT's modules expect it, and HTTP/1.0 clients need it.
+        return Response(payload, status_code=200, media_type=None,
+                        headers={"content-type": content_type(charset), "connection": "close"})
+
+    def process(
+        self, raw: Mapping[str, str], path: str, peer: int | None
+    ) -> tuple[Reply, dict[str, str]]:
+        kind = raw.get("telegram_kind", "")
+        # Only checked values reach the log: any field of a bad request may hold a card number.
+        meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
+        try:
+            telegram = self._admit(raw, path, peer)
+            meta["merchant"] = str(telegram.merchant.id)
+            reply = HANDLERS[kind](self.core, telegram)
+        except KessaiError as error:
+            meta["code"] = error.code
+            if kind in CSV_KINDS:
+                return csv_error(error), meta
+            return error_fields(error.code, error.detail, RESPONSE_FIELDS.get(kind, ())), meta
+        except Exception:
+            log.exception("telegram %s for merchant %s failed", kind, meta["merchant"])
+            meta["code"] = "E001"
+            return error_fields("E001", KessaiError("E001").detail), meta
+        meta["code"] = _reply_code(reply)
+        return reply, meta
+
+    def _admit(self, raw: Mapping[str, str], path: str, peer: int | None) -> Telegram:
+        if self.require_client_cert and peer is None:
+            raise AuthError("P016")
+        for name in AUTH_FIELDS:
+            if not raw.get(name):
+                raise AuthError("P001")
+        merchant = self._authenticate(raw)
+        if self.require_client_cert and peer != merchant.id:
+            raise AuthError("P016")  # another merchant's certificate
+        if raw.get("telegram_version") != "1.0":
+            raise InvalidRequest("P003")
+        kind = raw.get("telegram_kind", "")
+        _check_kind_and_path(kind, path)
+        fields = validate(raw, COMMON_HEADER + REQUEST_SPECS[kind])
+        return Telegram(kind=kind, merchant=merchant, fields=fields, raw=raw)
+
+    def _authenticate(self, raw: Mapping[str, str]) -> MerchantRef:
+        with self.core.sessions() as session:
+            merchant = authenticate(
+                session, secret=self.core.secret, merchant_id=raw["merchant_id"],
+                connect_id=raw["connect_id"], password=raw["connect_password"],
+            )
+            if PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02") not in merchant.methods():
+                raise InvalidRequest("P007")
+            return MerchantRef(id=merchant.id, mode=merchant.mode)
+
+
+def _check_kind_and_path(kind: str, path: str) -> None:
+    expected = path_for_kind(kind)
+    if kind not in HANDLERS:
+        # A kind PAYGENT knows but Kessai does not offer yet is "not contracted".
+        raise InvalidRequest("P007" if expected else "P010", field="telegram_kind")
+    if expected != path.rstrip("/"):
+        raise InvalidRequest("P004")
+
+
+async def _read_capped(request: Request) -> tuple[bytes, bool]:
+    """The body, reading no more than the limit (a 1 MB body is refused, not buffered)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_REQUEST_BYTES + 4:  # + trailing CRLFs some clients add
+            return b"", True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
+def _reply_code(reply: Reply) -> str:
+    if isinstance(reply, bytes):
+        return ""
+    values = dict(reply)
+    return values.get("response_code", "") if values.get("result") == "1" else ""
+
+
+def _log(meta: Mapping[str, str], started: float) -> None:
+    # Kind, merchant and outcome only: a telegram's fields may hold a card number.
+    log.info(
+        "telegram kind=%s merchant=%s code=%s ms=%.1f",
+        meta.get("kind", ""), meta.get("merchant", ""), meta.get("code", ""),
+        (time.perf_counter() - started) * 1000,
+    )

@@ -1,0 +1,381 @@
+"""One handler per card telegram kind: typed request in, one core command, reply fields out.
+
+Handlers receive fields already checked against `specs.REQUEST_SPECS` and return the reply as
+`(name, value)` pairs (or CSV bytes for 027). Rules that need a payment's state live in the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from kessai.connectors.base import CardData
+from kessai.core.cards import stored
+from kessai.core.context import Core, MerchantRef
+from kessai.core.payments import commands
+from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
+from kessai.core.payments.corrections import CorrectionRequest, correct
+from kessai.core.payments.views import OperationResult, PaymentView
+from kessai.kit.clock import jst_stamp
+from kessai.kit.errors import InvalidRequest, KessaiError
+from kessai.kit.secrets import CardNumber, SecurityCode
+from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
+from kessai.web.legacy.specs import RESPONSE_FIELDS, STORED_CARD_CSV_COLUMNS
+
+Reply = list[tuple[str, str]] | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Telegram:
+    kind: str
+    merchant: MerchantRef
+    fields: Mapping[str, str]  # validated values
+    raw: Mapping[str, str]  # as decoded, to tell "sent empty" from "not sent" (116)
+
+    def ref(self) -> PaymentRef:
+        return PaymentRef(
+            payment_id=self.fields["payment_id"], trading_id=self.fields["trading_id"]
+        )
+
+
+Handler = Callable[[Core, Telegram], Reply]
+
+
+# ---------------------------------------------------------------- replies
+
+
+def card_values(view: PaymentView | None) -> dict[str, str]:
+    """The 020-family response fields of a payment."""
+    if view is None:
+        return {}
+    return {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+        "issur_class": view.detail("issur_class"),
+        "acq_id": view.institution_code,
+        "acq_name": view.institution_name,
+        "issur_name": view.detail("issur_name"),
+        "issur_id": view.detail("issur_id"),
+        "attempt_kbn": "",
+        "fingerprint": view.detail("fingerprint"),
+        "masked_card_number": view.detail("masked_card_number"),
+        "card_valid_term": view.detail("card_valid_term"),
+    }
+
+
+def operation_reply(kind: str, result: OperationResult, values: dict[str, str]) -> Reply:
+    names = RESPONSE_FIELDS[kind]
+    if result.ok:
+        return success_fields(names, values)
+    reply = error_fields(result.response_code, result.response_detail)
+    return reply + [(name, values.get(name, "")) for name in names]
+
+
+def _declined_values(kind: str, result: OperationResult) -> dict[str, str]:
+    # §1.5: payment_id is set on result 1 only for an input error (2003), which may be retried.
+    values = card_values(result.payment)
+    if kind == "020" and result.response_code != "2003":
+        values.pop("payment_id", None)
+    return values
+
+
+# ---------------------------------------------------------------- 020
+
+
+def authorize(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    amount = _amount(f["payment_amount"])
+    result = commands.authorize(
+        core,
+        t.merchant,
+        AuthorizeRequest(
+            trading_id=f["trading_id"],
+            amount=amount,
+            capture=f.get("sales_mode") == "1",
+            site_id=f.get("site_id", ""),
+            payment_class=f.get("payment_class") or "10",
+            split_count=_split_count(f),
+            retry_payment_id=int(f["payment_id"]) if f.get("payment_id") else None,
+            customer_id=f.get("customer_id", "") if f.get("stock_card_mode") == "1" else "",
+            customer_card_id=f.get("customer_card_id", "")
+            if f.get("stock_card_mode") == "1"
+            else "",
+            **_card_source(core, t),
+        ),
+    )
+    values = card_values(result.payment) if result.ok else _declined_values("020", result)
+    return operation_reply("020", result, values)
+
+
+def _card_source(core: Core, t: Telegram) -> dict[str, object]:
+    """Exactly one card source: stored card, ref_trading_id, or the card number (§1.5 020)."""
+    f = t.fields
+    if f.get("stock_card_mode") == "1":
+        for name in ("customer_id", "customer_card_id"):
+            if not f.get(name):
+                raise InvalidRequest("P005" if name not in t.raw else "P006", field=name)
+        vault_id, term = stored.stored_card_source(
+            core,
+            t.merchant,
+            customer_id=f["customer_id"],
+            customer_card_id=int(f["customer_card_id"]),
+            site_id=f.get("site_id", ""),
+        )
+        return {"vault_card_id": vault_id, "valid_term": term}
+    if f.get("card_token"):
+        raise InvalidRequest(
+            "P010", field="card_token", message="card tokens are not supported yet"
+        )
+    if f.get("ref_trading_id"):
+        if f.get("card_number"):
+            raise InvalidRequest("2024")
+        vault_id, term = stored.ref_trading_source(
+            core, t.merchant, ref_trading_id=f["ref_trading_id"]
+        )
+        return {"vault_card_id": vault_id, "valid_term": term}
+    return {"card": card_data(t)}
+
+
+def card_data(t: Telegram) -> CardData:
+    f = t.fields
+    for name in ("card_number", "card_valid_term"):
+        if not f.get(name):
+            raise InvalidRequest("P005" if name not in t.raw else "P006", field=name)
+    _check_valid_term(f["card_valid_term"])
+    code = f.get("card_conf_number", "")
+    if f.get("security_code_use") == "1" and not code:
+        raise InvalidRequest("P006", field="card_conf_number")
+    return CardData(
+        CardNumber(f["card_number"]), f["card_valid_term"], SecurityCode(code) if code else None
+    )
+
+
+def _check_valid_term(term: str) -> None:
+    if len(term) != 4 or not 1 <= int(term[:2]) <= 12:
+        raise InvalidRequest("P010", field="card_valid_term")
+
+
+def _amount(value: str, field: str = "payment_amount") -> int:
+    amount = int(value)
+    if amount <= 0:
+        raise InvalidRequest("P014", field=field)
+    return amount
+
+
+def _split_count(f: Mapping[str, str]) -> str:
+    if f.get("payment_class") == "61" and not f.get("split_count"):
+        raise InvalidRequest("P006", field="split_count")
+    if f.get("split_count") and f.get("payment_class") != "61":
+        raise InvalidRequest("P030")
+    return f.get("split_count", "")
+
+
+# ---------------------------------------------------------------- 021 / 022 / 023
+
+
+def _follow_up(command: Callable[[Core, MerchantRef, PaymentRef], OperationResult]) -> Handler:
+    def handle(core: Core, t: Telegram) -> Reply:
+        result = command(core, t.merchant, t.ref())
+        values = {
+            "payment_id": str(result.payment.payment_id) if result.payment else "",
+            "trading_id": result.payment.trading_id if result.payment else "",
+        }
+        return operation_reply(t.kind, result, values)
+
+    return handle
+
+
+# ---------------------------------------------------------------- 028 / 029
+
+
+def _correction(capture: bool) -> Handler:
+    def handle(core: Core, t: Telegram) -> Reply:
+        f = t.fields
+        result = correct(
+            core,
+            t.merchant,
+            CorrectionRequest(
+                ref=t.ref(),
+                amount=_amount(f["payment_amount"]),
+                is_reduction=f["reduction_flag"] == "1",
+                capture=capture,
+                cancel_first=f.get("base_payment_cancel_timing") == "1",
+            ),
+        )
+        values = card_values(result.payment)
+        if result.payment is not None:
+            values["reduced_amount"] = str(result.payment.amount)
+        if result.base_payment is not None:
+            values["base_payment_id"] = str(result.base_payment.payment_id)
+        return operation_reply(t.kind, result, values)
+
+    return handle
+
+
+# ---------------------------------------------------------------- 094
+
+
+def inquire(core: Core, t: Telegram) -> Reply:
+    view = commands.inquire(core, t.merchant, t.ref(), t.fields.get("payment_type", ""))
+    values = card_values(view) | {
+        "payment_type": view.payment_type,
+        "site_id": view.site_id,
+        "payment_status": view.status,
+        "payment_amount": str(view.amount),
+        "payment_init_date": jst_stamp(view.created_at),
+        "authorized_date": jst_stamp(view.authorized_at),
+        "cancel_date": jst_stamp(view.cancelled_at),
+        "payment_date": jst_stamp(view.captured_at),
+        "payment_class": view.detail("payment_class"),
+        "split_count": view.detail("split_count"),
+        "issur_code": view.detail("issur_id"),
+        "authrized_number": view.detail("authrized_number"),
+        "customer_id": view.detail("customer_id"),
+        "customer_card_id": view.detail("customer_card_id"),
+        "3dsecure_ryaku": "1",
+        "joho_code": "000",
+    }
+    return success_fields(RESPONSE_FIELDS["094"], values)
+
+
+# ---------------------------------------------------------------- stored cards
+
+
+def register_card(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    result = stored.register(
+        core,
+        t.merchant,
+        customer_id=f["customer_id"],
+        site_id=f.get("site_id", ""),
+        card=card_data(t),
+        details=_card_details(t),
+        valid_check=f.get("valid_check_flg") == "1",
+    )
+    if result.card is None:
+        check = result.check
+        assert check is not None
+        return error_fields(check.response_code, check.response_detail, RESPONSE_FIELDS["025"])
+    card = result.card
+    values = {
+        "num_of_cards": str(result.num_of_cards),
+        "customer_card_id": str(card.customer_card_id),
+        "fingerprint": card.fingerprint,
+        "masked_card_number": card.masked_card_number,
+        "card_valid_term": card.card_valid_term,
+        "cardholder_name": card.cardholder_name,
+    }
+    if result.check is not None and result.check.payment is not None:
+        values |= {
+            k: v
+            for k, v in card_values(result.check.payment).items()
+            if k in ("issur_id", "issur_name", "acq_id", "acq_name")
+        }
+    return success_fields(RESPONSE_FIELDS["025"], values)
+
+
+def _card_details(t: Telegram) -> stored.CardDetails:
+    f = t.fields
+    info = tuple(f.get(f"add_info{i}") if f"add_info{i}" in t.raw else None for i in range(1, 5))
+    return stored.CardDetails(
+        card_brand=f.get("card_brand", ""),
+        cardholder_name=f.get("cardholder_name", ""),
+        add_info=(info[0], info[1], info[2], info[3]),
+    )
+
+
+def update_card(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    term = f.get("card_valid_term") if t.raw.get("card_valid_term") else None
+    if term is not None:
+        _check_valid_term(term)
+    card, count = stored.update(
+        core,
+        t.merchant,
+        customer_id=f["customer_id"],
+        customer_card_id=int(f["customer_card_id"]),
+        site_id=f.get("site_id", ""),
+        valid_term=term,
+        details=_card_details(t),
+        cardholder_given="cardholder_name" in t.raw,
+    )
+    return success_fields(
+        RESPONSE_FIELDS["116"],
+        {
+            "num_of_cards": str(count),
+            "customer_card_id": str(card.customer_card_id),
+        },
+    )
+
+
+def delete_card(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    count = stored.delete(
+        core,
+        t.merchant,
+        customer_id=f["customer_id"],
+        customer_card_id=int(f["customer_card_id"]) if f.get("customer_card_id") else None,
+        site_id=f.get("site_id", ""),
+    )
+    return success_fields(RESPONSE_FIELDS["026"], {"num_of_cards": str(count)})
+
+
+def list_cards(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    try:
+        cards = stored.inquire(
+            core,
+            t.merchant,
+            customer_id=f["customer_id"],
+            customer_card_id=int(f["customer_card_id"]) if f.get("customer_card_id") else None,
+            site_id=f.get("site_id", ""),
+        )
+    except KessaiError as error:
+        return csv_error(error)
+    with_fp = f.get("return_fingerprint_flg") == "1"
+    columns = list(STORED_CARD_CSV_COLUMNS) + (["fingerprint"] if with_fp else [])
+    rows = [_csv_row(card, with_fp) for card in cards]
+    return encode_csv_response(
+        result="0", response_code="", response_detail="", columns=columns, rows=rows
+    )
+
+
+def _csv_row(card: stored.StoredCardView, with_fp: bool) -> list[str]:
+    row = [
+        card.customer_id,
+        str(card.customer_card_id),
+        card.masked_card_number,
+        card.card_valid_term,
+        jst_stamp(card.last_used_at),
+        card.card_brand,
+        card.cardholder_name,
+        *card.add_info,
+        "1" if card.expired else "0",
+        card.valid_check_result,
+        "",
+        jst_stamp(card.valid_check_date),
+        card.issur_name,
+    ]
+    row = row[: len(STORED_CARD_CSV_COLUMNS)]
+    return row + ([card.fingerprint] if with_fp else [])
+
+
+def csv_error(error: KessaiError) -> bytes:
+    return encode_csv_response(
+        result="1", response_code=error.code, response_detail=error.detail, columns=(), rows=()
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "020": authorize,
+    "021": _follow_up(commands.void),
+    "022": _follow_up(commands.capture),
+    "023": _follow_up(commands.refund),
+    "025": register_card,
+    "026": delete_card,
+    "027": list_cards,
+    "028": _correction(capture=False),
+    "029": _correction(capture=True),
+    "094": inquire,
+    "116": update_card,
+}

@@ -1,0 +1,334 @@
+"""The card telegrams' fields as data (spec §1.2, §1.5), and the path of each telegram kind (§1.1).
+
+`REQUEST_SPECS[kind]` is the whole request of a kind, common header first, ready for
+`fields.validate`. `RESPONSE_FIELDS[kind]` lists the documented reply fields after `result`/
+`response_code`/`response_detail`; PAYGENT always sends every one of them, empty when it has no
+value. Byte limits the sources do not give (marked "no documented limit") are generous guesses,
+so that real clients pass.
+"""
+
+from __future__ import annotations
+
+from kessai.web.legacy.fields import FieldKind, FieldSpec, Required
+
+_REQ = Required.REQUIRED
+_COND = Required.CONDITIONAL
+_OPT = Required.OPTIONAL
+_D = FieldKind.DIGITS
+_ZERO_ONE = ("0", "1")
+
+# P001 (not P005/P006) answers a request that lacks any of these; check them before `validate`.
+AUTH_FIELDS = ("merchant_id", "connect_id", "connect_password")
+
+COMMON_HEADER: tuple[FieldSpec, ...] = (
+    FieldSpec("merchant_id", _D, 9, _REQ),
+    FieldSpec("connect_id", FieldKind.ALNUM, 32, _REQ),
+    FieldSpec("connect_password", FieldKind.ALNUM, 32, _REQ),
+    FieldSpec("telegram_kind", FieldKind.ALNUM, 3, _REQ),
+    # The spec says alnum, but every client sends "1.0"; the dot must pass (P003 is the handler's).
+    FieldSpec("telegram_version", FieldKind.ASCII, 6, _REQ),
+    FieldSpec("trading_id", FieldKind.ID, 25, _COND),
+    FieldSpec("payment_id", _D, 18, _COND),
+)
+
+
+def _card_data(required: Required) -> tuple[FieldSpec, ...]:
+    """Raw card data; △ because a token, a stored card or `ref_trading_id` may stand in for it."""
+    return (
+        FieldSpec("card_number", _D, 16, required, min_bytes=14),
+        FieldSpec("card_valid_term", _D, 4, required, min_bytes=4),  # MMYY
+        FieldSpec("card_conf_number", _D, 4, required, min_bytes=3),
+    )
+
+
+def _flag(name: str, choices: tuple[str, ...] = _ZERO_ONE) -> FieldSpec:
+    return FieldSpec(name, _D, 1, _OPT, choices=choices)
+
+
+_SITE_ID = FieldSpec("site_id", FieldKind.ALNUM, 4, _OPT)
+_CUSTOMER_ID = FieldSpec("customer_id", FieldKind.ID, 25, _REQ)
+_CARD_TOKEN = FieldSpec("card_token", FieldKind.ASCII, 30, _OPT)
+_SECURITY_CODE_USE = _flag("security_code_use")
+_CARDHOLDER_NAME = FieldSpec(
+    "cardholder_name", FieldKind.ASCII, 64, _OPT
+)  # roman letters in practice
+_ADD_INFO = tuple(FieldSpec(f"add_info{n}", FieldKind.TEXT, 64, _OPT) for n in range(1, 5))
+
+
+def _customer_card_id(required: Required) -> FieldSpec:
+    return FieldSpec("customer_card_id", _D, 18, required)
+
+
+_AUTHORISE = (  # 020
+    FieldSpec("payment_amount", FieldKind.AMOUNT, 7, _REQ),
+    *_card_data(_COND),
+    FieldSpec("payment_class", _D, 2, _OPT, choices=("10", "23", "61", "80")),
+    FieldSpec("split_count", _D, 2, _OPT),
+    _flag("3dsecure_ryaku", ("1",)),
+    _flag("3dsecure_use_type", ("1", "2")),
+    FieldSpec("http_accept", FieldKind.ASCII, 1024, _OPT),  # no documented limit
+    FieldSpec("http_user_agent", FieldKind.TEXT, 1024, _OPT),  # no documented limit
+    FieldSpec("term_url", FieldKind.ASCII, 1024, _OPT),  # no documented limit
+    FieldSpec("ref_trading_id", FieldKind.ID, 25, _OPT),
+    _flag("stock_card_mode", ("1",)),
+    FieldSpec("customer_id", FieldKind.ID, 25, _OPT),
+    _customer_card_id(_OPT),
+    _SITE_ID,
+    _CARD_TOKEN,
+    _flag("sales_mode"),
+    _flag("security_code_token"),
+    _SECURITY_CODE_USE,
+    FieldSpec("3ds_auth_id", FieldKind.ASCII, 36, _OPT),
+)
+
+_CORRECT_AMOUNT = (  # 028, 029
+    FieldSpec("payment_amount", FieldKind.AMOUNT, 7, _REQ),
+    FieldSpec("reduction_flag", _D, 1, _REQ, choices=_ZERO_ONE),
+    _flag("base_payment_cancel_timing"),
+)
+
+_STORE_CARD = (  # 025
+    _CUSTOMER_ID,
+    *_card_data(_COND),
+    FieldSpec("card_brand", FieldKind.TEXT, 24, _OPT),
+    _CARDHOLDER_NAME,
+    *_ADD_INFO,
+    _SITE_ID,
+    _flag("valid_check_flg"),
+    _CARD_TOKEN,
+    _SECURITY_CODE_USE,
+)
+
+# 116: "send empty to clear, omit to leave unchanged" — the handler asks `fields.present` for
+# card_valid_term, cardholder_name and add_info1..4.
+_UPDATE_CARD = (
+    _CUSTOMER_ID,
+    _customer_card_id(_REQ),
+    FieldSpec("card_valid_term", _D, 4, _OPT, min_bytes=4),
+    _CARDHOLDER_NAME,
+    *_ADD_INFO,
+    _SITE_ID,  # (infer) stored cards are kept per site, so the site must be selectable
+    _CARD_TOKEN,
+    _SECURITY_CODE_USE,
+)
+
+_DELETE_CARD = (_CUSTOMER_ID, _customer_card_id(_OPT), _SITE_ID)  # 026
+
+_LIST_CARDS = (  # 027
+    _CUSTOMER_ID,
+    _customer_card_id(_OPT),
+    _SITE_ID,
+    _flag("return_fingerprint_flg"),
+    # Added by the official modules to every reference telegram; ignored, so checked only loosely.
+    FieldSpec("limit_count", FieldKind.ASCII, 32, _OPT),
+)
+
+_INQUIRE = (FieldSpec("payment_type", _D, 2, _OPT),)  # 094
+
+REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
+    "020": COMMON_HEADER + _AUTHORISE,
+    "021": COMMON_HEADER,
+    "022": COMMON_HEADER,
+    "023": COMMON_HEADER,
+    "025": COMMON_HEADER + _STORE_CARD,
+    "026": COMMON_HEADER + _DELETE_CARD,
+    "027": COMMON_HEADER + _LIST_CARDS,
+    "028": COMMON_HEADER + _CORRECT_AMOUNT,
+    "029": COMMON_HEADER + _CORRECT_AMOUNT,
+    "094": COMMON_HEADER + _INQUIRE,
+    "116": COMMON_HEADER + _UPDATE_CARD,
+}
+
+# The 020 reply; 021/022/023 answer the same names ("パラメータ名のみ返却"), most of them empty.
+_CARD_REPLY = (
+    "payment_id",
+    "trading_id",
+    "issur_class",
+    "acq_id",
+    "acq_name",
+    "issur_name",
+    "issur_id",
+    "attempt_kbn",
+    "fingerprint",
+    "masked_card_number",
+    "card_valid_term",
+    "fc_auth_umu",  # legacy, always empty
+    "daiko_code",  # legacy, always empty
+    "card_shu_code",  # legacy, always empty
+    "k_card_name",  # legacy, always empty
+    "out_acs_html",  # legacy 3-D Secure 1; an `_html` field, so the encoder writes it last
+)
+
+_CORRECTION_REPLY = ("payment_id", "base_payment_id", "reduced_amount", *_CARD_REPLY[1:])
+
+_STORED_CARD_REPLY = (
+    "num_of_cards",
+    "customer_card_id",
+    "fingerprint",
+    "masked_card_number",
+    "card_valid_term",
+    "cardholder_name",
+    "issur_id",
+    "issur_name",
+    "acq_id",
+    "acq_name",
+)
+
+# 094 for a card payment (payment_type 02), in the order of the spec.
+CARD_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "authorized_date",
+    "cancel_date",
+    "payment_date",
+    "acq_id",
+    "acq_name",
+    "joho_code",
+    "joho_issur_type",
+    "payment_class",
+    "summer_bonus",
+    "winter_bonus",
+    "split_count",
+    "issur_code",
+    "issur_name",
+    "3dsecure_ryaku",
+    "attempt_kbn",
+    "authrized_number",  # sic: the protocol's spelling of 承認No
+    "receipt_number",
+    "currency_code",
+    "sales_convert_amount",
+    "cancel_convert_amount",
+    "running_id",
+    "fingerprint",
+    "masked_card_number",
+    "card_valid_term",
+    "customer_id",
+    "customer_card_id",
+    "3dsecure_message_version",
+)
+
+RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "020": _CARD_REPLY,
+    "021": _CARD_REPLY,
+    "022": _CARD_REPLY,
+    "023": _CARD_REPLY,
+    "025": _STORED_CARD_REPLY,
+    "026": ("num_of_cards",),
+    "028": _CORRECTION_REPLY,
+    "029": _CORRECTION_REPLY,
+    "094": CARD_PAYMENT_RECORD,
+    "116": ("num_of_cards", "customer_card_id"),
+}
+
+# 027 answers CSV (§1.3) with these columns for every card; the validity-check columns are empty for
+# cards registered without a check, because every row must be as wide as the column record.
+STORED_CARD_CSV_COLUMNS = (
+    "customer_id",
+    "customer_card_id",
+    "card_number",  # masked
+    "card_valid_term",
+    "card_last_use_date",
+    "card_brand",
+    "cardholder_name",
+    "add_info1",
+    "add_info2",
+    "add_info3",
+    "add_info4",
+    "card_expire_flag",
+    "valid_check_result",
+    "valid_update_cd",
+    "valid_check_date",
+    "issur_name",
+)
+# Appended to the columns when the request has return_fingerprint_flg=1.
+STORED_CARD_CSV_FINGERPRINT_COLUMN = "fingerprint"
+
+
+def stored_card_csv_columns(*, with_fingerprint: bool) -> tuple[str, ...]:
+    """The 027 CSV columns, with `fingerprint` last when the merchant asked for it."""
+    extra = (STORED_CARD_CSV_FINGERPRINT_COLUMN,) if with_fingerprint else ()
+    return STORED_CARD_CSV_COLUMNS + extra
+
+
+_CARD_PATH = "/n/card/request"
+
+# The official modules' URL table (§1.1): looked up by the full kind, then by its first two chars.
+KIND_PATH_TABLE: dict[str, str] = {
+    "01": "/n/atm/request",
+    "02": _CARD_PATH,
+    "11": _CARD_PATH,
+    "18": _CARD_PATH,
+    "19": _CARD_PATH,
+    "28": _CARD_PATH,
+    "096": _CARD_PATH,
+    "03": "/n/conveni/request",
+    "04": "/n/conveni/request_print",
+    "05": "/n/bank/request",
+    "06": "/n/bank/requestasp",
+    "07": "/n/virtualaccount/request",
+    "09": "/n/ref/request",
+    "091": "/n/ref/paynotice",
+    "093": "/n/ref/runnotice",
+    "094": "/n/ref/paymentref",
+    "095": "/n/ref/cardnoref",
+    "099": "/n/ref/paymentcharge",
+    "10": "/n/c/request",
+    "12": "/n/c/request",
+    "13": "/n/paypal/request",
+    "15": "/n/emoney/request",
+    "20": "/n/o/requestdata",
+    "22": "/n/later/request",
+    "26": "/n/accounttransfer/request",
+    "263": "/n/accounttransfer/receipt",
+    "264": "/n/accounttransfer/receipt",
+    "265": "/n/accounttransfer/receipt",
+    "27": "/n/rakutenid/request",
+    "29": "/n/jcbpremo/request",
+    "30": "/n/upop/request",
+    "31": "/n/alipay/request",
+    "32": "/n/applepay/request",
+    "34": "/n/paidy/request",
+    "35": "/n/googlepay/request",
+    "38": "/n/illegal_detect/request",
+    "41": "/n/pi/request",
+    "42": "/n/paypay/request",
+    "43": "/n/tokimekiPoint/request",
+    "45": "/n/threeds/request",
+    "098": "/n/token/request",
+}
+
+# Every path a module-type client can call.
+KNOWN_PATHS = frozenset(KIND_PATH_TABLE.values())
+
+# The "hash check" mode of one client calls `/s/…` instead of `/n/…` (§1.1).
+_HASH_CHECK_PREFIX = "/s/"
+
+
+def path_for_kind(kind: str) -> str | None:
+    """The path a PAYGENT client posts `kind` to, or None when no client knows the kind."""
+    if len(kind) != 3:
+        return None
+    return KIND_PATH_TABLE.get(kind) or KIND_PATH_TABLE.get(kind[:2])
+
+
+def path_matches_kind(path: str, kind: str) -> bool:
+    """Whether `kind` may be posted to `path` (else P004); `/s/…` counts as its `/n/…` twin."""
+    if path.startswith(_HASH_CHECK_PREFIX):
+        path = "/n/" + path.removeprefix(_HASH_CHECK_PREFIX)
+    expected = path_for_kind(kind)
+    return expected is not None and path.rstrip("/") == expected
+
+
+def _path_of(kind: str) -> str:
+    path = path_for_kind(kind)
+    assert path is not None, kind
+    return path
+
+
+# The paths of the kinds Kessai answers today.
+KIND_PATHS: dict[str, str] = {kind: _path_of(kind) for kind in REQUEST_SPECS}

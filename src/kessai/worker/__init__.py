@@ -1,0 +1,1 @@
+"""Background work: expiries and the reconciler (notification delivery comes with issue #4)."""
