@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything Kessai reads from its environment. The defaults run the demo with no configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="KESSAI_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KESSAI_", env_nested_delimiter="__", extra="ignore"
+    )
 
     home: Path = Field(default=Path("."), description="Where var/ (database, keys, CA) lives")
     database_url: str | None = Field(
@@ -21,13 +23,16 @@ class Settings(BaseSettings):
         default=None, description="Base64 32-byte master key for the card vault; default: key file"
     )
     secret_key: SecretStr | None = Field(
-        default=None, description="Server secret for credential hashes; default: var/keys/secret.key"
+        default=None,
+        description="Server secret for credential hashes; default: var/keys/secret.key",
     )
     public_url: str | None = Field(default=None, description="Base URL buyers and merchants see")
     acquirer_url: str | None = Field(
         default=None, description="Card acquirer simulator for production-mode merchants"
     )
-    acquirer_timeout: float = Field(default=10.0, description="Seconds before an acquirer call is unknown")
+    acquirer_timeout: float = Field(
+        default=10.0, description="Seconds before an acquirer call is unknown"
+    )
     log_level: str = "INFO"
 
     @property

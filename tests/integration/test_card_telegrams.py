@@ -17,10 +17,25 @@ OK_CARD = "4900000000000000"
 VOID_FAILS_CARD = "4900000000002115"  # auth OK, void/cancel → 2002 1C15 (§4 X=2 Y=1)
 
 
-def authorise(server: str, merchant: NewMerchant, trading_id: str = "T1", amount: int = 1000,
-              card: str = OK_CARD, **extra: str | int):
-    return send(server, merchant, "020", trading_id=trading_id, payment_amount=amount,
-                card_number=card, card_valid_term="1230", card_conf_number="123", **extra)
+def authorise(
+    server: str,
+    merchant: NewMerchant,
+    trading_id: str = "T1",
+    amount: int = 1000,
+    card: str = OK_CARD,
+    **extra: str | int,
+):
+    return send(
+        server,
+        merchant,
+        "020",
+        trading_id=trading_id,
+        payment_amount=amount,
+        card_number=card,
+        card_valid_term="1230",
+        card_conf_number="123",
+        **extra,
+    )
 
 
 def status_of(runtime: Runtime, payment_id: str) -> str:
@@ -73,8 +88,9 @@ class TestAuthorise:
     def test_timeout_card_answers_2008(self, server, merchant):
         assert authorise(server, merchant, card="4900000000009000").code == "2008"
 
-    def test_amount_over_seven_digits_answers_p009_and_stores_nothing(self, server, merchant,
-                                                                       runtime):
+    def test_amount_over_seven_digits_answers_p009_and_stores_nothing(
+        self, server, merchant, runtime
+    ):
         reply = authorise(server, merchant, amount=10_000_000)
         assert (reply.result, reply.code) == ("1", "P009")
         assert _payment_count(runtime, merchant) == 0
@@ -120,8 +136,9 @@ class TestCapture:
         assert send(server, other, "022", payment_id=pid).code == "2006"
         assert status_of(runtime, pid) == "20"
 
-    def test_capture_after_sixty_days_answers_2007_and_expires(self, server, merchant, runtime,
-                                                               clock):
+    def test_capture_after_sixty_days_answers_2007_and_expires(
+        self, server, merchant, runtime, clock
+    ):
         pid = authorise(server, merchant)["payment_id"]
         clock.advance(timedelta(days=60, seconds=1))
         assert send(server, merchant, "022", payment_id=pid).code == "2007"
@@ -142,8 +159,11 @@ class TestCapture:
             thread.join()
         assert sorted(r.result for r in replies) == ["0"] * 6, [r.fields for r in replies]
         with runtime.core.sessions() as session:
-            captures = session.scalar(select(func.count()).where(
-                PaymentEvent.payment_id == int(pid), PaymentEvent.to_status == "40"))
+            captures = session.scalar(
+                select(func.count()).where(
+                    PaymentEvent.payment_id == int(pid), PaymentEvent.to_status == "40"
+                )
+            )
         assert captures == 1
 
 
@@ -183,8 +203,9 @@ class TestVoidAndCancel:
 class TestCorrections:
     def test_028_reauthorises_lower_amount_under_new_payment_id(self, server, merchant, runtime):
         old = authorise(server, merchant, amount=5000)["payment_id"]
-        reply = send(server, merchant, "028", payment_id=old, payment_amount=3000,
-                     reduction_flag="0")
+        reply = send(
+            server, merchant, "028", payment_id=old, payment_amount=3000, reduction_flag="0"
+        )
         assert reply.result == "0", reply.fields
         assert reply["base_payment_id"] == old
         assert reply["payment_id"] != old
@@ -194,8 +215,9 @@ class TestCorrections:
 
     def test_029_partial_refund_of_captured_payment(self, server, merchant, runtime):
         old = authorise(server, merchant, amount=5000, sales_mode="1")["payment_id"]
-        reply = send(server, merchant, "029", payment_id=old, payment_amount=1500,
-                     reduction_flag="1")
+        reply = send(
+            server, merchant, "029", payment_id=old, payment_amount=1500, reduction_flag="1"
+        )
         assert reply.result == "0", reply.fields
         assert reply["reduced_amount"] == "3500"
         assert status_of(runtime, old) == "60"
@@ -203,16 +225,19 @@ class TestCorrections:
 
     def test_correction_to_higher_amount_answers_2013(self, server, merchant, runtime):
         old = authorise(server, merchant, amount=5000)["payment_id"]
-        reply = send(server, merchant, "028", payment_id=old, payment_amount=6000,
-                     reduction_flag="0")
+        reply = send(
+            server, merchant, "028", payment_id=old, payment_amount=6000, reduction_flag="0"
+        )
         assert reply.code == "2013"
         assert status_of(runtime, old) == "20"
 
-    def test_correction_whose_void_fails_answers_2010_with_new_payment(self, server, merchant,
-                                                                        runtime):
+    def test_correction_whose_void_fails_answers_2010_with_new_payment(
+        self, server, merchant, runtime
+    ):
         old = authorise(server, merchant, amount=5000, card=VOID_FAILS_CARD)["payment_id"]
-        reply = send(server, merchant, "028", payment_id=old, payment_amount=4000,
-                     reduction_flag="0")
+        reply = send(
+            server, merchant, "028", payment_id=old, payment_amount=4000, reduction_flag="0"
+        )
         assert reply.code == "2010"
         assert reply["payment_id"] and reply["payment_id"] != old
         assert status_of(runtime, old) == "20"
@@ -224,7 +249,10 @@ class TestInquiry:
         reply = send(server, merchant, "094", payment_id=pid)
         assert reply.result == "0", reply.fields
         assert (reply["payment_status"], reply["payment_amount"], reply["payment_type"]) == (
-            "20", "2500", "02")
+            "20",
+            "2500",
+            "02",
+        )
         assert reply["masked_card_number"] == "************0000"
         assert len(reply["payment_init_date"]) == 14
 
@@ -239,24 +267,30 @@ class TestInquiry:
 class TestRefAndRetry:
     def test_ref_trading_id_reuses_the_earlier_card(self, server, merchant, runtime):
         authorise(server, merchant, trading_id="FIRST")
-        reply = send(server, merchant, "020", trading_id="SECOND", payment_amount=700,
-                     ref_trading_id="FIRST")
+        reply = send(
+            server, merchant, "020", trading_id="SECOND", payment_amount=700, ref_trading_id="FIRST"
+        )
         assert reply.result == "0", reply.fields
         assert reply["masked_card_number"] == "************0000"
 
     def test_unknown_ref_trading_id_answers_2009(self, server, merchant):
-        reply = send(server, merchant, "020", trading_id="X", payment_amount=700,
-                     ref_trading_id="NOPE")
+        reply = send(
+            server, merchant, "020", trading_id="X", payment_amount=700, ref_trading_id="NOPE"
+        )
         assert reply.code == "2009"
 
 
 def _payment_count(runtime: Runtime, merchant: NewMerchant) -> int:
     with runtime.core.sessions() as session:
-        return session.scalar(select(func.count()).where(
-            Payment.merchant_id == merchant.merchant_id)) or 0
+        return (
+            session.scalar(select(func.count()).where(Payment.merchant_id == merchant.merchant_id))
+            or 0
+        )
 
 
 def _event_count(runtime: Runtime, payment_id: str) -> int:
     with runtime.core.sessions() as session:
-        return session.scalar(select(func.count()).where(
-            PaymentEvent.payment_id == int(payment_id))) or 0
+        return (
+            session.scalar(select(func.count()).where(PaymentEvent.payment_id == int(payment_id)))
+            or 0
+        )

@@ -23,7 +23,7 @@ STARTUP_TIMEOUT = 10.0
 @contextmanager
 def serve_app(app: Any, *, http: str = "auto") -> Iterator[str]:
     """Serve `app` over plain HTTP; yield ``http://127.0.0.1:<port>``."""
-    config = uvicorn.Config(app, host=HOST, port=0, http=http, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host=HOST, port=0, http=http, log_level="warning")
     with serve_config(config) as base_url:
         yield base_url
 

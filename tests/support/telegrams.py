@@ -72,19 +72,28 @@ def header(merchant: NewMerchant, kind: str, **fields: str | int) -> dict[str, s
 
 
 def send(
-    base_url: str, merchant: NewMerchant, kind: str, *, path: str | None = None,
+    base_url: str,
+    merchant: NewMerchant,
+    kind: str,
+    *,
+    path: str | None = None,
     **fields: str | int,
 ) -> Reply:
     return post(base_url, header(merchant, kind, **fields), path=path or path_for(kind))
 
 
 def post(
-    base_url: str, fields: Mapping[str, str | int], *, path: str = "/n/card/request",
+    base_url: str,
+    fields: Mapping[str, str | int],
+    *,
+    path: str = "/n/card/request",
     encoding: str = "cp932",
 ) -> Reply:
     response = httpx.post(
-        base_url + path, content=form_body(fields, encoding),
-        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30,
+        base_url + path,
+        content=form_body(fields, encoding),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
     )
     assert response.status_code == 200, response.status_code
     return parse_reply(response.content)

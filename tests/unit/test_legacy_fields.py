@@ -22,8 +22,8 @@ REQ = Required.REQUIRED
 OPT = Required.OPTIONAL
 
 
-def spec(kind: FieldKind, max_bytes: int = 20, **extra: object) -> FieldSpec:
-    return FieldSpec("f", kind, max_bytes, REQ, **extra)  # type: ignore[arg-type]
+def spec(kind: FieldKind, max_bytes: int = 20, choices: tuple[str, ...] = ()) -> FieldSpec:
+    return FieldSpec("f", kind, max_bytes, REQ, choices=choices)
 
 
 def code_for(field: FieldSpec, value: str | None) -> str:

@@ -23,16 +23,27 @@ def ensure_demo_merchant(settings: Settings, merchant_id: int) -> dict[str, Any]
         try:
             merchant = get_merchant(session, merchant_id)
         except NotFound:
-            creds = asdict(create_merchant(session, secret=runtime.core.secret, now=now,
-                                           name="Kessai demo shop", merchant_id=merchant_id))
+            creds = asdict(
+                create_merchant(
+                    session,
+                    secret=runtime.core.secret,
+                    now=now,
+                    name="Kessai demo shop",
+                    merchant_id=merchant_id,
+                )
+            )
         else:
             if path.exists():
                 return dict(json.loads(path.read_text()))
-            creds = {"merchant_id": merchant.id, "connect_id": merchant.connect_id,
-                     "hash_key": merchant.link_hash_key,
-                     "notification_hash_key": merchant.notification_hash_key,
-                     "connect_password": rotate_password(session, merchant_id,
-                                                         secret=runtime.core.secret, now=now)}
+            creds = {
+                "merchant_id": merchant.id,
+                "connect_id": merchant.connect_id,
+                "hash_key": merchant.link_hash_key,
+                "notification_hash_key": merchant.notification_hash_key,
+                "connect_password": rotate_password(
+                    session, merchant_id, secret=runtime.core.secret, now=now
+                ),
+            }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

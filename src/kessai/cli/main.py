@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -80,26 +79,64 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Server certificate "
-              "(PEM). With it, TLS is on and merchants must present a client certificate.")
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Server certificate "
+    "(PEM). With it, TLS is on and merchants must present a client certificate.",
+)
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Server private key.")
-@click.option("--client-ca", type=click.Path(exists=True, dir_okay=False),
-              help="CA of merchant client certificates; default: Kessai's merchant CA in var/ca/.")
-@click.option("--tls", "auto_tls", is_flag=True,
-              help="TLS with a server certificate issued by Kessai's own server CA (var/ca/).")
-@click.option("--worker/--no-worker", default=True, show_default=True,
-              help="Run the background jobs (expiries, reconciler) in this process.")
-@click.option("--simulators/--no-simulators", default=True, show_default=True,
-              help="Mount the institution simulators under /sim/.")
-@click.option("--workers", default=1, show_default=True, type=int,
-              help="Server processes (PostgreSQL recommended above 1).")
+@click.option(
+    "--client-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA of merchant client certificates; default: Kessai's merchant CA in var/ca/.",
+)
+@click.option(
+    "--tls",
+    "auto_tls",
+    is_flag=True,
+    help="TLS with a server certificate issued by Kessai's own server CA (var/ca/).",
+)
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Run the background jobs (expiries, reconciler) in this process.",
+)
+@click.option(
+    "--simulators/--no-simulators",
+    default=True,
+    show_default=True,
+    help="Mount the institution simulators under /sim/.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Server processes (PostgreSQL recommended above 1).",
+)
 @click.option("--demo", is_flag=True, help="Migrate and create a sandbox demo merchant first.")
 @_guard
-def serve(host: str, port: int, cert: str | None, key: str | None, client_ca: str | None,
-          auto_tls: bool, worker: bool, simulators: bool, workers: int, demo: bool) -> None:
+def serve(
+    host: str,
+    port: int,
+    cert: str | None,
+    key: str | None,
+    client_ca: str | None,
+    auto_tls: bool,
+    worker: bool,
+    simulators: bool,
+    workers: int,
+    demo: bool,
+) -> None:
     """Run the gateway: the PAYGENT-compatible telegram face under /n/."""
     from kessai.db.migrate import upgrade
-    from kessai.tls.ca import ensure_server_certificate, load_or_create_merchant_ca, merchant_ca_file
+    from kessai.tls.ca import (
+        ensure_server_certificate,
+        load_or_create_merchant_ca,
+        merchant_ca_file,
+    )
     from kessai.tls.server import build_uvicorn_config, run_server
 
     settings = _settings()
@@ -117,9 +154,16 @@ def serve(host: str, port: int, cert: str | None, key: str | None, client_ca: st
         {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
     )
     app: Any = "kessai.cli.serving:app_from_environment"
-    config = build_uvicorn_config(app, host=host, port=port, cert=cert, key=key,
-                                  client_ca=client_ca, workers=workers,
-                                  log_level=settings.log_level.lower())
+    config = build_uvicorn_config(
+        app,
+        host=host,
+        port=port,
+        cert=cert,
+        key=key,
+        client_ca=client_ca,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
     config.factory = True
     config.access_log = False  # query strings may carry card numbers; the face logs safely
     scheme = "https" if cert else "http"
@@ -133,14 +177,21 @@ def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool)
     creds = ensure_demo_merchant(settings, DEMO_MERCHANT_ID)
     scheme = "https" if tls else "http"
     click.echo("Sandbox demo merchant (credentials also in var/demo-merchant.json):")
-    for name in ("merchant_id", "connect_id", "connect_password", "hash_key",
-                 "notification_hash_key"):
+    for name in (
+        "merchant_id",
+        "connect_id",
+        "connect_password",
+        "hash_key",
+        "notification_hash_key",
+    ):
         click.echo(f"  {name:22} {creds[name]}")
-    click.echo(f"Try: curl -s {scheme}://{host}:{port}/n/card/request --data "
-               f"'merchant_id={creds['merchant_id']}&connect_id={creds['connect_id']}&"
-               f"connect_password={creds['connect_password']}&telegram_kind=020&"
-               "telegram_version=1.0&trading_id=demo1&payment_amount=1000&"
-               "card_number=4900000000000000&card_valid_term=1230'")
+    click.echo(
+        f"Try: curl -s {scheme}://{host}:{port}/n/card/request --data "
+        f"'merchant_id={creds['merchant_id']}&connect_id={creds['connect_id']}&"
+        f"connect_password={creds['connect_password']}&telegram_kind=020&"
+        "telegram_version=1.0&trading_id=demo1&payment_amount=1000&"
+        "card_number=4900000000000000&card_valid_term=1230'"
+    )
 
 
 @main.command()

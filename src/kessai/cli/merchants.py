@@ -51,24 +51,37 @@ def merchant() -> None:
 
 @merchant.command("create")
 @click.option("--name", default="Demo shop", show_default=True)
-@click.option("--mode", type=click.Choice(["sandbox", "production"]), default="sandbox",
-              show_default=True)
-@click.option("--methods", default="02", show_default=True,
-              help="Comma list of payment_type codes (02 card).")
+@click.option(
+    "--mode", type=click.Choice(["sandbox", "production"]), default="sandbox", show_default=True
+)
+@click.option(
+    "--methods", default="02", show_default=True, help="Comma list of payment_type codes (02 card)."
+)
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @_guard
-def create(name: str, mode: str, methods: str, notification_url: str | None,
-           merchant_id: int | None, as_json: bool) -> None:
+def create(
+    name: str,
+    mode: str,
+    methods: str,
+    notification_url: str | None,
+    merchant_id: int | None,
+    as_json: bool,
+) -> None:
     """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
     from kessai.core.merchants.commands import create_merchant
 
     runtime = _runtime()
     with runtime.core.sessions.begin() as session:
         new = create_merchant(
-            session, secret=runtime.core.secret, now=runtime.core.clock.now(), name=name,
-            mode=mode, methods=_methods(methods), notification_url=notification_url,
+            session,
+            secret=runtime.core.secret,
+            now=runtime.core.clock.now(),
+            name=name,
+            mode=mode,
+            methods=_methods(methods),
+            notification_url=notification_url,
             merchant_id=merchant_id,
         )
     _show(asdict(new), as_json)
@@ -111,8 +124,15 @@ def list_(as_json: bool) -> None:
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
-def update(merchant_id: int, name: str | None, mode: str | None, methods: str | None,
-           notification_url: str | None, rotate_password: bool, as_json: bool) -> None:
+def update(
+    merchant_id: int,
+    name: str | None,
+    mode: str | None,
+    methods: str | None,
+    notification_url: str | None,
+    rotate_password: bool,
+    as_json: bool,
+) -> None:
     """Change a merchant's settings."""
     from kessai.core.merchants.commands import rotate_password as rotate
     from kessai.core.merchants.commands import update_merchant
@@ -120,19 +140,33 @@ def update(merchant_id: int, name: str | None, mode: str | None, methods: str | 
     runtime = _runtime()
     with runtime.core.sessions.begin() as session:
         now = runtime.core.clock.now()
-        row = update_merchant(session, merchant_id, now=now, name=name, mode=mode,
-                              methods=_methods(methods), notification_url=notification_url)
+        row = update_merchant(
+            session,
+            merchant_id,
+            now=now,
+            name=name,
+            mode=mode,
+            methods=_methods(methods),
+            notification_url=notification_url,
+        )
         data = _merchant_dict(row)
         if rotate_password:
-            data["connect_password"] = rotate(session, merchant_id, secret=runtime.core.secret,
-                                              now=now)
+            data["connect_password"] = rotate(
+                session, merchant_id, secret=runtime.core.secret, now=now
+            )
     _show(data, as_json)
 
 
 @merchant.command("cert")
 @click.argument("merchant_id", type=int)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Directory for the files.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the files.",
+)
 @click.option("--password", help="PKCS#12 password; default: generated and printed.")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
@@ -145,13 +179,16 @@ def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -
     with _runtime().core.sessions() as session:
         get_merchant(session, merchant_id)
     issued = issue_merchant_certificate(settings.var_dir, merchant_id, out_dir, password=password)
-    _show({
-        "merchant_id": merchant_id,
-        "cert": str(issued.cert_path),
-        "key": str(issued.key_path),
-        "p12": str(issued.p12_path),
-        "p12_password": issued.p12_password,
-        "ca": str(merchant_ca_file(settings.var_dir)),
-        "not_valid_after": issued.not_valid_after.isoformat(),
-        "sha256_fingerprint": issued.sha256_fingerprint,
-    }, as_json)
+    _show(
+        {
+            "merchant_id": merchant_id,
+            "cert": str(issued.cert_path),
+            "key": str(issued.key_path),
+            "p12": str(issued.p12_path),
+            "p12_password": issued.p12_password,
+            "ca": str(merchant_ca_file(settings.var_dir)),
+            "not_valid_after": issued.not_valid_after.isoformat(),
+            "sha256_fingerprint": issued.sha256_fingerprint,
+        },
+        as_json,
+    )

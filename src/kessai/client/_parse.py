@@ -1,14 +1,15 @@
 """Reading a telegram's answer, exactly as PAYGENT's connect module reads it (spec §1.3).
 
 Default form: the body is split on CRLF; each line splits at its **first** ``=``; ``result``,
-``response_code`` and ``response_detail`` are taken out, every other pair goes into one record; lines
-without ``=`` (blank ones included) are ignored. From the first key ending in ``_html`` on, the rest of the
-body (every following line, whatever it contains) is that key's value, and the text after ``=`` on its
-own line is ignored. No ``result`` → error. Values are literal (never URL-decoded).
+``response_code`` and ``response_detail`` are taken out, every other pair goes into one record;
+lines without ``=`` (blank ones included) are ignored. From the first key ending in ``_html`` on,
+the rest of the body (every following line, whatever it contains) is that key's value, and the text
+after ``=`` on its own line is ignored. No ``result`` → error. Values are literal (never
+URL-decoded).
 
-CSV form (027): records on CRLF lines, fields in double quotes with ``""`` for a quote; record type ``1``
-carries result/code/detail, ``2`` the column names, ``3`` one row each (same column count as ``2``),
-``4`` the row count.
+CSV form (027): records on CRLF lines, fields in double quotes with ``""`` for a quote; record type
+``1`` carries result/code/detail, ``2`` the column names, ``3`` one row each (same column count as
+``2``), ``4`` the row count.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class ParsedBody:
 
 @dataclass(frozen=True, slots=True)
 class ParsedTable:
-    """A CSV answer: the result triple, the column names, and the rows (each a column → value map)."""
+    """A CSV answer: the result triple, the column names, and the rows (column → value)."""
 
     result: str
     response_code: str
@@ -71,14 +72,14 @@ def parse_key_values(text: str, *, kind: str) -> ParsedBody:
 def parse_csv(text: str, *, kind: str) -> ParsedTable:
     """Parse the quoted CSV form. Raises ProtocolError for a missing header or trailer record, a
     missing ``result``, a row whose column count differs from the column names, or a wrong count."""
-    records = [record for record in csv.reader(line for line in text.split(CRLF) if line)]
+    records = _csv_records(text, kind)
     header = _record(records, "1", kind)
     trailer = _record(records, "4", kind)
     columns = tuple(_record(records, "2", kind)[1:]) if _has(records, "2") else ()
     rows = tuple(_row(columns, record[1:], kind) for record in records if record[:1] == ["3"])
     if trailer[1:2] != [str(len(rows))]:
         raise ProtocolError("CSV trailer count does not match the rows received", kind=kind)
-    result, code, detail = (header[1:] + ["", "", ""])[:3]
+    result, code, detail = [*header[1:], "", "", ""][:3]
     if not result:
         raise ProtocolError("the answer has no result", kind=kind)
     return ParsedTable(result, code, detail, columns, rows)
@@ -90,7 +91,7 @@ def _split_html(text: str) -> tuple[str, tuple[str, str] | None]:
     for line in text.split(CRLF):
         name = line.partition("=")[0]
         end = offset + len(line)
-        if "=" in line and name.endswith(HTML_SUFFIX):
+        if name.endswith(HTML_SUFFIX):
             rest = text[end + len(CRLF) :]
             return text[:offset], (name, rest.removesuffix(CRLF))
         offset = end + len(CRLF)
@@ -102,6 +103,13 @@ def _with_result(fields: dict[str, str], kind: str) -> ParsedBody:
     if not result:
         raise ProtocolError("the answer has no result", kind=kind)
     return ParsedBody(result=result, response_code=code, response_detail=detail, fields=fields)
+
+
+def _csv_records(text: str, kind: str) -> list[list[str]]:
+    try:
+        return list(csv.reader((line for line in text.split(CRLF) if line), strict=True))
+    except csv.Error:
+        raise ProtocolError("the CSV answer is malformed", kind=kind) from None
 
 
 def _has(records: list[list[str]], record_type: str) -> bool:

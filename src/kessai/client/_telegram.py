@@ -1,9 +1,9 @@
 """Building a telegram (電文): kinds, the URL path per kind, and the form body in Windows-31J.
 
-The path table is the one PAYGENT's connect modules ship (spec §1.1): the full three-character kind is
-looked up first, then its first two characters. Bodies are ``application/x-www-form-urlencoded`` with
-every value converted to Windows-31J (cp932) before percent-encoding, as the official modules send them;
-the few UTF-8 kinds are sent as UTF-8 and say so in the Content-Type.
+The path table is the one PAYGENT's connect modules ship (spec §1.1): the full three-character kind
+is looked up first, then its first two characters. Bodies are ``application/x-www-form-urlencoded``
+with every value converted to Windows-31J (cp932) before percent-encoding, as the official modules
+send them; the few UTF-8 kinds are sent as UTF-8 and say so in the Content-Type.
 """
 
 from __future__ import annotations
@@ -145,18 +145,24 @@ def header_fields(credentials: Credentials, kind: str) -> dict[str, str]:
 def encode_telegram(credentials: Credentials, kind: str, fields: Fields) -> EncodedTelegram:
     """The header plus `fields` (None values left out) as a form body in the kind's charset.
 
-    Raises ValueError naming the field (never its value) if a value cannot be written in the charset.
+    Raises ValueError naming the field (never its value) if a value cannot be written in the
+    charset.
     """
     pairs = {**header_fields(credentials, kind), **_present(fields)}
     charset = charset_for(kind)
     body = encode_form(pairs.items(), charset, kind)
-    content_type = f"{FORM_CONTENT_TYPE}; charset={'UTF-8' if charset == 'utf-8' else 'Windows-31J'}"
+    content_type = (
+        f"{FORM_CONTENT_TYPE}; charset={'UTF-8' if charset == 'utf-8' else 'Windows-31J'}"
+    )
     return EncodedTelegram(kind=kind, path=path_for(kind), body=body, content_type=content_type)
 
 
 def encode_form(pairs: Iterable[tuple[str, str]], charset: str, kind: str) -> bytes:
     """``name=value&…`` with each value's `charset` bytes percent-encoded (space → ``+``)."""
-    encoded = (f"{_quote(name, name, charset, kind)}={_quote(name, value, charset, kind)}" for name, value in pairs)
+    encoded = (
+        f"{_quote(name, name, charset, kind)}={_quote(name, value, charset, kind)}"
+        for name, value in pairs
+    )
     return "&".join(encoded).encode("ascii")
 
 

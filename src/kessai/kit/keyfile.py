@@ -30,13 +30,14 @@ def read_key(path: Path, *, size: int = 32) -> bytes:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
-            f"{path} can be read by other users (mode {stat.filemode(mode)}). "
-            f"Run: chmod 600 {path}"
+            f"{path} can be read by other users (mode {stat.filemode(mode)}). Run: chmod 600 {path}"
         )
     try:
         key = base64.b64decode(path.read_text().strip(), validate=True)
     except ValueError as exc:
         raise KeyFileError(f"{path} is not base64: restore it from your backup") from exc
     if len(key) != size:
-        raise KeyFileError(f"{path} holds {len(key)} bytes, expected {size}: restore it from backup")
+        raise KeyFileError(
+            f"{path} holds {len(key)} bytes, expected {size}: restore it from backup"
+        )
     return key

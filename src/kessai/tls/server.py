@@ -152,6 +152,8 @@ def build_uvicorn_config(
     workers: int = 1,
     log_level: str = "info",
     http: HttpImplementation = "httptools",
+    access_log: bool = False,
+    factory: bool = False,
 ) -> uvicorn.Config:
     """A `uvicorn.Config` serving `app` over TLS with optional client certificates, or plain HTTP.
 
@@ -160,6 +162,11 @@ def build_uvicorn_config(
     certificate and the app reads it with `peer_merchant_id`. No `cert`: plain HTTP. `workers` > 1
     needs `app` as an import string (uvicorn spawns processes). Raises ValueError for
     `key`/`client_ca` without `cert`, or an unknown `http` implementation.
+
+    `access_log` is off by default: uvicorn's access log writes query strings, and some PAYGENT
+    clients put every field, card numbers included, in the query string (spec §1.2). Set it here
+    rather than on the returned config: uvicorn applies it while constructing the config.
+    `factory=True` when `app` names a function that builds the app.
     """
     if cert is None and (key is not None or client_ca is not None):
         raise ValueError("key and client_ca need cert: mutual TLS runs over TLS")
@@ -172,6 +179,8 @@ def build_uvicorn_config(
         http=PROTOCOLS[http],
         workers=workers,
         log_level=log_level,
+        access_log=access_log,
+        factory=factory,
         ssl_certfile=cert,
         ssl_keyfile=key,
         ssl_ca_certs=client_ca,

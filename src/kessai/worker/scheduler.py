@@ -1,6 +1,7 @@
 """The in-process scheduler: one thread running the periodic jobs until stopped.
 
-`kessai serve` runs it inside the server process (the one-command demo); `kessai worker` runs it alone.
+`kessai serve` runs it inside the server process (the one-command demo); `kessai worker` runs it
+alone.
 Each job is idempotent and safe to run in several processes at once (row locks in the core).
 """
 

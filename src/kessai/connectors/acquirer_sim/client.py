@@ -3,7 +3,8 @@
 How transport failures become outcomes is the point of this module:
 
 * NOT_SENT — the request provably never reached the acquirer: connection refused or timed out while
-  connecting, no free connection in the pool, or the acquirer answered 503 (it did nothing).
+  connecting, no free connection in the pool, the acquirer answered 503 (it did nothing), or the
+  URL is not one of its endpoints (404: a wrong `acquirer_url`, logged as an error).
 * UNKNOWN — it may have been performed: a read/write timeout, a dropped connection, a 5xx other than
   503, an answer that is not an operation, or an echo that does not match what we sent. The
   reconciler settles these with `lookup`, which asks by idempotency key.
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 # Failures that happen before a single byte of the request left us.
 _NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _UNAVAILABLE: Final = 503
-_REFUSED: Final = frozenset({400, 404, 409, 422})
+_NO_SUCH_ENDPOINT: Final = 404
+_REFUSED: Final = frozenset({400, 409, 422})
 
 
 class SimAcquirer:
@@ -95,6 +97,9 @@ class SimAcquirer:
             return _unknown(sent.idempotency_key, type(error).__name__)
         if response.status_code == _UNAVAILABLE:
             return _not_sent(sent.idempotency_key, "HTTP 503")
+        if response.status_code == _NO_SUCH_ENDPOINT:
+            log.error("acquirer has no endpoint %s; is the acquirer URL right?", path)
+            return _not_sent(sent.idempotency_key, "HTTP 404")
         if response.status_code in _REFUSED:
             raise ValueError(f"acquirer simulator refused the request: HTTP {response.status_code}")
         return self._read(response, sent)

@@ -98,8 +98,8 @@ class SandboxAcquirer:
         self, key: str, request: _Request, perform: Callable[[], ConnectorResult]
     ) -> ConnectorResult:
         """Perform `request` once per key; a repeat answers the first result again."""
-        if request.amount <= 0:
-            raise ValueError("amount must be positive")
+        if request.amount < 0:  # 0 is allowed: a validity check (有効性チェック) authorises 0 yen
+            raise ValueError("amount must not be negative")
         # The lock is held while deciding: two threads with one key must not both authorise.
         with self._lock:
             known = self._answers.get(key)

@@ -184,9 +184,10 @@ class Keyring:
         if self.source != "file" or self.master_dir is None:
             raise KeyringError(
                 "the master keys come from KESSAI_MASTER_KEY, so Kessai cannot add one itself. "
-                "Put a new entry `new_id:base64key` in front of the list (the first entry is the "
-                f"active key; {_MAKE_KEY_HINT}), keep the old entries after it, restart every "
-                "instance, then run `kessai keys rotate` again."
+                f"Add an entry `new_id:base64key` ({_MAKE_KEY_HINT}) at the end of the list and "
+                "roll that out, so every instance can read it; then move it to the front (the "
+                "first entry is the active key), keeping the old entries after it, and roll out "
+                "again; then run `kessai keys rotate`."
             )
         with _exclusive_lock(self.master_dir):
             key_id = _create_master_key_file(self.master_dir, self._clock)
@@ -235,7 +236,7 @@ def check_stored_key_ids(session: Session, keyring: Keyring) -> dict[str, int]:
     Call at start-up and before a rotation, so a lost key is reported up front and by name instead
     of as a failed payment later. Returns the number of cards per key id."""
     stmt = select(VaultCard.key_id, func.count()).group_by(VaultCard.key_id)
-    counts = {key_id: int(count) for key_id, count in session.execute(stmt).tuples()}
+    counts = {key_id: int(count) for key_id, count in session.execute(stmt).all()}
     if any(key_id not in keyring.key_ids for key_id in counts):
         keyring.reload()
     missing = {key_id: n for key_id, n in counts.items() if key_id not in keyring.key_ids}

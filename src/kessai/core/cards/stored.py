@@ -20,6 +20,8 @@ from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import InvalidRequest, NotFound
 
 MAX_CARDS_PER_CUSTOMER = 10
+# Validity checks are the usual 1-yen authorisation (1円オーソリ); the payment (22) cannot be captured.
+VALIDITY_CHECK_AMOUNT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,14 @@ class CardDetails:
 
 
 def register(
-    core: Core, merchant: MerchantRef, *, customer_id: str, site_id: str, card: CardData,
-    details: CardDetails, valid_check: bool,
+    core: Core,
+    merchant: MerchantRef,
+    *,
+    customer_id: str,
+    site_id: str,
+    card: CardData,
+    details: CardDetails,
+    valid_check: bool,
 ) -> RegisterResult:
     """Keep a card for a customer (025), optionally checking it with an authorisation first."""
     with core.sessions() as session:
@@ -65,18 +73,29 @@ def register(
     check = None
     vault_card_id: int | None = None
     if valid_check:
-        check = commands.authorize(core, merchant, AuthorizeRequest(
-            trading_id="", amount=0, card=card, site_id=site_id,
-            operation=CardOperation.VALIDITY_CHECK, customer_id=customer_id,
-        ))
+        check = commands.authorize(
+            core,
+            merchant,
+            AuthorizeRequest(
+                trading_id="",
+                amount=VALIDITY_CHECK_AMOUNT,
+                card=card,
+                site_id=site_id,
+                operation=CardOperation.VALIDITY_CHECK,
+                customer_id=customer_id,
+            ),
+        )
         if not check.ok or check.payment is None:
             return RegisterResult(None, _count(core, merchant.id, site_id, customer_id), check)
         vault_card_id = check.payment.vault_card_id
     with core.sessions.begin() as session:
         now = core.clock.now()
         _check_room(session, merchant.id, site_id, customer_id)
-        vault_row = (session.get(VaultCard, vault_card_id) if vault_card_id
-                     else core.vault.store(session, card.number))
+        vault_row = (
+            session.get(VaultCard, vault_card_id)
+            if vault_card_id
+            else core.vault.store(session, card.number)
+        )
         assert vault_row is not None
         row = _new_row(merchant.id, site_id, customer_id, vault_row, card, details, now)
         if check is not None and check.payment is not None:
@@ -90,23 +109,44 @@ def register(
 
 
 def _new_row(
-    merchant_id: int, site_id: str, customer_id: str, vault_row: VaultCard, card: CardData,
-    details: CardDetails, now: datetime,
+    merchant_id: int,
+    site_id: str,
+    customer_id: str,
+    vault_row: VaultCard,
+    card: CardData,
+    details: CardDetails,
+    now: datetime,
 ) -> StoredCard:
     info = [value or "" for value in details.add_info]
     return StoredCard(
-        merchant_id=merchant_id, site_id=site_id, customer_id=customer_id,
-        vault_card_id=vault_row.id, card_valid_term=card.valid_term,
+        merchant_id=merchant_id,
+        site_id=site_id,
+        customer_id=customer_id,
+        vault_card_id=vault_row.id,
+        card_valid_term=card.valid_term,
         card_brand=details.card_brand or vault_row.brand,
         cardholder_name=details.cardholder_name,
-        add_info1=info[0], add_info2=info[1], add_info3=info[2], add_info4=info[3],
-        valid_check_result="", last_used_at=now, created_at=now, valid_check_count=0,
+        add_info1=info[0],
+        add_info2=info[1],
+        add_info3=info[2],
+        add_info4=info[3],
+        valid_check_result="",
+        last_used_at=now,
+        created_at=now,
+        valid_check_count=0,
     )
 
 
 def update(
-    core: Core, merchant: MerchantRef, *, customer_id: str, customer_card_id: int, site_id: str,
-    valid_term: str | None, details: CardDetails, cardholder_given: bool,
+    core: Core,
+    merchant: MerchantRef,
+    *,
+    customer_id: str,
+    customer_card_id: int,
+    site_id: str,
+    valid_term: str | None,
+    details: CardDetails,
+    cardholder_given: bool,
 ) -> tuple[StoredCardView, int]:
     """Change a stored card's expiry, holder or memo fields (116). `None` leaves a field as is."""
     with core.sessions.begin() as session:
@@ -125,7 +165,11 @@ def update(
 
 
 def delete(
-    core: Core, merchant: MerchantRef, *, customer_id: str, customer_card_id: int | None,
+    core: Core,
+    merchant: MerchantRef,
+    *,
+    customer_id: str,
+    customer_card_id: int | None,
     site_id: str,
 ) -> int:
     """Delete one stored card, or all the customer's when no card ID is given (026)."""
@@ -144,7 +188,11 @@ def delete(
 
 
 def inquire(
-    core: Core, merchant: MerchantRef, *, customer_id: str, customer_card_id: int | None,
+    core: Core,
+    merchant: MerchantRef,
+    *,
+    customer_id: str,
+    customer_card_id: int | None,
     site_id: str,
 ) -> list[StoredCardView]:
     """The customer's cards, most recently used first (027); P026 when there are none."""
@@ -155,9 +203,12 @@ def inquire(
             rows = [row for row in rows if row.id == customer_card_id]
         if not rows:
             raise NotFound("P026")
-        vault = {v.id: v for v in session.scalars(
-            select(VaultCard).where(VaultCard.id.in_([row.vault_card_id for row in rows]))
-        )}
+        vault = {
+            v.id: v
+            for v in session.scalars(
+                select(VaultCard).where(VaultCard.id.in_([row.vault_card_id for row in rows]))
+            )
+        }
         return [_view(row, vault[row.vault_card_id], now) for row in rows]
 
 
@@ -174,7 +225,9 @@ def stored_card_source(
         return row.vault_card_id, row.card_valid_term
 
 
-def ref_trading_source(core: Core, merchant: MerchantRef, *, ref_trading_id: str) -> tuple[int, str]:
+def ref_trading_source(
+    core: Core, merchant: MerchantRef, *, ref_trading_id: str
+) -> tuple[int, str]:
     """The card of an earlier payment (ref_trading_id); 2009 if there is none usable."""
     with core.sessions() as session:
         payment = repository.latest_card_payment_by_trading_id(
@@ -189,23 +242,32 @@ def ref_trading_source(core: Core, merchant: MerchantRef, *, ref_trading_id: str
 
 
 def _live(session: Session, merchant_id: int, site_id: str, customer_id: str) -> list[StoredCard]:
-    return list(session.scalars(
-        select(StoredCard)
-        .where(
-            StoredCard.merchant_id == merchant_id, StoredCard.site_id == site_id,
-            StoredCard.customer_id == customer_id, StoredCard.deleted_at.is_(None),
+    return list(
+        session.scalars(
+            select(StoredCard)
+            .where(
+                StoredCard.merchant_id == merchant_id,
+                StoredCard.site_id == site_id,
+                StoredCard.customer_id == customer_id,
+                StoredCard.deleted_at.is_(None),
+            )
+            .order_by(StoredCard.last_used_at.desc(), StoredCard.id.desc())
         )
-        .order_by(StoredCard.last_used_at.desc(), StoredCard.id.desc())
-    ))
+    )
 
 
 def _live_count(session: Session, merchant_id: int, site_id: str, customer_id: str) -> int:
-    return session.scalar(
-        select(func.count()).where(
-            StoredCard.merchant_id == merchant_id, StoredCard.site_id == site_id,
-            StoredCard.customer_id == customer_id, StoredCard.deleted_at.is_(None),
+    return (
+        session.scalar(
+            select(func.count()).where(
+                StoredCard.merchant_id == merchant_id,
+                StoredCard.site_id == site_id,
+                StoredCard.customer_id == customer_id,
+                StoredCard.deleted_at.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _count(core: Core, merchant_id: int, site_id: str, customer_id: str) -> int:
@@ -223,8 +285,11 @@ def _get(
 ) -> StoredCard:
     row = session.get(StoredCard, card_id, with_for_update=True)
     if (
-        row is None or row.deleted_at is not None or row.merchant_id != merchant_id
-        or row.site_id != site_id or row.customer_id != customer_id
+        row is None
+        or row.deleted_at is not None
+        or row.merchant_id != merchant_id
+        or row.site_id != site_id
+        or row.customer_id != customer_id
     ):
         raise NotFound(code)
     return row
@@ -232,14 +297,19 @@ def _get(
 
 def _view(row: StoredCard, vault_row: VaultCard, now: datetime) -> StoredCardView:
     return StoredCardView(
-        customer_card_id=row.id, customer_id=row.customer_id,
+        customer_card_id=row.id,
+        customer_id=row.customer_id,
         masked_card_number="*" * 12 + vault_row.masked[-4:],
-        card_valid_term=row.card_valid_term, card_brand=row.card_brand,
+        card_valid_term=row.card_valid_term,
+        card_brand=row.card_brand,
         cardholder_name=row.cardholder_name,
         add_info=(row.add_info1, row.add_info2, row.add_info3, row.add_info4),
-        last_used_at=as_utc(row.last_used_at), fingerprint=vault_row.fingerprint,
-        valid_check_result=row.valid_check_result, valid_check_date=row.valid_check_date,
-        issur_name=row.issur_name, expired=_expired(row.card_valid_term, now),
+        last_used_at=as_utc(row.last_used_at),
+        fingerprint=vault_row.fingerprint,
+        valid_check_result=row.valid_check_result,
+        valid_check_date=row.valid_check_date,
+        issur_name=row.issur_name,
+        expired=_expired(row.card_valid_term, now),
     )
 
 

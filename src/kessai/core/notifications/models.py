@@ -28,4 +28,6 @@ class Notice(Base):
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),)
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),
+    )

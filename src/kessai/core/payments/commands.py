@@ -10,6 +10,7 @@ same payment impossible — so two racing captures make one capture.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -109,10 +110,13 @@ def _vault_row_for(core: Core, session: Session, req: AuthorizeRequest) -> Vault
 
 
 def _payment_for_authorize(
-    session: Session, merchant: MerchantRef, req: AuthorizeRequest, vault_row: VaultCard,
+    session: Session,
+    merchant: MerchantRef,
+    req: AuthorizeRequest,
+    vault_row: VaultCard,
     now: datetime,
 ) -> Payment:
-    details = {
+    details: dict[str, object] = {
         "masked_card_number": "*" * 12 + vault_row.masked[-4:],
         "card_display": vault_row.masked,
         "card_brand": vault_row.brand,
@@ -146,8 +150,12 @@ def _payment_for_authorize(
 
 
 def _retry_payment(
-    session: Session, merchant: MerchantRef, req: AuthorizeRequest, vault_row: VaultCard,
-    details: dict[str, object], now: datetime,
+    session: Session,
+    merchant: MerchantRef,
+    req: AuthorizeRequest,
+    vault_row: VaultCard,
+    details: dict[str, object],
+    now: datetime,
 ) -> Payment:
     """A 020 naming a payment left in 申込済 by an input error (2003) retries that payment."""
     assert req.retry_payment_id is not None
@@ -158,8 +166,14 @@ def _retry_payment(
         raise InvalidState("2004")
     retries = int((payment.details or {}).get("input_error_retries", 0)) + 1
     if retries > MAX_INPUT_ERROR_RETRIES:
-        change_status(session, payment, CardStatus.AUTH_NG.value, operation="authorize",
-                      now=now, response_code="2001")
+        change_status(
+            session,
+            payment,
+            CardStatus.AUTH_NG.value,
+            operation="authorize",
+            now=now,
+            response_code="2001",
+        )
         raise InvalidState("2004")
     payment.details = {**details, "input_error_retries": retries}
     payment.vault_card_id = vault_row.id
@@ -234,8 +248,13 @@ def _begin(
             return verdict, None
         rule = TRANSITIONS[(CardStatus(payment.status), operation)]
         op = _open_operation(session, payment, operation, payment.amount, now)
-        return verdict, (payment.institution_ref or "", op.id, op.idempotency_key, op.amount,
-                         rule.call)
+        return verdict, (
+            payment.institution_ref or "",
+            op.id,
+            op.idempotency_key,
+            op.amount,
+            rule.call,
+        )
 
 
 def _answer_without_call(core: Core, payment_id: int, verdict: Verdict) -> OperationResult:
@@ -285,7 +304,10 @@ def _open_operation(
 def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) -> OperationResult:
     with core.sessions.begin() as session:
         return settle(
-            session, payment_id=payment_id, operation_id=op_id, result=result,
+            session,
+            payment_id=payment_id,
+            operation_id=op_id,
+            result=result,
             now=core.clock.now(),
         )
 
@@ -293,7 +315,9 @@ def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) ->
 def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
     with core.sessions() as session:
         return repository.find_payment_id(
-            session, merchant_id=merchant.id, payment_id=ref.payment_id,
+            session,
+            merchant_id=merchant.id,
+            payment_id=ref.payment_id,
             trading_id=ref.trading_id,
         )
 
@@ -307,12 +331,22 @@ def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
         return
     if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:
         if payment.authorized_at + AUTH_LIFETIME <= now:
-            change_status(session, payment, CardStatus.AUTH_EXPIRED.value,
-                          operation=CardOperation.EXPIRE_AUTH.value, now=now)
+            change_status(
+                session,
+                payment,
+                CardStatus.AUTH_EXPIRED.value,
+                operation=CardOperation.EXPIRE_AUTH.value,
+                now=now,
+            )
     elif payment.status == CardStatus.CAPTURED and payment.captured_at is not None:  # noqa: SIM102
         if payment.captured_at + CANCEL_WINDOW <= now:
-            change_status(session, payment, CardStatus.CAPTURED_CLOSED.value,
-                          operation=CardOperation.CLOSE_CANCEL_WINDOW.value, now=now)
+            change_status(
+                session,
+                payment,
+                CardStatus.CAPTURED_CLOSED.value,
+                operation=CardOperation.CLOSE_CANCEL_WINDOW.value,
+                now=now,
+            )
 
 
 def expire_due(core: Core, *, batch: int = 500) -> int:
@@ -367,19 +401,23 @@ def reconcile_all(core: Core, merchants: dict[int, MerchantRef], *, batch: int =
 # ---------------------------------------------------------------- inquiry (094)
 
 
-def inquire(core: Core, merchant: MerchantRef, ref: PaymentRef, payment_type: str = "") -> PaymentView:
+def inquire(
+    core: Core, merchant: MerchantRef, ref: PaymentRef, payment_type: str = ""
+) -> PaymentView:
     """The payment as it stands (094). An unsettled operation is settled first by asking the
     institution, so a merchant retrying after a timeout sees the truth."""
     with core.sessions() as session:
         payment_id = repository.find_payment_id(
-            session, merchant_id=merchant.id, payment_id=ref.payment_id,
-            trading_id=ref.trading_id, payment_type=payment_type,
-            ambiguous_code="13002", missing_code="13001",
+            session,
+            merchant_id=merchant.id,
+            payment_id=ref.payment_id,
+            trading_id=ref.trading_id,
+            payment_type=payment_type,
+            ambiguous_code="13002",
+            missing_code="13001",
         )
-    try:
+    with contextlib.suppress(KessaiError):  # the inquiry still answers what we know
         reconcile(core, merchant, payment_id)
-    except KessaiError:
-        pass  # the inquiry still answers what we know
     with core.sessions.begin() as session:
         payment = repository.lock_payment(session, payment_id)
         if repository.open_operation(session, payment_id) is None:

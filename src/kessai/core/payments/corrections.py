@@ -37,13 +37,19 @@ def correct(core: Core, merchant: MerchantRef, req: CorrectionRequest) -> Operat
             return OperationResult(False, old.payment, failed_code, old.response_detail)
     new = commands.authorize(core, merchant, _new_authorization(base, new_amount, req.capture))
     if not new.ok or req.cancel_first:
-        return OperationResult(new.ok, new.payment, new.response_code, new.response_detail,
-                               base_payment=commands.inquire_by_id(core, base.payment_id))
+        return OperationResult(
+            new.ok,
+            new.payment,
+            new.response_code,
+            new.response_detail,
+            base_payment=commands.inquire_by_id(core, base.payment_id),
+        )
     old = commands.operate(core, merchant, base.payment_id, old_op)
     if not old.ok:
         # The new authorisation stands; the merchant is told the old one is still live.
-        return OperationResult(False, new.payment, failed_code, old.response_detail,
-                               base_payment=old.payment)
+        return OperationResult(
+            False, new.payment, failed_code, old.response_detail, base_payment=old.payment
+        )
     return OperationResult(True, new.payment, base_payment=old.payment)
 
 

@@ -50,7 +50,9 @@ class PaymentOperation(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))  # authorize, capture, void, refund…
-    status: Mapped[str] = mapped_column(String(16))  # sending, succeeded, declined, not_sent, unknown
+    status: Mapped[str] = mapped_column(
+        String(16)
+    )  # sending, succeeded, declined, not_sent, unknown
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)

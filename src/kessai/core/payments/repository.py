@@ -16,9 +16,7 @@ OPEN_STATUSES = ("sending", "unknown")
 def lock_payment(session: Session, payment_id: int) -> Payment:
     """The payment, locked for this transaction (row lock on PostgreSQL; SQLite's writer lock is
     already held since BEGIN IMMEDIATE)."""
-    payment = session.scalar(
-        select(Payment).where(Payment.id == payment_id).with_for_update()
-    )
+    payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
     if payment is None:
         raise NotFound("2006")
     return payment
@@ -102,8 +100,6 @@ def due_for_expiry(
     column = Payment.authorized_at if status == "20" else Payment.captured_at
     return list(
         session.scalars(
-            select(Payment.id)
-            .where(Payment.status == status, column <= column_before)
-            .limit(limit)
+            select(Payment.id).where(Payment.status == status, column <= column_before).limit(limit)
         )
     )

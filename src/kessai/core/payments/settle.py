@@ -16,7 +16,12 @@ from kessai.connectors.base import ConnectorResult, Outcome
 from kessai.core.notifications.outbox import record_change
 from kessai.core.payments import repository
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
-from kessai.core.payments.states.card import TRANSITIONS, CardOperation, CardStatus, notifies_merchant
+from kessai.core.payments.states.card import (
+    TRANSITIONS,
+    CardOperation,
+    CardStatus,
+    notifies_merchant,
+)
 from kessai.core.payments.views import OperationResult, PaymentView
 
 log = logging.getLogger("kessai.payments")
@@ -26,8 +31,14 @@ UNSETTLED_CODE = "2008"
 
 
 def change_status(
-    session: Session, payment: Payment, new_status: str, *, operation: str, now: datetime,
-    response_code: str = "", response_detail: str = "",
+    session: Session,
+    payment: Payment,
+    new_status: str,
+    *,
+    operation: str,
+    now: datetime,
+    response_code: str = "",
+    response_detail: str = "",
 ) -> None:
     """Move `payment` to `new_status`: history row always, notice when the merchant is told."""
     old_status = payment.status
@@ -76,7 +87,10 @@ def settle(
 
 
 def _succeeded(
-    session: Session, payment: Payment, op: PaymentOperation, result: ConnectorResult,
+    session: Session,
+    payment: Payment,
+    op: PaymentOperation,
+    result: ConnectorResult,
     now: datetime,
 ) -> OperationResult:
     if not _integrity_ok(op, result):
@@ -92,7 +106,10 @@ def _succeeded(
 
 
 def _declined(
-    session: Session, payment: Payment, op: PaymentOperation, result: ConnectorResult,
+    session: Session,
+    payment: Payment,
+    op: PaymentOperation,
+    result: ConnectorResult,
     now: datetime,
 ) -> OperationResult:
     op.status = "declined"
@@ -102,8 +119,13 @@ def _declined(
     # 2003 (input error): the payment stays 申込済 and may be retried by payment_id (§3.2).
     new_status = payment.status if result.response_code == "2003" else rule.on_decline
     change_status(
-        session, payment, new_status, operation=op.kind, now=now,
-        response_code=result.response_code, response_detail=result.response_detail,
+        session,
+        payment,
+        new_status,
+        operation=op.kind,
+        now=now,
+        response_code=result.response_code,
+        response_detail=result.response_detail,
     )
     return OperationResult(
         False, PaymentView.of(payment), result.response_code, result.response_detail
@@ -129,7 +151,9 @@ def _integrity_ok(op: PaymentOperation, result: ConnectorResult) -> bool:
 def _stamp(payment: Payment, kind: str, result: ConnectorResult, now: datetime) -> None:
     operation = CardOperation(kind)
     if operation in (
-        CardOperation.AUTHORIZE, CardOperation.AUTHORIZE_CAPTURE, CardOperation.VALIDITY_CHECK
+        CardOperation.AUTHORIZE,
+        CardOperation.AUTHORIZE_CAPTURE,
+        CardOperation.VALIDITY_CHECK,
     ):
         payment.institution_ref = result.reference
         payment.authorized_at = now

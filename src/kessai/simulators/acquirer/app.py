@@ -30,6 +30,9 @@ Control API (tests only)::
     POST /control/reset  forget everything
     GET  /control/operations   what was performed, card numbers masked
 
+It does not police the order of operations (a capture after a void, a refund larger than the
+capture): the gateway's card state table does, and its tests live there.
+
 Card numbers are read into `CardNumber` at once and never logged or stored; only the last four
 digits are kept, because the void/refund rules need them.
 """
@@ -270,7 +273,8 @@ def _text(body: Body, name: str, *, optional: bool = False) -> str:
 
 def _amount(body: Body) -> int:
     value = body.get("amount")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    # 0 is a card validity check (an account verification), not an error.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadRequest("amount")
     return value
 

@@ -24,13 +24,12 @@ from kessai.web.legacy.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_
 from kessai.web.legacy.encode import content_type, encode_response, error_fields
 from kessai.web.legacy.fields import validate
 from kessai.web.legacy.handlers import HANDLERS, Reply, Telegram, csv_error
-from kessai.web.legacy.specs import COMMON_HEADER, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
+from kessai.web.legacy.specs import AUTH_FIELDS, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
 
 log = logging.getLogger("kessai.telegram")
 
-PAYMENT_TYPE_OF_KIND = {kind: "02" for kind in HANDLERS}
+PAYMENT_TYPE_OF_KIND = dict.fromkeys(HANDLERS, "02")
 CSV_KINDS = frozenset({"027"})
-AUTH_FIELDS = ("merchant_id", "connect_id", "connect_password")
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,10 @@ class TelegramFace:
             if too_large:
                 raise InvalidRequest("P009", field="request")
             raw = decode_request(
-                body=body, query=request.url.query.encode("latin-1"),
-                content_type=request.headers.get("content-type"), path=request.url.path,
+                body=body,
+                query=request.url.query.encode("latin-1"),
+                content_type=request.headers.get("content-type"),
+                path=request.url.path,
             )
             charset = charset_for_kind(raw.get("telegram_kind", ""))
             reply, meta = await run_in_threadpool(self.process, raw, request.url.path, peer)
@@ -57,8 +58,12 @@ class TelegramFace:
         payload = reply if isinstance(reply, bytes) else encode_response(reply, charset=charset)
         _log(meta, started)
         # Close after answering: PAYGENT's modules expect it, and HTTP/1.0 clients need it.
-        return Response(payload, status_code=200, media_type=None,
-                        headers={"content-type": content_type(charset), "connection": "close"})
+        return Response(
+            payload,
+            status_code=200,
+            media_type=None,
+            headers={"content-type": content_type(charset), "connection": "close"},
+        )
 
     def process(
         self, raw: Mapping[str, str], path: str, peer: int | None
@@ -95,16 +100,20 @@ class TelegramFace:
             raise InvalidRequest("P003")
         kind = raw.get("telegram_kind", "")
         _check_kind_and_path(kind, path)
-        fields = validate(raw, COMMON_HEADER + REQUEST_SPECS[kind])
+        fields = validate(raw, REQUEST_SPECS[kind])
         return Telegram(kind=kind, merchant=merchant, fields=fields, raw=raw)
 
     def _authenticate(self, raw: Mapping[str, str]) -> MerchantRef:
         with self.core.sessions() as session:
             merchant = authenticate(
-                session, secret=self.core.secret, merchant_id=raw["merchant_id"],
-                connect_id=raw["connect_id"], password=raw["connect_password"],
+                session,
+                secret=self.core.secret,
+                merchant_id=raw["merchant_id"],
+                connect_id=raw["connect_id"],
+                password=raw["connect_password"],
             )
-            if PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02") not in merchant.methods():
+            kind = raw.get("telegram_kind", "")
+            if PAYMENT_TYPE_OF_KIND.get(kind, "02") not in merchant.methods():
                 raise InvalidRequest("P007")
             return MerchantRef(id=merchant.id, mode=merchant.mode)
 
@@ -141,6 +150,8 @@ def _log(meta: Mapping[str, str], started: float) -> None:
     # Kind, merchant and outcome only: a telegram's fields may hold a card number.
     log.info(
         "telegram kind=%s merchant=%s code=%s ms=%.1f",
-        meta.get("kind", ""), meta.get("merchant", ""), meta.get("code", ""),
+        meta.get("kind", ""),
+        meta.get("merchant", ""),
+        meta.get("code", ""),
         (time.perf_counter() - started) * 1000,
     )

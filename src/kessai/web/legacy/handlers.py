@@ -85,6 +85,7 @@ def _declined_values(kind: str, result: OperationResult) -> dict[str, str]:
 def authorize(core: Core, t: Telegram) -> Reply:
     f = t.fields
     amount = _amount(f["payment_amount"])
+    card, vault_card_id, valid_term = _card_source(core, t)
     result = commands.authorize(
         core,
         t.merchant,
@@ -100,14 +101,16 @@ def authorize(core: Core, t: Telegram) -> Reply:
             customer_card_id=f.get("customer_card_id", "")
             if f.get("stock_card_mode") == "1"
             else "",
-            **_card_source(core, t),
+            card=card,
+            vault_card_id=vault_card_id,
+            valid_term=valid_term,
         ),
     )
     values = card_values(result.payment) if result.ok else _declined_values("020", result)
     return operation_reply("020", result, values)
 
 
-def _card_source(core: Core, t: Telegram) -> dict[str, object]:
+def _card_source(core: Core, t: Telegram) -> tuple[CardData | None, int | None, str]:
     """Exactly one card source: stored card, ref_trading_id, or the card number (§1.5 020)."""
     f = t.fields
     if f.get("stock_card_mode") == "1":
@@ -121,7 +124,7 @@ def _card_source(core: Core, t: Telegram) -> dict[str, object]:
             customer_card_id=int(f["customer_card_id"]),
             site_id=f.get("site_id", ""),
         )
-        return {"vault_card_id": vault_id, "valid_term": term}
+        return None, vault_id, term
     if f.get("card_token"):
         raise InvalidRequest(
             "P010", field="card_token", message="card tokens are not supported yet"
@@ -132,8 +135,8 @@ def _card_source(core: Core, t: Telegram) -> dict[str, object]:
         vault_id, term = stored.ref_trading_source(
             core, t.merchant, ref_trading_id=f["ref_trading_id"]
         )
-        return {"vault_card_id": vault_id, "valid_term": term}
-    return {"card": card_data(t)}
+        return None, vault_id, term
+    return card_data(t), None, ""
 
 
 def card_data(t: Telegram) -> CardData:

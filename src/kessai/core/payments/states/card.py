@@ -71,36 +71,36 @@ class Rule:
 
 
 S = CardStatus
-O = CardOperation
+Op = CardOperation
 
 TRANSITIONS: dict[tuple[CardStatus, CardOperation], Rule] = {
-    (S.APPLIED, O.AUTHORIZE): Rule(Call.AUTHORIZE, S.AUTHORIZED, S.AUTH_NG),
-    (S.APPLIED, O.AUTHORIZE_CAPTURE): Rule(Call.AUTHORIZE, S.CAPTURED, S.AUTH_NG),
-    (S.APPLIED, O.VALIDITY_CHECK): Rule(Call.AUTHORIZE, S.VALIDITY_CHECKED, S.VALIDITY_NG),
-    (S.AUTHORIZED, O.CAPTURE): Rule(Call.CAPTURE, S.CAPTURED, S.CAPTURE_REQUESTED),
-    (S.CAPTURE_REQUESTED, O.CAPTURE): Rule(Call.CAPTURE, S.CAPTURED, S.CAPTURE_REQUESTED),
+    (S.APPLIED, Op.AUTHORIZE): Rule(Call.AUTHORIZE, S.AUTHORIZED, S.AUTH_NG),
+    (S.APPLIED, Op.AUTHORIZE_CAPTURE): Rule(Call.AUTHORIZE, S.CAPTURED, S.AUTH_NG),
+    (S.APPLIED, Op.VALIDITY_CHECK): Rule(Call.AUTHORIZE, S.VALIDITY_CHECKED, S.VALIDITY_NG),
+    (S.AUTHORIZED, Op.CAPTURE): Rule(Call.CAPTURE, S.CAPTURED, S.CAPTURE_REQUESTED),
+    (S.CAPTURE_REQUESTED, Op.CAPTURE): Rule(Call.CAPTURE, S.CAPTURED, S.CAPTURE_REQUESTED),
     # A refused void or refund leaves the payment where it was (the merchant re-sends).
-    (S.AUTHORIZED, O.VOID): Rule(Call.VOID, S.VOIDED, S.AUTHORIZED),
-    (S.CAPTURED, O.REFUND): Rule(Call.REFUND, S.CANCELLED, S.CAPTURED),
-    (S.AUTHORIZED, O.EXPIRE_AUTH): Rule(Call.NONE, S.AUTH_EXPIRED, S.AUTH_EXPIRED),
-    (S.CAPTURED, O.CLOSE_CANCEL_WINDOW): Rule(Call.NONE, S.CAPTURED_CLOSED, S.CAPTURED_CLOSED),
+    (S.AUTHORIZED, Op.VOID): Rule(Call.VOID, S.VOIDED, S.AUTHORIZED),
+    (S.CAPTURED, Op.REFUND): Rule(Call.REFUND, S.CANCELLED, S.CAPTURED),
+    (S.AUTHORIZED, Op.EXPIRE_AUTH): Rule(Call.NONE, S.AUTH_EXPIRED, S.AUTH_EXPIRED),
+    (S.CAPTURED, Op.CLOSE_CANCEL_WINDOW): Rule(Call.NONE, S.CAPTURED_CLOSED, S.CAPTURED_CLOSED),
 }
 
 # A completed operation asked again: result 0, nothing changes (§3.2).
 REPEATS: frozenset[tuple[CardStatus, CardOperation]] = frozenset(
     {
-        (S.CAPTURED, O.CAPTURE),
-        (S.CAPTURED_CLOSED, O.CAPTURE),
-        (S.VOIDED, O.VOID),
-        (S.CANCELLED, O.REFUND),
+        (S.CAPTURED, Op.CAPTURE),
+        (S.CAPTURED_CLOSED, Op.CAPTURE),
+        (S.VOIDED, Op.VOID),
+        (S.CANCELLED, Op.REFUND),
         # After authorisation expiry a void still answers result 0 (§3.2).
-        (S.AUTH_EXPIRED, O.VOID),
+        (S.AUTH_EXPIRED, Op.VOID),
     }
 )
 
 # Too late: 2007.
 EXPIRED: frozenset[tuple[CardStatus, CardOperation]] = frozenset(
-    {(S.AUTH_EXPIRED, O.CAPTURE), (S.CAPTURED_CLOSED, O.REFUND)}
+    {(S.AUTH_EXPIRED, Op.CAPTURE), (S.CAPTURED_CLOSED, Op.REFUND)}
 )
 
 AUTH_LIFETIME = timedelta(days=60)  # 20 → 33

@@ -1,0 +1,51 @@
+"""Kessai's connection module (接続モジュール): PAYGENT-compatible telegrams over HTTPS.
+
+Needs only `httpx` and the standard library; it never imports the server's packages. Example::
+
+    from kessai.client import KessaiClient
+
+    with KessaiClient(
+        "https://kessai.example",
+        merchant_id=123,
+        connect_id="shop",
+        connect_password="...",
+        cert=("123.pem", "123.key"),
+        ca="server-ca.pem",
+    ) as kessai:
+        auth = kessai.authorize(
+            trading_id="order_42", payment_amount=1500, card_token=token, retry_on_timeout=True
+        )
+        if auth.ok:
+            kessai.capture(payment_id=auth.payment_id)
+        else:
+            print(auth.response_code, auth.response_detail)  # a decline is a result, not an error
+"""
+
+from kessai.client._client import KessaiClient
+from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
+from kessai.client._results import (
+    AuthorizationResult,
+    CardList,
+    CardResult,
+    CorrectionResult,
+    PaymentInquiry,
+    Response,
+    StoredCard,
+)
+from kessai.client._telegram import Kind
+
+__all__ = [
+    "AuthorizationResult",
+    "CardList",
+    "CardResult",
+    "CorrectionResult",
+    "KessaiClient",
+    "KessaiClientError",
+    "Kind",
+    "PaymentInquiry",
+    "ProtocolError",
+    "Response",
+    "StoredCard",
+    "TimeoutError",
+    "TransportError",
+]

@@ -1,0 +1,527 @@
+"""`KessaiClient`: one method per telegram, over HTTPS with a client certificate."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Final, Self, TypeVar
+
+import httpx
+
+from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
+from kessai.client._parse import decode_body, parse_csv, parse_key_values
+from kessai.client._results import (
+    AUTHORISED_STATUSES,
+    AuthorizationResult,
+    CardList,
+    CardResult,
+    CorrectionResult,
+    PaymentInquiry,
+    Response,
+    StoredCard,
+)
+from kessai.client._telegram import (
+    CSV_KINDS,
+    Credentials,
+    EncodedTelegram,
+    Fields,
+    FieldValue,
+    Kind,
+    encode_telegram,
+)
+
+DEFAULT_TIMEOUT: Final = 35.0  # seconds, as PAYGENT's modules (paygentB2Bmodule.timeout_value)
+USER_AGENT: Final = "kessai-client/0.1"
+# 094 answers for "no payment with this trading_id".
+NOT_FOUND_CODES: Final = frozenset({"13001", "2006"})
+CARD_PAYMENT_TYPE: Final = "02"
+
+R = TypeVar("R", bound=Response)
+
+_RESULT_TYPES: Final[dict[str, type[Response]]] = {
+    Kind.AUTHORIZE: AuthorizationResult,
+    Kind.CORRECT_AUTHORIZATION: CorrectionResult,
+    Kind.CORRECT_CAPTURE: CorrectionResult,
+    Kind.REGISTER_CARD: CardResult,
+    Kind.UPDATE_CARD: CardResult,
+    Kind.DELETE_CARD: CardResult,
+    Kind.INQUIRE: PaymentInquiry,
+    Kind.LIST_CARDS: CardList,
+}
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
+_TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class KessaiClient:
+    """A merchant's connection to Kessai's module face (PAYGENT-compatible telegrams).
+
+    `base_url` is the gateway (``https://kessai.example``); `merchant_id`, `connect_id` and
+    `connect_password` go into every telegram's header. `cert` is the client certificate as
+    ``(cert_pem_path, key_pem_path)``; `ca` a PEM file to verify the server with (default: the
+    public CAs). `timeout` is in seconds. `transport` replaces the network (tests use
+    `httpx.MockTransport`; `cert` and `ca` then do nothing).
+
+    Each method returns a frozen result; a decline is a result (``ok`` False), not an exception. The
+    methods raise `TransportError`, `TimeoutError` or `ProtocolError` (all `KessaiClientError`) when
+    no telegram came back, and ValueError for arguments that cannot make a valid telegram. Card
+    numbers never appear in an exception, a result or a `repr`. Use as a context manager, or call
+    `close()`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        merchant_id: str | int,
+        connect_id: str,
+        connect_password: str,
+        cert: tuple[str, str] | None = None,
+        ca: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._credentials = Credentials(str(merchant_id), connect_id, connect_password)
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+            verify=_ssl_context(cert, ca) if transport is None else True,
+            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+        )
+
+    def __repr__(self) -> str:
+        base_url = str(self._http.base_url)
+        return f"KessaiClient({base_url!r}, merchant_id={self._credentials.merchant_id!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # --- generic ---------------------------------------------------------------------------------
+
+    def send(self, kind: str, fields: Fields) -> Response:
+        """Send any telegram `kind` with `fields` (header fields are added; None values left out).
+
+        Returns the typed result for the kinds this SDK knows (027 → `CardList`), `Response`
+        otherwise. Raises ValueError for an unknown kind or a value the charset cannot hold, and the
+        `KessaiClientError` family when no telegram came back.
+        """
+        return self._call(kind, fields, _RESULT_TYPES.get(kind, Response))
+
+    # --- card payments ---------------------------------------------------------------------------
+
+    def authorize(
+        self,
+        *,
+        payment_amount: int,
+        trading_id: str | None = None,
+        card_number: str | None = None,
+        card_valid_term: str | None = None,
+        card_conf_number: str | None = None,
+        customer_id: str | None = None,
+        customer_card_id: str | int | None = None,
+        ref_trading_id: str | None = None,
+        card_token: str | None = None,
+        payment_class: str | int | None = None,
+        split_count: int | None = None,
+        sales_mode: bool = False,
+        skip_3dsecure: bool = False,
+        site_id: str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+        retry_on_timeout: bool = False,
+    ) -> AuthorizationResult:
+        """Authorise (オーソリ, 020) `payment_amount` yen on one card source.
+
+        The card comes from exactly one of: `card_number` (+ `card_valid_term` ``MMYY``,
+        `card_conf_number`); a stored card (`customer_id` + `customer_card_id`, optionally with a
+        CVC `card_token`); `ref_trading_id` (the card of an earlier payment); or a `card_token`.
+        `sales_mode=True` captures in the same call; `payment_class` ``10`` one-time (default),
+        ``23`` bonus, ``61`` instalments (with `split_count`), ``80`` revolving; `skip_3dsecure`
+        sends ``3dsecure_ryaku=1``. `extra` adds any other protocol field (e.g. ``3ds_auth_id``).
+
+        Safe retry: with `retry_on_timeout=True` (which needs `trading_id`), when the answer is lost
+        after the request may have reached the gateway (a read timeout, a broken connection), this
+        method never re-sends 020 blindly. It inquires (094) by `trading_id` first:
+
+        - a payment in status 20, 40 or 41 exists → it is returned as an `AuthorizationResult` with
+          ``result=0``, its `payment_id`, and ``recovered=True``; nothing is sent again;
+        - the payment exists in another final status (e.g. 11 declined) → a ``result=1`` result with
+          ``recovered=True`` and that `payment_status`; nothing is sent again;
+        - no payment (``13001``/``2006``) → 020 is sent once more;
+        - anything else (the inquiry fails, status 10 still open, another amount, several payments)
+          → `TimeoutError` with ``outcome_unknown=True``: inquire later before trying again.
+
+        Errors where nothing reached the gateway (connection refused, connect timeout) are raised as
+        they are; calling `authorize` again is then safe. Raises ValueError for no or several card
+        sources, or `retry_on_timeout` without `trading_id`.
+        """
+        fields: dict[str, FieldValue | None] = {
+            "trading_id": trading_id,
+            "payment_amount": payment_amount,
+            **_card_source(card_number, customer_id, customer_card_id, ref_trading_id, card_token),
+            "card_valid_term": card_valid_term,
+            "card_conf_number": card_conf_number,
+            "payment_class": payment_class,
+            "split_count": split_count,
+            "sales_mode": "1" if sales_mode else None,
+            "3dsecure_ryaku": "1" if skip_3dsecure else None,
+            "site_id": site_id,
+            **(extra or {}),
+        }
+        if not retry_on_timeout:
+            return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
+        if not trading_id:
+            raise ValueError("retry_on_timeout needs a trading_id to inquire by")
+        return self._authorize_safely(trading_id, payment_amount, fields)
+
+    def void(
+        self, *, payment_id: str | int | None = None, trading_id: str | None = None
+    ) -> Response:
+        """Void (オーソリキャンセル, 021) an authorisation, by `payment_id` or `trading_id`."""
+        return self._follow_up(Kind.VOID, payment_id, trading_id, {})
+
+    def capture(
+        self, *, payment_id: str | int | None = None, trading_id: str | None = None
+    ) -> Response:
+        """Capture (売上, 022) an authorised payment, by `payment_id` or `trading_id`."""
+        return self._follow_up(Kind.CAPTURE, payment_id, trading_id, {})
+
+    def cancel_capture(
+        self, *, payment_id: str | int | None = None, trading_id: str | None = None
+    ) -> Response:
+        """Cancel a capture (売上キャンセル, 023), i.e. refund it in full."""
+        return self._follow_up(Kind.CANCEL_CAPTURE, payment_id, trading_id, {})
+
+    def correct_authorization(
+        self,
+        *,
+        payment_amount: int,
+        payment_id: str | int | None = None,
+        trading_id: str | None = None,
+        reduction_flag: bool = False,
+        base_payment_cancel_timing: str | int | None = None,
+    ) -> CorrectionResult:
+        """Re-authorise with a new amount (補正オーソリ, 028); the answer names a **new** payment.
+
+        `payment_amount` is the new total, or the reduction when `reduction_flag` is True.
+        """
+        fields = _correction_fields(payment_amount, reduction_flag, base_payment_cancel_timing)
+        return self._follow_up(
+            Kind.CORRECT_AUTHORIZATION, payment_id, trading_id, fields, CorrectionResult
+        )
+
+    def correct_capture(
+        self,
+        *,
+        payment_amount: int,
+        payment_id: str | int | None = None,
+        trading_id: str | None = None,
+        reduction_flag: bool = False,
+        base_payment_cancel_timing: str | int | None = None,
+    ) -> CorrectionResult:
+        """Re-authorise and capture a new amount (補正売上, 029): how a partial refund is done."""
+        fields = _correction_fields(payment_amount, reduction_flag, base_payment_cancel_timing)
+        return self._follow_up(
+            Kind.CORRECT_CAPTURE, payment_id, trading_id, fields, CorrectionResult
+        )
+
+    def inquire(
+        self,
+        *,
+        payment_id: str | int | None = None,
+        trading_id: str | None = None,
+        payment_type: str | None = None,
+    ) -> PaymentInquiry:
+        """Inquire (決済情報照会, 094) one payment by `payment_id` or `trading_id`.
+
+        `payment_type` (``02`` card, …) picks among methods sharing a `trading_id`. Not found is an
+        answer: ``result=1`` with ``13001``.
+        """
+        fields = {"payment_type": payment_type}
+        return self._follow_up(Kind.INQUIRE, payment_id, trading_id, fields, PaymentInquiry)
+
+    # --- stored cards ----------------------------------------------------------------------------
+
+    def register_card(
+        self,
+        *,
+        customer_id: str,
+        card_number: str | None = None,
+        card_valid_term: str | None = None,
+        card_conf_number: str | None = None,
+        card_token: str | None = None,
+        card_brand: str | None = None,
+        cardholder_name: str | None = None,
+        add_info1: str | None = None,
+        add_info2: str | None = None,
+        add_info3: str | None = None,
+        add_info4: str | None = None,
+        valid_check_flg: bool = False,
+        security_code_use: bool = False,
+        site_id: str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+    ) -> CardResult:
+        """Store a card for `customer_id` (カード情報設定, 025): raw card fields or a `card_token`.
+
+        `valid_check_flg=True` checks the card with an authorisation first. The answer's
+        `customer_card_id` names the stored card. Raises ValueError for neither or both card
+        sources.
+        """
+        if (card_number is None) == (card_token is None):
+            raise ValueError("give exactly one of card_number and card_token")
+        fields = {
+            "customer_id": customer_id,
+            "card_number": card_number,
+            "card_valid_term": card_valid_term,
+            "card_conf_number": card_conf_number,
+            "card_token": card_token,
+            "card_brand": card_brand,
+            "cardholder_name": cardholder_name,
+            **_add_info(add_info1, add_info2, add_info3, add_info4),
+            "valid_check_flg": "1" if valid_check_flg else None,
+            "security_code_use": "1" if security_code_use else None,
+            "site_id": site_id,
+            **(extra or {}),
+        }
+        return self._call(Kind.REGISTER_CARD, fields, CardResult)
+
+    def update_card(
+        self,
+        *,
+        customer_id: str,
+        customer_card_id: str | int,
+        card_valid_term: str | None = None,
+        cardholder_name: str | None = None,
+        add_info1: str | None = None,
+        add_info2: str | None = None,
+        add_info3: str | None = None,
+        add_info4: str | None = None,
+        card_token: str | None = None,
+        security_code_use: bool = False,
+        site_id: str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+    ) -> CardResult:
+        """Update a stored card (カード情報更新, 116).
+
+        A field left None is not sent and stays unchanged; ``""`` clears it (`add_info1..4`).
+        """
+        fields = {
+            "customer_id": customer_id,
+            "customer_card_id": customer_card_id,
+            "card_valid_term": card_valid_term,
+            "cardholder_name": cardholder_name,
+            **_add_info(add_info1, add_info2, add_info3, add_info4),
+            "card_token": card_token,
+            "security_code_use": "1" if security_code_use else None,
+            "site_id": site_id,
+            **(extra or {}),
+        }
+        return self._call(Kind.UPDATE_CARD, fields, CardResult)
+
+    def delete_card(
+        self,
+        *,
+        customer_id: str,
+        customer_card_id: str | int | None = None,
+        site_id: str | None = None,
+    ) -> CardResult:
+        """Delete one stored card (カード情報削除, 026), or all the customer's cards if no ID."""
+        fields = {
+            "customer_id": customer_id,
+            "customer_card_id": "" if customer_card_id is None else customer_card_id,
+            "site_id": site_id,
+        }
+        return self._call(Kind.DELETE_CARD, fields, CardResult)
+
+    def list_cards(
+        self,
+        *,
+        customer_id: str,
+        customer_card_id: str | int | None = None,
+        return_fingerprint_flg: bool = False,
+        site_id: str | None = None,
+    ) -> CardList:
+        """List a customer's stored cards (カード情報照会, 027), or one card by its ID.
+
+        Returns `CardList` (``.cards``: `StoredCard` rows). No cards is ``result=1``/``P026`` with
+        no rows. Raises ProtocolError when the CSV is malformed (e.g. a row's column count differs).
+        """
+        fields = {
+            "customer_id": customer_id,
+            "customer_card_id": "" if customer_card_id is None else customer_card_id,
+            "return_fingerprint_flg": "1" if return_fingerprint_flg else None,
+            "site_id": site_id,
+        }
+        return self._call(Kind.LIST_CARDS, fields, CardList)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _follow_up(
+        self,
+        kind: Kind,
+        payment_id: str | int | None,
+        trading_id: str | None,
+        fields: Fields,
+        result_type: type[R] = Response,  # type: ignore[assignment]
+    ) -> R:
+        if payment_id in (None, "") and not trading_id:
+            raise ValueError(f"telegram {kind}: give payment_id or trading_id")
+        header = {"payment_id": payment_id, "trading_id": trading_id}
+        return self._call(kind, {**header, **fields}, result_type)
+
+    def _call(self, kind: str, fields: Fields, result_type: type[R]) -> R:
+        kind = str(kind)  # a `Kind` member becomes its plain code, e.g. "020"
+        telegram = encode_telegram(self._credentials, kind, fields)
+        return _read(self._exchange(telegram), kind, result_type)
+
+    def _exchange(self, telegram: EncodedTelegram) -> httpx.Response:
+        kind = telegram.kind
+        headers = {"Content-Type": telegram.content_type}
+        try:
+            return self._http.post(telegram.path, content=telegram.body, headers=headers)
+        except httpx.TimeoutException as exc:
+            sent = not isinstance(exc, _TIMEOUT_BEFORE_SENDING)
+            message = f"no answer in time ({type(exc).__name__})"
+            raise TimeoutError(message, kind=kind, outcome_unknown=sent) from exc
+        except httpx.TransportError as exc:
+            sent = not isinstance(exc, _NOT_SENT)
+            message = f"{type(exc).__name__}: {exc}"
+            raise TransportError(message, kind=kind, request_sent=sent) from exc
+
+    def _authorize_safely(
+        self, trading_id: str, amount: int, fields: Fields
+    ) -> AuthorizationResult:
+        try:
+            return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
+        except (TimeoutError, TransportError) as exc:
+            if not _may_have_been_sent(exc):
+                raise
+        recovered = self._recover_authorization(trading_id, amount)
+        if recovered is not None:
+            return recovered
+        try:
+            return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
+        except (TimeoutError, TransportError) as exc:
+            raise _outcome_unknown(trading_id, "the re-sent authorisation failed too") from exc
+
+    def _recover_authorization(self, trading_id: str, amount: int) -> AuthorizationResult | None:
+        """The payment the lost 020 made, None if there is none, or TimeoutError if unsure."""
+        try:
+            inquiry = self.inquire(trading_id=trading_id, payment_type=CARD_PAYMENT_TYPE)
+        except KessaiClientError as exc:
+            raise _outcome_unknown(trading_id, "the inquiry (094) failed") from exc
+        if not inquiry.ok:
+            if inquiry.response_code in NOT_FOUND_CODES:
+                return None
+            reason = f"the inquiry (094) answered {inquiry.response_code}"
+            raise _outcome_unknown(trading_id, reason)
+        return _recovered_result(inquiry, trading_id, amount)
+
+
+def _read(response: httpx.Response, kind: str, result_type: type[R]) -> R:
+    if response.status_code != 200:
+        message = f"HTTP status {response.status_code}, expected 200"
+        raise ProtocolError(message, kind=kind, status_code=response.status_code)
+    text = decode_body(response.content, response.headers.get("content-type"))
+    result = _table(text, kind) if kind in CSV_KINDS else _record(text, kind, result_type)
+    if not isinstance(result, result_type):
+        raise ProtocolError("the answer has another form than this kind's", kind=kind)
+    return result
+
+
+def _table(text: str, kind: str) -> CardList:
+    table = parse_csv(text, kind=kind)
+    cards = tuple(StoredCard.from_row(row) for row in table.rows)
+    return CardList(kind, table.result, table.response_code, table.response_detail, cards=cards)
+
+
+def _record(text: str, kind: str, result_type: type[R]) -> R:
+    body = parse_key_values(text, kind=kind)
+    return result_type.of(kind, body.result, body.response_code, body.response_detail, body.fields)
+
+
+def _recovered_result(inquiry: PaymentInquiry, trading_id: str, amount: int) -> AuthorizationResult:
+    status = inquiry.payment_status
+    if status == "10" or status is None:
+        raise _outcome_unknown(trading_id, f"the payment is in status {status}, not settled yet")
+    if inquiry.payment_amount != amount:
+        raise _outcome_unknown(trading_id, "a payment with this trading_id has another amount")
+    result = "0" if status in AUTHORISED_STATUSES else "1"
+    return AuthorizationResult(Kind.AUTHORIZE, result, "", "", inquiry.fields, recovered=True)
+
+
+def _outcome_unknown(trading_id: str, reason: str) -> TimeoutError:
+    message = (
+        f"the authorisation for trading_id {trading_id!r} may or may not have happened ({reason}); "
+        "inquire (094) by trading_id later before trying again"
+    )
+    return TimeoutError(message, kind=Kind.AUTHORIZE, outcome_unknown=True)
+
+
+def _may_have_been_sent(exc: TimeoutError | TransportError) -> bool:
+    return exc.outcome_unknown if isinstance(exc, TimeoutError) else exc.request_sent
+
+
+def _card_source(
+    card_number: str | None,
+    customer_id: str | None,
+    customer_card_id: str | int | None,
+    ref_trading_id: str | None,
+    card_token: str | None,
+) -> dict[str, FieldValue | None]:
+    """The fields naming the card of a 020; ValueError unless exactly one source is given."""
+    stored = customer_id is not None or customer_card_id is not None
+    if stored and (customer_id is None or customer_card_id is None):
+        raise ValueError("a stored card needs both customer_id and customer_card_id")
+    cvc_token = stored and card_token is not None
+    sources = [card_number is not None, stored, ref_trading_id is not None]
+    sources.append(card_token is not None and not cvc_token)
+    if sum(sources) != 1:
+        raise ValueError(
+            "give exactly one card source: card_number, customer_id + customer_card_id, "
+            "ref_trading_id or card_token"
+        )
+    return {
+        "card_number": card_number,
+        "stock_card_mode": "1" if stored else None,
+        "customer_id": customer_id,
+        "customer_card_id": customer_card_id,
+        "ref_trading_id": ref_trading_id,
+        "card_token": card_token,
+        "security_code_token": "1" if cvc_token else None,
+    }
+
+
+def _correction_fields(
+    payment_amount: int, reduction_flag: bool, base_payment_cancel_timing: str | int | None
+) -> dict[str, FieldValue | None]:
+    return {
+        "payment_amount": payment_amount,
+        "reduction_flag": "1" if reduction_flag else "0",
+        "base_payment_cancel_timing": base_payment_cancel_timing,
+    }
+
+
+def _add_info(*values: str | None) -> dict[str, FieldValue | None]:
+    return {f"add_info{number}": value for number, value in enumerate(values, start=1)}
+
+
+def _ssl_context(cert: tuple[str, str] | None, ca: str | None) -> ssl.SSLContext:
+    """Verify the server with `ca` (or the public CAs) and present `cert` if given; TLS ≥ 1.2."""
+    context = ssl.create_default_context(cafile=ca) if ca else httpx.create_ssl_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert is not None:
+        context.load_cert_chain(cert[0], cert[1])
+    return context

@@ -1,0 +1,200 @@
+"""What the typed methods return: frozen results, one shape per family of telegrams.
+
+Every result has PAYGENT's triple (`result`, `response_code`, `response_detail`) and the answer's
+other fields in `fields` (names as the protocol spells them, values as text). Properties give typed
+access to the fields a merchant usually needs. A `repr` shows the outcome and the field *names*,
+never the values, so a logged result cannot leak anything the gateway echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Self
+
+# 094 payment_status values that mean "authorised" (20) or "captured" (40, 41).
+AUTHORISED_STATUSES: Final = frozenset({"20", "40", "41"})
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Response:
+    """An answer to any telegram. A decline is an answer: `ok` is False and the code says why."""
+
+    kind: str
+    result: str
+    response_code: str
+    response_detail: str
+    fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, kind: str, result: str, code: str, detail: str, fields: Mapping[str, str]) -> Self:
+        """A result with a read-only copy of `fields`."""
+        return cls(kind, result, code, detail, MappingProxyType(dict(fields)))
+
+    @property
+    def ok(self) -> bool:
+        """True when ``result`` is ``0`` (正常)."""
+        return self.result == "0"
+
+    @property
+    def payment_id(self) -> str | None:
+        """The payment ID (決済ID) the gateway answered, or None."""
+        return self.fields.get("payment_id") or None
+
+    @property
+    def trading_id(self) -> str | None:
+        """The merchant's transaction ID (マーチャント取引ID) echoed back, or None."""
+        return self.fields.get("trading_id") or None
+
+    def get(self, name: str, default: str = "") -> str:
+        """A field of the answer by its protocol name."""
+        return self.fields.get(name, default)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(kind={self.kind!r}, result={self.result!r}, "
+            f"response_code={self.response_code!r}, response_detail={self.response_detail!r}, "
+            f"payment_id={self.payment_id!r}, fields={sorted(self.fields)!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class AuthorizationResult(Response):
+    """The answer to 020 (オーソリ).
+
+    `recovered` is True when the SDK did not get the 020 answer itself but found the payment with an
+    inquiry (094) after a timeout (`KessaiClient.authorize(..., retry_on_timeout=True)`); `fields`
+    then hold the inquiry's card record, including `payment_status`.
+    """
+
+    recovered: bool = False
+
+    @property
+    def masked_card_number(self) -> str | None:
+        """The card number as the gateway masks it (``************1234``)."""
+        return self.fields.get("masked_card_number") or None
+
+    @property
+    def acq_id(self) -> str | None:
+        """The acquirer's code (e.g. ``50001``)."""
+        return self.fields.get("acq_id") or None
+
+    @property
+    def payment_status(self) -> str | None:
+        """The payment's status code; only inquiries (and recovered results) carry it."""
+        return self.fields.get("payment_status") or None
+
+    @property
+    def out_acs_html(self) -> str | None:
+        """Legacy 3-D Secure 1.0 page to show the buyer (only when ``result`` is ``7``)."""
+        return self.fields.get("out_acs_html") or None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CorrectionResult(Response):
+    """The answer to 028/029 (補正): `payment_id` is the **new** payment."""
+
+    @property
+    def base_payment_id(self) -> str | None:
+        """The payment that was corrected (and voided or cancelled)."""
+        return self.fields.get("base_payment_id") or None
+
+    @property
+    def reduced_amount(self) -> int | None:
+        """The new amount in yen."""
+        return _int_or_none(self.fields.get("reduced_amount"))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CardResult(Response):
+    """The answer to 025/116/026 (stored cards, カード情報お預り)."""
+
+    @property
+    def customer_card_id(self) -> str | None:
+        """The stored card's ID (顧客カードID), assigned by the gateway on 025."""
+        return self.fields.get("customer_card_id") or None
+
+    @property
+    def num_of_cards(self) -> int | None:
+        """How many cards the customer has stored now."""
+        return _int_or_none(self.fields.get("num_of_cards"))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PaymentInquiry(Response):
+    """The answer to 094 (決済情報照会): one payment's record."""
+
+    @property
+    def payment_status(self) -> str | None:
+        """The payment status code (決済ステータス, e.g. ``20`` authorised, ``40`` captured)."""
+        return self.fields.get("payment_status") or None
+
+    @property
+    def payment_amount(self) -> int | None:
+        """The amount in yen."""
+        return _int_or_none(self.fields.get("payment_amount"))
+
+    @property
+    def payment_type(self) -> str | None:
+        """The method (決済種別CD): ``02`` card, ``03`` CVS number, …"""
+        return self.fields.get("payment_type") or None
+
+    @property
+    def authorised(self) -> bool:
+        """True for statuses 20, 40 and 41 (authorised or captured)."""
+        return self.payment_status in AUTHORISED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCard:
+    """One row of a 027 answer. `columns` keeps every column as the gateway named it."""
+
+    customer_id: str
+    customer_card_id: str
+    masked_card_number: str
+    card_valid_term: str
+    card_brand: str
+    cardholder_name: str
+    card_last_use_date: str
+    expired: bool
+    columns: Mapping[str, str]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str]) -> StoredCard:
+        """Read a CSV row (column name → value)."""
+        return cls(
+            customer_id=row.get("customer_id", ""),
+            customer_card_id=row.get("customer_card_id", ""),
+            masked_card_number=row.get("card_number", ""),
+            card_valid_term=row.get("card_valid_term", ""),
+            card_brand=row.get("card_brand", ""),
+            cardholder_name=row.get("cardholder_name", ""),
+            card_last_use_date=row.get("card_last_use_date", ""),
+            expired=row.get("card_expire_flag") == "1",
+            columns=MappingProxyType(dict(row)),
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class CardList(Response):
+    """The answer to 027 (カード情報照会): the customer's stored cards, newest use first.
+
+    No cards is an answer too: ``result=1`` with ``P026`` and an empty `cards`.
+    """
+
+    cards: tuple[StoredCard, ...] = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"CardList(kind={self.kind!r}, result={self.result!r}, "
+            f"response_code={self.response_code!r}, cards={len(self.cards)})"
+        )
+
+    __str__ = __repr__
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() else None
