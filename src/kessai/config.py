@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(
         default=None, description="Base64 32-byte master key for the card vault; default: key file"
     )
+    fingerprint_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 32-byte key for card fingerprints; default: var/keys/fingerprint.key. "
+        "Every instance must share it.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Server secret for credential hashes; default: var/keys/secret.key",

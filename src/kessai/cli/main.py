@@ -144,6 +144,7 @@ def serve(
     if demo:
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
+    _check_ready(settings)
     if auto_tls and not cert:
         cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
         cert, key = str(cert_path), str(key_path)
@@ -169,6 +170,23 @@ def serve(
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     run_server(config)
+
+
+def _check_ready(settings: Settings) -> None:
+    """Refuse to start on an unmigrated database or with a master key missing for stored cards."""
+    from sqlalchemy.exc import DBAPIError
+
+    from kessai.app import build_runtime
+    from kessai.core.cards.keyring import check_stored_key_ids, load_keyring
+
+    runtime = build_runtime(settings)
+    try:
+        with runtime.core.sessions() as session:
+            check_stored_key_ids(session, load_keyring(settings))
+    except DBAPIError as error:
+        _fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
+    finally:
+        runtime.engine.dispose()
 
 
 def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool) -> None:

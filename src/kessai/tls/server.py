@@ -8,7 +8,8 @@ TLS but does not put the peer certificate into the ASGI scope, so this module su
   reaches the app, which answers ``P016`` at the protocol level as PAYGENT does. A client whose
   certificate does **not** chain to the merchant CA (or is expired, or is not for clientAuth) fails
   the handshake itself: Python's `ssl` offers no verify callback to let such a connection through,
-  so those clients see a TLS alert (with TLS 1.3, on their first read) instead of ``P016``.
+  so those clients see the connection dropped (asyncio sends no alert; with TLS 1.3 they notice on
+  their first read) instead of an answer with ``P016``.
 - `MTLSHttpToolsProtocol` / `MTLSH11Protocol`: uvicorn's two HTTP/1.1 protocols, extended so that
   each connection reads the verified peer certificate once (after the handshake, in
   ``connection_made``) and every request scope on it carries ``scope["extensions"]["tls"]``

@@ -4,10 +4,11 @@ No money moves and no network is crossed: `rules` decides every answer from the 
 stub's timeouts (`X=9` on authorise, `X=3` on void/refund) are *answers* here — DECLINED with
 response code `2008` — because PAYGENT's stub answers them as such; nothing is left unknown.
 
-What the acquirer remembers lives in memory, bounded and behind one lock:
+What the acquirer remembers:
 
-* per idempotency key, the answer, so a repeated call answers the same result without a second
-  authorisation, and `lookup` can tell what happened;
+* per idempotency key, the answer — in memory, bounded (oldest forgotten first), behind one lock —
+  so a repeated call answers the same result without a second authorisation, and `lookup` can tell
+  what happened. A restart forgets them: `lookup` then answers NOT_SENT.
 * per reference, the card's stub digits, which void and refund need for the `X=2`/`X=3` rules. They
   travel *inside* the reference (`sbx-<hex>-<XYZZ>`), so the rules still apply after a restart or
   after the memory has forgotten old keys. The last four digits are no secret: PAYGENT shows them in
@@ -78,14 +79,18 @@ class SandboxAcquirer:
         """Void (オーソリ取消) an authorisation; fails for cards with X=2 or X=3."""
         request = _Request("void", amount, (reference,))
         return self._once(
-            idempotency_key, request, lambda: _follow_up(reference, amount, _cancellation)
+            idempotency_key,
+            request,
+            lambda: _follow_up(reference, amount, rules.cancellation_result),
         )
 
     def refund(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
         """Cancel (売上取消) a capture; fails for cards with X=2 or X=3."""
         request = _Request("refund", amount, (reference,))
         return self._once(
-            idempotency_key, request, lambda: _follow_up(reference, amount, _cancellation)
+            idempotency_key,
+            request,
+            lambda: _follow_up(reference, amount, rules.cancellation_result),
         )
 
     def lookup(self, *, idempotency_key: str) -> ConnectorResult:
@@ -149,10 +154,6 @@ def to_card_issuer(card_route: rules.CardRoute) -> CardIssuer:
 
 def _always_capture(_last4: str) -> rules.StubResult:
     return rules.capture_result()
-
-
-def _cancellation(last4: str) -> rules.StubResult:
-    return rules.cancellation_result(last4)
 
 
 def _follow_up(

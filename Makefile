@@ -1,0 +1,40 @@
+# Kessai — `make help` lists the targets. The README's two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-pg lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/kessai: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/kessai ## Create .venv and install Kessai with its test tools
+
+run: install ## Run the whole gateway: SQLite under var/, demo merchant, worker in-process, :8080
+	$(BIN)/kessai serve --demo --host 127.0.0.1 --port 8080
+
+test: install ## Run the tests (KESSAI_TEST_DB=postgresql for PostgreSQL)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-pg: install ## Run the tests on the PostgreSQL server at 127.0.0.1:5432
+	KESSAI_TEST_DB=postgresql \
+	KESSAI_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: install ## ruff, format check, mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/kessai
+
+bench: install ## Authorisation throughput and latency (prints figures)
+	$(BIN)/python bench/auth.py
+
+clean: ## Remove the virtualenv and local state (var/ holds the demo database and keys!)
+	rm -rf $(VENV) var
