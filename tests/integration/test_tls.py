@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from kessai.client import KessaiClient
 from kessai.tls.ca import (
     IssuedCert,
     ensure_server_certificate,
@@ -77,7 +78,17 @@ def echo_app(seen: list[dict[str, object]]) -> Starlette:
         seen.append(entry)
         return JSONResponse(entry)
 
-    return Starlette(routes=[Route("/", echo, methods=["GET", "POST"])])
+    async def telegram(request: Request) -> PlainTextResponse:
+        # Just enough of the module face for the SDK: who connected, as a telegram answer.
+        merchant_id = peer_merchant_id(request.scope)
+        return PlainTextResponse(f"\r\nresult=0\r\npeer_merchant_id={merchant_id}\r\n")
+
+    return Starlette(
+        routes=[
+            Route("/", echo, methods=["GET", "POST"]),
+            Route("/n/ref/paymentref", telegram, methods=["POST"]),
+        ]
+    )
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
@@ -207,6 +218,22 @@ def _read_until_closed(tls: ssl.SSLSocket) -> bytes:
     while chunk := tls.recv(65536):  # the server closes the connection: that is the end
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_the_sdk_presents_its_client_certificate_and_verifies_the_server(
+    pki: Pki, mtls_server: Served
+) -> None:
+    with KessaiClient(
+        mtls_server.url.replace("127.0.0.1", "localhost"),
+        merchant_id=123,
+        connect_id="shop",
+        connect_password="pw",
+        cert=(str(pki.merchant.cert_path), str(pki.merchant.key_path)),
+        ca=str(server_ca_file(pki.var_dir)),
+    ) as kessai:
+        answer = kessai.inquire(payment_id=1)
+
+    assert answer.get("peer_merchant_id") == "123"
 
 
 def test_plain_http_works_and_has_no_tls_extension() -> None:

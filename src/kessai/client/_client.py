@@ -125,7 +125,7 @@ class KessaiClient:
     def authorize(
         self,
         *,
-        payment_amount: int,
+        payment_amount: int | str,
         trading_id: str | None = None,
         card_number: str | None = None,
         card_valid_term: str | None = None,
@@ -135,7 +135,7 @@ class KessaiClient:
         ref_trading_id: str | None = None,
         card_token: str | None = None,
         payment_class: str | int | None = None,
-        split_count: int | None = None,
+        split_count: int | str | None = None,
         sales_mode: bool = False,
         skip_3dsecure: bool = False,
         site_id: str | None = None,
@@ -184,7 +184,7 @@ class KessaiClient:
             return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
         if not trading_id:
             raise ValueError("retry_on_timeout needs a trading_id to inquire by")
-        return self._authorize_safely(trading_id, payment_amount, fields)
+        return self._authorize_safely(trading_id, str(payment_amount), fields)
 
     def void(
         self, *, payment_id: str | int | None = None, trading_id: str | None = None
@@ -207,7 +207,7 @@ class KessaiClient:
     def correct_authorization(
         self,
         *,
-        payment_amount: int,
+        payment_amount: int | str,
         payment_id: str | int | None = None,
         trading_id: str | None = None,
         reduction_flag: bool = False,
@@ -225,7 +225,7 @@ class KessaiClient:
     def correct_capture(
         self,
         *,
-        payment_amount: int,
+        payment_amount: int | str,
         payment_id: str | int | None = None,
         trading_id: str | None = None,
         reduction_flag: bool = False,
@@ -401,7 +401,7 @@ class KessaiClient:
             raise TransportError(message, kind=kind, request_sent=sent) from exc
 
     def _authorize_safely(
-        self, trading_id: str, amount: int, fields: Fields
+        self, trading_id: str, amount: str, fields: Fields
     ) -> AuthorizationResult:
         try:
             return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
@@ -416,7 +416,7 @@ class KessaiClient:
         except (TimeoutError, TransportError) as exc:
             raise _outcome_unknown(trading_id, "the re-sent authorisation failed too") from exc
 
-    def _recover_authorization(self, trading_id: str, amount: int) -> AuthorizationResult | None:
+    def _recover_authorization(self, trading_id: str, amount: str) -> AuthorizationResult | None:
         """The payment the lost 020 made, None if there is none, or TimeoutError if unsure."""
         try:
             inquiry = self.inquire(trading_id=trading_id, payment_type=CARD_PAYMENT_TYPE)
@@ -452,11 +452,11 @@ def _record(text: str, kind: str, result_type: type[R]) -> R:
     return result_type.of(kind, body.result, body.response_code, body.response_detail, body.fields)
 
 
-def _recovered_result(inquiry: PaymentInquiry, trading_id: str, amount: int) -> AuthorizationResult:
+def _recovered_result(inquiry: PaymentInquiry, trading_id: str, amount: str) -> AuthorizationResult:
     status = inquiry.payment_status
     if status == "10" or status is None:
         raise _outcome_unknown(trading_id, f"the payment is in status {status}, not settled yet")
-    if inquiry.payment_amount != amount:
+    if str(inquiry.payment_amount) != amount:
         raise _outcome_unknown(trading_id, "a payment with this trading_id has another amount")
     result = "0" if status in AUTHORISED_STATUSES else "1"
     return AuthorizationResult(Kind.AUTHORIZE, result, "", "", inquiry.fields, recovered=True)
@@ -505,7 +505,9 @@ def _card_source(
 
 
 def _correction_fields(
-    payment_amount: int, reduction_flag: bool, base_payment_cancel_timing: str | int | None
+    payment_amount: int | str,
+    reduction_flag: bool,
+    base_payment_cancel_timing: str | int | None,
 ) -> dict[str, FieldValue | None]:
     return {
         "payment_amount": payment_amount,

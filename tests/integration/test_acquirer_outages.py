@@ -1,0 +1,123 @@
+"""A production-mode merchant whose acquirer (the simulator, over HTTP) times out or is unreachable:
+the payment is left in a state that a later inquiry or retry resolves, and nothing is charged twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kessai.app import Runtime, build_runtime, create_app
+from kessai.config import Settings
+from kessai.core.merchants.commands import NewMerchant
+from kessai.simulators.acquirer.app import create_app as create_simulator
+from tests.conftest import TestClock, make_merchant
+from tests.support.servers import serve_app
+from tests.support.telegrams import send
+
+CARD = "4900000000000000"
+
+
+class Simulator:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def next(self, action: str, *, delay_ms: int = 0) -> None:
+        httpx.post(
+            f"{self.base_url}/control/next",
+            json={"action": action, "delay_ms": delay_ms, "count": 1},
+        ).raise_for_status()
+
+    def operations(self) -> list[dict[str, object]]:
+        response = httpx.get(f"{self.base_url}/control/operations")
+        response.raise_for_status()
+        body = response.json()
+        return list(body["operations"] if isinstance(body, dict) else body)
+
+
+@pytest.fixture(scope="module")
+def simulator(clock: TestClock) -> Iterator[Simulator]:
+    with serve_app(create_simulator(clock)) as url:
+        yield Simulator(url)
+
+
+@pytest.fixture(scope="module")
+def outage_runtime(
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    simulator: Simulator,
+    clock: TestClock,
+    home: Path,
+) -> Iterator[Runtime]:
+    settings = Settings(
+        home=home, database_url=database_url, acquirer_url=simulator.base_url, acquirer_timeout=0.5
+    )
+    runtime = build_runtime(settings, clock=clock)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def outage_server(outage_runtime: Runtime) -> Iterator[str]:
+    with serve_app(create_app(outage_runtime), http="h11") as url:
+        yield url
+
+
+@pytest.fixture
+def shop(outage_runtime: Runtime) -> NewMerchant:
+    return make_merchant(outage_runtime, mode="production")
+
+
+def authorise(server: str, shop: NewMerchant, trading_id: str):
+    return send(
+        server,
+        shop,
+        "020",
+        trading_id=trading_id,
+        payment_amount=4321,
+        card_number=CARD,
+        card_valid_term="1230",
+    )
+
+
+def performed(simulator: Simulator, kind: str) -> int:
+    return sum(1 for op in simulator.operations() if op["type"] == kind)
+
+
+def test_production_merchant_is_served_by_the_acquirer_over_http(outage_server, shop, simulator):
+    before = performed(simulator, "authorization")
+    assert authorise(outage_server, shop, "HTTP1").result == "0"
+    assert performed(simulator, "authorization") == before + 1
+
+
+def test_timed_out_authorisation_is_settled_by_the_next_inquiry(outage_server, shop, simulator):
+    simulator.next("delay", delay_ms=1500)
+    reply = authorise(outage_server, shop, "SLOW1")
+    assert (reply.result, reply.code) == ("1", "2008")
+    inquiry = send(outage_server, shop, "094", trading_id="SLOW1")
+    assert inquiry.result == "0", inquiry.fields
+    assert inquiry["payment_status"] == "20"  # the acquirer did authorise: we learnt it by lookup
+
+
+def test_unreachable_acquirer_leaves_an_unpaid_payment_and_a_retry_works(
+    outage_server, shop, simulator
+):
+    before = performed(simulator, "authorization")
+    simulator.next("not_sent")
+    assert authorise(outage_server, shop, "DOWN1").code == "2008"
+    assert send(outage_server, shop, "094", trading_id="DOWN1")["payment_status"] == "10"
+    assert performed(simulator, "authorization") == before
+    assert authorise(outage_server, shop, "DOWN2").result == "0"
+
+
+def test_capture_whose_answer_is_lost_is_captured_once(outage_server, shop, simulator):
+    pid = authorise(outage_server, shop, "CAP1")["payment_id"]
+    before = performed(simulator, "capture")
+    simulator.next("delay", delay_ms=1500)
+    assert send(outage_server, shop, "022", payment_id=pid).code == "2008"
+    retry = send(outage_server, shop, "022", payment_id=pid)
+    assert retry.result == "0", retry.fields
+    assert send(outage_server, shop, "094", payment_id=pid)["payment_status"] == "40"
+    assert performed(simulator, "capture") == before + 1
