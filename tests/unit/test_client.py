@@ -439,6 +439,19 @@ def test_a_lost_020_whose_payment_exists_is_recovered_by_inquiry_without_a_secon
     assert result.masked_card_number == "************1111"
     inquiry = form(gateway.requests[1])
     assert (inquiry["trading_id"], inquiry["payment_type"]) == ("T1", "02")
+    assert "kind='020'" in repr(result)
+
+
+def test_an_amount_given_as_text_is_compared_as_a_number_when_recovering(
+    client: KessaiClient, gateway: Gateway
+) -> None:
+    gateway.answers.extend([_timeout, _inquiry("20", amount=1500)])
+
+    result = client.authorize(
+        trading_id="T1", payment_amount="01500", card_token="tok", retry_on_timeout=True
+    )
+
+    assert (result.ok, result.recovered) == (True, True)
 
 
 @pytest.mark.parametrize("status", ["40", "41"])

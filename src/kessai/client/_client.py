@@ -184,7 +184,7 @@ class KessaiClient:
             return self._call(Kind.AUTHORIZE, fields, AuthorizationResult)
         if not trading_id:
             raise ValueError("retry_on_timeout needs a trading_id to inquire by")
-        return self._authorize_safely(trading_id, str(payment_amount), fields)
+        return self._authorize_safely(trading_id, str(int(payment_amount)), fields)
 
     def void(
         self, *, payment_id: str | int | None = None, trading_id: str | None = None
@@ -459,7 +459,8 @@ def _recovered_result(inquiry: PaymentInquiry, trading_id: str, amount: str) -> 
     if str(inquiry.payment_amount) != amount:
         raise _outcome_unknown(trading_id, "a payment with this trading_id has another amount")
     result = "0" if status in AUTHORISED_STATUSES else "1"
-    return AuthorizationResult(Kind.AUTHORIZE, result, "", "", inquiry.fields, recovered=True)
+    kind = str(Kind.AUTHORIZE)
+    return AuthorizationResult(kind, result, "", "", inquiry.fields, recovered=True)
 
 
 def _outcome_unknown(trading_id: str, reason: str) -> TimeoutError:
@@ -467,7 +468,7 @@ def _outcome_unknown(trading_id: str, reason: str) -> TimeoutError:
         f"the authorisation for trading_id {trading_id!r} may or may not have happened ({reason}); "
         "inquire (094) by trading_id later before trying again"
     )
-    return TimeoutError(message, kind=Kind.AUTHORIZE, outcome_unknown=True)
+    return TimeoutError(message, kind=str(Kind.AUTHORIZE), outcome_unknown=True)
 
 
 def _may_have_been_sent(exc: TimeoutError | TransportError) -> bool:
