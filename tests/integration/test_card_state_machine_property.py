@@ -23,13 +23,19 @@ from kessai.kit.secrets import CardNumber
 from tests.conftest import TestClock, make_merchant
 from tests.unit.test_card_state_table import reachable
 
-CARDS = ("4900000000000000", "4900000000002115", "4900000000003100")  # ok, void fails, void times out
-STEPS = st.sampled_from(["capture", "void", "refund", "correct_auth", "correct_capture",
-                         "wait_61_days", "inquire"])
+CARDS = (
+    "4900000000000000",
+    "4900000000002115",
+    "4900000000003100",
+)  # ok, void fails, void times out
+STEPS = st.sampled_from(
+    ["capture", "void", "refund", "correct_auth", "correct_capture", "wait_61_days", "inquire"]
+)
 
 
-def _run_step(runtime: Runtime, merchant: MerchantRef, payment_id: int, step: str,
-              clock: TestClock) -> int:
+def _run_step(
+    runtime: Runtime, merchant: MerchantRef, payment_id: int, step: str, clock: TestClock
+) -> int:
     """Apply one step; returns the payment id that is now current (corrections make new ones)."""
     ref = PaymentRef(payment_id=str(payment_id))
     core = runtime.core
@@ -39,8 +45,13 @@ def _run_step(runtime: Runtime, merchant: MerchantRef, payment_id: int, step: st
         elif step == "inquire":
             commands.inquire(core, merchant, ref)
         elif step in ("correct_auth", "correct_capture"):
-            result = correct(core, merchant, CorrectionRequest(
-                ref=ref, amount=1, is_reduction=True, capture=step == "correct_capture"))
+            result = correct(
+                core,
+                merchant,
+                CorrectionRequest(
+                    ref=ref, amount=1, is_reduction=True, capture=step == "correct_capture"
+                ),
+            )
             if result.payment is not None and result.payment.payment_id != payment_id:
                 return result.payment.payment_id
         else:
@@ -51,17 +62,23 @@ def _run_step(runtime: Runtime, merchant: MerchantRef, payment_id: int, step: st
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(card=st.sampled_from(CARDS), capture_first=st.booleans(),
-       steps=st.lists(STEPS, max_size=8))
+@given(card=st.sampled_from(CARDS), capture_first=st.booleans(), steps=st.lists(STEPS, max_size=8))
 def test_any_sequence_leaves_reachable_states_and_one_capture(
     runtime: Runtime, clock: TestClock, card: str, capture_first: bool, steps: list[str]
 ) -> None:
     shop = make_merchant(runtime)
     merchant = MerchantRef(id=shop.merchant_id, mode="sandbox")
     clock.offset = timedelta()
-    first = commands.authorize(runtime.core, merchant, AuthorizeRequest(
-        trading_id="PROP", amount=10_000, capture=capture_first,
-        card=CardData(CardNumber(card), "1230")))
+    first = commands.authorize(
+        runtime.core,
+        merchant,
+        AuthorizeRequest(
+            trading_id="PROP",
+            amount=10_000,
+            capture=capture_first,
+            card=CardData(CardNumber(card), "1230"),
+        ),
+    )
     assert first.ok and first.payment is not None
     current = first.payment.payment_id
     for step in steps:
@@ -75,18 +92,30 @@ def _check_invariants(runtime: Runtime, merchant_id: int) -> None:
         payments = session.scalars(select(Payment).where(Payment.merchant_id == merchant_id)).all()
         for payment in payments:
             assert CardStatus(payment.status) in statuses
-            events = session.scalars(select(PaymentEvent).where(
-                PaymentEvent.payment_id == payment.id).order_by(PaymentEvent.id)).all()
-            captures = sum(1 for e in events
-                           if is_captured(CardStatus(e.to_status))
-                           and not is_captured(CardStatus(e.from_status)))
+            events = session.scalars(
+                select(PaymentEvent)
+                .where(PaymentEvent.payment_id == payment.id)
+                .order_by(PaymentEvent.id)
+            ).all()
+            captures = sum(
+                1
+                for e in events
+                if is_captured(CardStatus(e.to_status))
+                and not is_captured(CardStatus(e.from_status))
+            )
             assert captures <= 1, payment.id
             assert 0 < payment.amount <= 10_000
-            notices = session.scalars(select(Notice).where(
-                Notice.payment_id == payment.id).order_by(Notice.payment_notice_id)).all()
+            notices = session.scalars(
+                select(Notice)
+                .where(Notice.payment_id == payment.id)
+                .order_by(Notice.payment_notice_id)
+            ).all()
             assert [n.payment_seq for n in notices] == list(range(1, len(notices) + 1))
             if notices:
                 assert notices[-1].payment_status == payment.status
-        numbers = session.scalars(select(Notice.payment_notice_id).where(
-            Notice.merchant_id == merchant_id).order_by(Notice.payment_notice_id)).all()
+        numbers = session.scalars(
+            select(Notice.payment_notice_id)
+            .where(Notice.merchant_id == merchant_id)
+            .order_by(Notice.payment_notice_id)
+        ).all()
         assert list(numbers) == list(range(1, len(numbers) + 1))  # per-merchant, no gaps

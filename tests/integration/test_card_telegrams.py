@@ -294,3 +294,47 @@ def _event_count(runtime: Runtime, payment_id: str) -> int:
             session.scalar(select(func.count()).where(PaymentEvent.payment_id == int(payment_id)))
             or 0
         )
+
+
+class TestInputErrorRetry:
+    """2003: the payment stays 申込済 and may be retried by payment_id up to three times (§3.2)."""
+
+    INPUT_ERROR_CARD = "4900000000008244"  # 1G44 wrong security code → 2003
+
+    def test_input_error_keeps_payment_open_and_a_retry_authorises_it(
+        self, server, merchant, runtime
+    ):
+        reply = authorise(server, merchant, trading_id="R1", card=self.INPUT_ERROR_CARD)
+        assert (reply.code, reply["response_detail"]) == ("2003", "1G44")
+        pid = reply["payment_id"]
+        assert pid and status_of(runtime, pid) == "10"
+        retry = authorise(server, merchant, trading_id="R1", payment_id=pid)
+        assert retry.result == "0", retry.fields
+        assert retry["payment_id"] == pid
+        assert status_of(runtime, pid) == "20"
+
+    def test_fourth_retry_turns_the_payment_into_auth_ng(self, server, merchant, runtime):
+        pid = authorise(server, merchant, trading_id="R2", card=self.INPUT_ERROR_CARD)["payment_id"]
+        for _ in range(3):
+            reply = authorise(
+                server, merchant, trading_id="R2", card=self.INPUT_ERROR_CARD, payment_id=pid
+            )
+            assert reply.code == "2003"
+        assert authorise(server, merchant, trading_id="R2", payment_id=pid).code == "2001"
+        assert status_of(runtime, pid) == "11"
+
+
+class TestScheduledExpiry:
+    def test_worker_pass_expires_old_authorisations_and_notifies(
+        self, server, merchant, runtime, clock
+    ):
+        from kessai.worker.scheduler import run_jobs_once
+
+        pid = authorise(server, merchant)["payment_id"]
+        clock.advance(timedelta(days=59))
+        run_jobs_once(runtime.core)
+        assert status_of(runtime, pid) == "20"
+        clock.advance(timedelta(days=1, seconds=1))
+        assert run_jobs_once(runtime.core)["expired"] >= 1
+        assert status_of(runtime, pid) == "33"
+        assert [n[1] for n in notices(runtime, merchant)] == ["20", "33"]

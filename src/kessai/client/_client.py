@@ -190,19 +190,19 @@ class KessaiClient:
         self, *, payment_id: str | int | None = None, trading_id: str | None = None
     ) -> Response:
         """Void (オーソリキャンセル, 021) an authorisation, by `payment_id` or `trading_id`."""
-        return self._follow_up(Kind.VOID, payment_id, trading_id, {})
+        return self._follow_up(Kind.VOID, payment_id, trading_id, {}, Response)
 
     def capture(
         self, *, payment_id: str | int | None = None, trading_id: str | None = None
     ) -> Response:
         """Capture (売上, 022) an authorised payment, by `payment_id` or `trading_id`."""
-        return self._follow_up(Kind.CAPTURE, payment_id, trading_id, {})
+        return self._follow_up(Kind.CAPTURE, payment_id, trading_id, {}, Response)
 
     def cancel_capture(
         self, *, payment_id: str | int | None = None, trading_id: str | None = None
     ) -> Response:
         """Cancel a capture (売上キャンセル, 023), i.e. refund it in full."""
-        return self._follow_up(Kind.CANCEL_CAPTURE, payment_id, trading_id, {})
+        return self._follow_up(Kind.CANCEL_CAPTURE, payment_id, trading_id, {}, Response)
 
     def correct_authorization(
         self,
@@ -374,7 +374,7 @@ class KessaiClient:
         payment_id: str | int | None,
         trading_id: str | None,
         fields: Fields,
-        result_type: type[R] = Response,  # type: ignore[assignment]
+        result_type: type[R],
     ) -> R:
         if payment_id in (None, "") and not trading_id:
             raise ValueError(f"telegram {kind}: give payment_id or trading_id")

@@ -87,6 +87,8 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
         now = core.clock.now()
         vault_row = _vault_row_for(core, session, req)
         payment = _payment_for_authorize(session, merchant, req, vault_row, now)
+        if payment.status == CardStatus.AUTH_NG:  # input-error retries exhausted (§3.2)
+            return OperationResult(False, PaymentView.of(payment), "2001", "")
         op = _open_operation(session, payment, operation, payment.amount, now)
         card = req.card or CardData(core.vault.open(vault_row), req.valid_term)
         ids = (payment.id, op.id, op.idempotency_key)
@@ -174,7 +176,7 @@ def _retry_payment(
             now=now,
             response_code="2001",
         )
-        raise InvalidState("2004")
+        return payment  # committed as オーソリNG; `authorize` answers 2001
     payment.details = {**details, "input_error_retries": retries}
     payment.vault_card_id = vault_row.id
     payment.amount = req.amount
