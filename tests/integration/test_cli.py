@@ -92,6 +92,7 @@ def test_merchant_cert_issues_pem_key_and_p12(home, tmp_path):
     assert Path(issued["cert"]).exists() and Path(issued["p12"]).exists()
     assert Path(issued["key"]).stat().st_mode & 0o077 == 0
     assert issued["p12_password"]
+    assert Path(issued["server_ca"]).exists()
 
 
 def test_keys_rotate_reports_the_new_active_key(home):

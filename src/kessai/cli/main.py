@@ -164,9 +164,9 @@ def serve(
         client_ca=client_ca,
         workers=workers,
         log_level=settings.log_level.lower(),
+        factory=True,
+        access_log=False,  # query strings may carry card numbers; the face logs safely
     )
-    config.factory = True
-    config.access_log = False  # query strings may carry card numbers; the face logs safely
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     run_server(config)

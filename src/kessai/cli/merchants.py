@@ -173,12 +173,17 @@ def update(
 def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -> None:
     """Issue a client certificate for a merchant from Kessai's merchant CA."""
     from kessai.core.merchants.commands import get_merchant
-    from kessai.tls.ca import issue_merchant_certificate, merchant_ca_file
+    from kessai.tls.ca import (
+        issue_merchant_certificate,
+        load_or_create_server_ca,
+        server_ca_file,
+    )
 
     settings = _settings()
     with _runtime().core.sessions() as session:
         get_merchant(session, merchant_id)
     issued = issue_merchant_certificate(settings.var_dir, merchant_id, out_dir, password=password)
+    load_or_create_server_ca(settings.var_dir)  # so the merchant gets the CA `serve --tls` uses
     _show(
         {
             "merchant_id": merchant_id,
@@ -186,7 +191,8 @@ def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -
             "key": str(issued.key_path),
             "p12": str(issued.p12_path),
             "p12_password": issued.p12_password,
-            "ca": str(merchant_ca_file(settings.var_dir)),
+            # What the merchant's module verifies the gateway's server certificate with.
+            "server_ca": str(server_ca_file(settings.var_dir)),
             "not_valid_after": issued.not_valid_after.isoformat(),
             "sha256_fingerprint": issued.sha256_fingerprint,
         },
