@@ -28,10 +28,11 @@ test-pg: install ## Run the tests on the PostgreSQL server at 127.0.0.1:5432
 	KESSAI_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: install ## ruff, format check, mypy --strict
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: install ## ruff, format check, mypy --strict, the dependency rule (import-linter)
+	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src/kessai
+	$(BIN)/lint-imports
 
 bench: install ## Authorisation throughput and latency (prints figures)
 	$(BIN)/python bench/auth.py
