@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
 from kessai.core.context import Core, MerchantRef
+from kessai.core.merchants.auth import Authenticator
 from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
@@ -106,7 +108,12 @@ def create_app(
     run_worker: bool = False,
     with_simulators: bool = False,
 ) -> Starlette:
-    telegrams = TelegramFace(runtime.core, require_client_cert=require_client_cert)
+    core = runtime.core
+    telegrams = TelegramFace(
+        core,
+        Authenticator(core.sessions, core.secret),
+        require_client_cert=require_client_cert,
+    )
     routes: list[Route | Mount] = [
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         Route("/health", _health, methods=["GET"]),
@@ -118,6 +125,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Request threads per process: the work is CPU-bound under one GIL, so a few threads keep
+        # the database busy while more only lengthen each transaction (measured in bench/).
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
         scheduler = Scheduler(runtime.core) if run_worker else None
         if scheduler is not None:
             scheduler.start()

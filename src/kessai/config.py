@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     acquirer_timeout: float = Field(
         default=10.0, description="Seconds before an acquirer call is unknown"
     )
+    threads: int = Field(
+        default=4, ge=1, description="Request threads per server process (telegram work)"
+    )
     log_level: str = "INFO"
 
     @property

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from kessai.app import Runtime
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.payments.models import Payment
+from kessai.kit.errors import AuthError
 from tests.support.telegrams import form_body, header, parse_reply, post
 
 CARD = "4900000000000000"
@@ -203,3 +204,27 @@ class TestTransport:
         )
         assert response.headers["content-type"] == "text/html; charset=Windows-31J"
         assert "認証".encode("cp932") in response.content
+
+
+class TestCredentialCache:
+    def test_rotated_password_works_at_once_and_the_old_one_stops(self, server, merchant, runtime):
+        from dataclasses import replace
+
+        from kessai.core.merchants.auth import Authenticator
+        from kessai.core.merchants.commands import rotate_password
+
+        assert post(server, auth_fields(merchant)).result == "0"  # cached now
+        with runtime.core.sessions.begin() as session:
+            new_password = rotate_password(
+                session,
+                merchant.merchant_id,
+                secret=runtime.core.secret,
+                now=runtime.core.clock.now(),
+            )
+        rotated = replace(merchant, connect_password=new_password)
+        assert post(server, auth_fields(rotated, trading_id="E2")).result == "0"
+        fresh = Authenticator(runtime.core.sessions, runtime.core.secret, ttl=0)
+        with pytest.raises(AuthError):
+            fresh.authenticate(
+                str(merchant.merchant_id), merchant.connect_id, merchant.connect_password
+            )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from kessai.core.merchants import credentials
 from kessai.core.merchants.models import Merchant
-from kessai.kit.errors import AuthError, InvalidRequest, NotFound
+from kessai.core.notifications.models import NoticeCounter
+from kessai.kit.errors import InvalidRequest, NotFound
 
 # payment_type codes a merchant can have enabled; card only until the other methods land.
 KNOWN_METHODS = ("02",)
@@ -65,6 +65,7 @@ def create_merchant(
         mode=mode,
     )
     session.add(_row(new, secret=secret, now=now))
+    session.add(NoticeCounter(merchant_id=merchant_id, last_notice_id=0))
     session.flush()
     return new
 
@@ -80,7 +81,6 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         notification_url=new.notification_url,
         enabled_methods=",".join(new.enabled_methods),
         mode=new.mode,
-        notice_seq=0,
         created_at=now,
         updated_at=now,
     )
@@ -117,20 +117,6 @@ def rotate_password(session: Session, merchant_id: int, *, secret: bytes, now: d
     merchant.connect_password_hash = credentials.hash_password(secret, password)
     merchant.updated_at = now
     return password
-
-
-def authenticate(
-    session: Session, *, secret: bytes, merchant_id: str, connect_id: str, password: str
-) -> Merchant:
-    """The merchant whose credentials these are, or P002. The same answer for every kind of
-    mismatch, so a caller cannot probe which merchant IDs exist."""
-    merchant = session.get(Merchant, int(merchant_id)) if merchant_id.isdigit() else None
-    if merchant is None or not secrets.compare_digest(merchant.connect_id, connect_id):
-        credentials.hash_password(secret, password)  # same work either way
-        raise AuthError("P002")
-    if not credentials.password_matches(secret, password, merchant.connect_password_hash):
-        raise AuthError("P002")
-    return merchant
 
 
 def get_merchant(session: Session, merchant_id: int) -> Merchant:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
@@ -25,9 +25,6 @@ class Merchant(Base):
     notification_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     enabled_methods: Mapped[str] = mapped_column(String(128))  # comma list of payment_type codes
     mode: Mapped[str] = mapped_column(String(16))  # "sandbox" | "production"
-    # Last payment_notice_id handed out: a per-merchant sequence, bumped under a row lock in the same
-    # transaction as the status change it numbers.
-    notice_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

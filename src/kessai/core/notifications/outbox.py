@@ -1,46 +1,45 @@
 """Writing notices into the outbox, inside the transaction of the change they report.
 
 `payment_notice_id` is a per-merchant sequence (paygent-protocol.md §1.5 091): it is taken by bumping
-`merchants.notice_seq` under the row lock of that UPDATE, so two changes committing at once never get
-the same number and numbers have no gaps.
+the merchant's row in `notice_counters` with UPDATE … RETURNING, whose row lock lasts until commit, so
+two changes committing at once never get the same number and a rolled-back change leaves no gap.
+The bump is the last statement before commit, to hold that lock as briefly as possible.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from kessai.core.merchants.models import Merchant
-from kessai.core.notifications.models import Notice
+from kessai.core.notifications.models import Notice, NoticeCounter
 from kessai.core.payments.models import Payment
 from kessai.kit.clock import jst_stamp
 
 
-def record_change(session: Session, payment: Payment, now: datetime) -> Notice:
+def record_change(session: Session, payment: Payment, now: datetime) -> None:
     """Add the notice for `payment`'s current status (no commit: the caller's transaction)."""
+    payment.notice_count = (payment.notice_count or 0) + 1
+    session.flush()  # everything else first: the counter's lock is held from here to commit
     notice_id = session.execute(
-        update(Merchant)
-        .where(Merchant.id == payment.merchant_id)
-        .values(notice_seq=Merchant.notice_seq + 1)
-        .returning(Merchant.notice_seq)
+        update(NoticeCounter)
+        .where(NoticeCounter.merchant_id == payment.merchant_id)
+        .values(last_notice_id=NoticeCounter.last_notice_id + 1)
+        .returning(NoticeCounter.last_notice_id)
     ).scalar_one()
-    payment_seq = (
-        session.scalar(select(func.count()).where(Notice.payment_id == payment.id)) or 0
-    ) + 1
-    notice = Notice(
-        merchant_id=payment.merchant_id,
-        payment_notice_id=notice_id,
-        payment_id=payment.id,
-        payment_seq=payment_seq,
-        payment_status=payment.status,
-        fields=notice_fields(payment, notice_id, now),
-        delivery_status="pending",
-        created_at=now,
+    session.add(
+        Notice(
+            merchant_id=payment.merchant_id,
+            payment_notice_id=notice_id,
+            payment_id=payment.id,
+            payment_seq=payment.notice_count,
+            payment_status=payment.status,
+            fields=notice_fields(payment, notice_id, now),
+            delivery_status="pending",
+            created_at=now,
+        )
     )
-    session.add(notice)
-    return notice
 
 
 def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:

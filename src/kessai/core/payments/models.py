@@ -32,6 +32,8 @@ class Payment(Base):
         ForeignKey("vault_cards.id"), nullable=True, index=True
     )
     related_payment_id: Mapped[int | None] = mapped_column(BigID, nullable=True)
+    # Notices written for this payment so far: the next one's per-payment sequence number.
+    notice_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -56,7 +56,6 @@ def change_status(
             created_at=now,
         )
     )
-    session.flush()
     if new_status != old_status and notifies_merchant(CardStatus(new_status)):
         record_change(session, payment, now)
 
@@ -66,7 +65,7 @@ def settle(
 ) -> OperationResult:
     """Apply `result` to the operation and its payment. Idempotent: a settled operation is left."""
     payment = repository.lock_payment(session, payment_id)
-    op = session.get(PaymentOperation, operation_id, with_for_update=True)
+    op = session.get(PaymentOperation, operation_id)  # guarded by the payment's lock
     assert op is not None, f"operation {operation_id} vanished"
     if op.status not in repository.OPEN_STATUSES:
         return _already_settled(payment, op)

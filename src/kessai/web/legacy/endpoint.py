@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.merchants.commands import authenticate
+from kessai.core.merchants.auth import Authenticator
 from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
 from kessai.tls.server import peer_merchant_id
 from kessai.web.legacy.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
@@ -35,6 +35,7 @@ CSV_KINDS = frozenset({"027"})
 @dataclass(frozen=True)
 class TelegramFace:
     core: Core
+    authenticator: Authenticator
     require_client_cert: bool
 
     async def handle(self, request: Request) -> Response:
@@ -104,18 +105,12 @@ class TelegramFace:
         return Telegram(kind=kind, merchant=merchant, fields=fields, raw=raw)
 
     def _authenticate(self, raw: Mapping[str, str]) -> MerchantRef:
-        with self.core.sessions() as session:
-            merchant = authenticate(
-                session,
-                secret=self.core.secret,
-                merchant_id=raw["merchant_id"],
-                connect_id=raw["connect_id"],
-                password=raw["connect_password"],
-            )
-            kind = raw.get("telegram_kind", "")
-            if PAYMENT_TYPE_OF_KIND.get(kind, "02") not in merchant.methods():
-                raise InvalidRequest("P007")
-            return MerchantRef(id=merchant.id, mode=merchant.mode)
+        merchant = self.authenticator.authenticate(
+            raw["merchant_id"], raw["connect_id"], raw["connect_password"]
+        )
+        if PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02") not in merchant.methods:
+            raise InvalidRequest("P007")
+        return MerchantRef(id=merchant.id, mode=merchant.mode)
 
 
 def _check_kind_and_path(kind: str, path: str) -> None:

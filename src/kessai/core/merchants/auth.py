@@ -1,0 +1,78 @@
+"""Authenticating telegrams (P002) without a database read on every request.
+
+Every telegram carries the merchant's credentials. The merchant's row is cached for a few seconds
+per process; the password is still checked against its keyed hash on every request. A mismatch
+re-reads the row once before answering P002, so a password rotated a moment ago works at once;
+an old password keeps working for at most `ttl` seconds after a rotation.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kessai.core.merchants import credentials
+from kessai.core.merchants.models import Merchant
+from kessai.kit.errors import AuthError
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantIdentity:
+    id: int
+    connect_id: str
+    password_hash: str
+    mode: str
+    methods: tuple[str, ...]
+
+
+class Authenticator:
+    def __init__(self, sessions: sessionmaker[Session], secret: bytes, *, ttl: float = 5.0):
+        self._sessions = sessions
+        self._secret = secret
+        self._ttl = ttl
+        self._cache: dict[int, tuple[float, MerchantIdentity]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, merchant_id: str, connect_id: str, password: str) -> MerchantIdentity:
+        """The merchant these credentials belong to, or AuthError P002 — the same answer for an
+        unknown merchant, a wrong connect ID and a wrong password."""
+        if not merchant_id.isdigit() or len(merchant_id) > 9:
+            raise AuthError("P002")
+        key = int(merchant_id)
+        identity = self._cached(key)
+        if identity is None or not self._matches(identity, connect_id, password):
+            identity = self._load(key)
+            if identity is None or not self._matches(identity, connect_id, password):
+                raise AuthError("P002")
+        return identity
+
+    def _matches(self, identity: MerchantIdentity, connect_id: str, password: str) -> bool:
+        same_id = secrets.compare_digest(identity.connect_id, connect_id)
+        same_password = credentials.password_matches(self._secret, password, identity.password_hash)
+        return same_id and same_password
+
+    def _cached(self, merchant_id: int) -> MerchantIdentity | None:
+        entry = self._cache.get(merchant_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def _load(self, merchant_id: int) -> MerchantIdentity | None:
+        with self._sessions() as session:
+            row = session.get(Merchant, merchant_id)
+            if row is None:
+                return None
+            identity = MerchantIdentity(
+                id=row.id,
+                connect_id=row.connect_id,
+                password_hash=row.connect_password_hash,
+                mode=row.mode,
+                methods=tuple(row.methods()),
+            )
+        with self._lock:
+            self._cache[merchant_id] = (time.monotonic() + self._ttl, identity)
+        return identity
