@@ -110,3 +110,8 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     result = kessai(tmp_path, "serve", "--port", "1", check=False)
     assert result.returncode == 1
     assert "kessai migrate" in result.stderr
+
+
+def test_worker_once_runs_the_jobs_and_prints_what_they_did(home):
+    result = kessai(home, "worker", "--once")
+    assert json.loads(result.stdout) == {"expired": 0, "reconciled": 0}

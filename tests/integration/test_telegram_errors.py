@@ -228,3 +228,9 @@ class TestCredentialCache:
             fresh.authenticate(
                 str(merchant.merchant_id), merchant.connect_id, merchant.connect_password
             )
+
+
+def test_emv_3ds_result_answers_p063_until_it_is_offered(server, merchant, runtime):
+    reply = post(server, auth_fields(merchant, **{"3dsecure_use_type": "2", "3ds_auth_id": "x"}))
+    assert reply.code == "P063"
+    assert payments(runtime, merchant) == 0

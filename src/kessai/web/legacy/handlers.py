@@ -85,6 +85,8 @@ def _declined_values(kind: str, result: OperationResult) -> dict[str, str]:
 def authorize(core: Core, t: Telegram) -> Reply:
     f = t.fields
     amount = _amount(f["payment_amount"])
+    if f.get("3dsecure_use_type") == "2" or f.get("3ds_auth_id"):
+        raise InvalidRequest("P063")  # EMV 3-D Secure (telegram 450) is not offered yet
     card, vault_card_id, valid_term = _card_source(core, t)
     result = commands.authorize(
         core,
