@@ -48,7 +48,7 @@ class TelegramFace:
                 raise InvalidRequest("P009", field="request")
             raw = decode_request(
                 body=body,
-                query=request.url.query.encode("latin-1"),
+                query=request.scope.get("query_string", b""),
                 content_type=request.headers.get("content-type"),
                 path=request.url.path,
             )
