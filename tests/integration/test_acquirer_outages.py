@@ -4,6 +4,7 @@ the payment is left in a state that a later inquiry or retry resolves, and nothi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -121,3 +122,55 @@ def test_capture_whose_answer_is_lost_is_captured_once(outage_server, shop, simu
     assert retry.result == "0", retry.fields
     assert send(outage_server, shop, "094", payment_id=pid)["payment_status"] == "40"
     assert performed(simulator, "capture") == before + 1
+
+
+def test_resent_authorisation_while_the_first_is_unsettled_answers_9005(
+    outage_server, shop, simulator
+):
+    before = performed(simulator, "authorization")
+    simulator.next("delay", delay_ms=1500)
+    assert authorise(outage_server, shop, "AGAIN1").code == "2008"
+    resent = authorise(outage_server, shop, "AGAIN1")
+    assert (resent.result, resent.code) == ("1", "9005")
+    assert send(outage_server, shop, "094", trading_id="AGAIN1")["payment_status"] == "20"
+    assert performed(simulator, "authorization") == before + 1
+
+
+def test_process_dying_mid_call_leaves_a_row_the_reconciler_settles(outage_runtime, clock):
+    """The acquirer authorised, then the process died before transaction 2: the operation stays
+    `sending` until the reconciler asks the acquirer and applies what it learns."""
+    from dataclasses import replace
+
+    from kessai.connectors.base import CardData
+    from kessai.core.context import MerchantRef
+    from kessai.core.payments import commands
+    from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
+    from kessai.kit.secrets import CardNumber
+    from kessai.worker.scheduler import run_jobs_once
+
+    shop = make_merchant(outage_runtime, mode="production")
+    merchant = MerchantRef(id=shop.merchant_id, mode="production")
+    real = outage_runtime.core.acquirer_for(merchant)
+
+    class DiesAfterCalling:
+        name = "dies"
+
+        def authorize(self, **kwargs):  # type: ignore[no-untyped-def]
+            real.authorize(**kwargs)
+            raise SystemExit("killed")  # nothing after the call runs, as in a crash
+
+    dying = replace(outage_runtime.core, acquirer_for=lambda _m: DiesAfterCalling())
+    with pytest.raises(SystemExit):
+        commands.authorize(
+            dying,
+            merchant,
+            AuthorizeRequest(
+                trading_id="CRASH1", amount=1000, card=CardData(CardNumber(CARD), "1230")
+            ),
+        )
+    view = commands.inquire(outage_runtime.core, merchant, PaymentRef(trading_id="CRASH1"))
+    assert view.status == "10"  # a fresh `sending` row is left to its (dead) owner
+    clock.advance(timedelta(minutes=2))
+    assert run_jobs_once(outage_runtime.core)["reconciled"] >= 1
+    view = commands.inquire(outage_runtime.core, merchant, PaymentRef(trading_id="CRASH1"))
+    assert view.status == "20"

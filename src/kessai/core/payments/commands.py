@@ -133,6 +133,12 @@ def _payment_for_authorize(
     }
     if req.retry_payment_id is not None:
         return _retry_payment(session, merchant, req, vault_row, details, now)
+    if req.trading_id and repository.trading_id_in_flight(
+        session, merchant_id=merchant.id, trading_id=req.trading_id
+    ):
+        # The same order is being authorised right now (a client retrying after a timeout):
+        # answer "retry later" rather than risk a second charge; 094 will tell the outcome.
+        raise InProgress()
     payment = Payment(
         merchant_id=merchant.id,
         trading_id=req.trading_id,

@@ -62,6 +62,22 @@ def open_operation(session: Session, payment_id: int) -> PaymentOperation | None
     )
 
 
+def trading_id_in_flight(session: Session, *, merchant_id: int, trading_id: str) -> bool:
+    """Whether a payment with this trading_id has an operation whose answer is not settled yet."""
+    return bool(
+        session.scalar(
+            select(PaymentOperation.id)
+            .join(Payment, Payment.id == PaymentOperation.payment_id)
+            .where(
+                Payment.merchant_id == merchant_id,
+                Payment.trading_id == trading_id,
+                PaymentOperation.status.in_(OPEN_STATUSES),
+            )
+            .limit(1)
+        )
+    )
+
+
 def latest_card_payment_by_trading_id(
     session: Session, *, merchant_id: int, trading_id: str
 ) -> Payment | None:
