@@ -46,9 +46,6 @@ class VaultService:
     def open(self, row: VaultCard) -> CardNumber:
         return self.vault.open(row)
 
-    def fingerprint(self, number: CardNumber) -> str:
-        return self.vault.fingerprint(number)
-
 
 @dataclass
 class AcquirerRouter:

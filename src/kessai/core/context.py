@@ -21,8 +21,6 @@ class CardVault(Protocol):
 
     def open(self, row: VaultCard) -> CardNumber: ...
 
-    def fingerprint(self, number: CardNumber) -> str: ...
-
 
 @dataclass(frozen=True, slots=True)
 class MerchantRef:
