@@ -174,3 +174,29 @@ def test_process_dying_mid_call_leaves_a_row_the_reconciler_settles(outage_runti
     assert run_jobs_once(outage_runtime.core)["reconciled"] >= 1
     view = commands.inquire(outage_runtime.core, merchant, PaymentRef(trading_id="CRASH1"))
     assert view.status == "20"
+
+
+def test_reconciler_backs_off_while_the_acquirer_cannot_answer(
+    outage_server, outage_runtime, shop, simulator, clock
+):
+    from sqlalchemy import select
+
+    from kessai.core.payments.models import Payment
+    from kessai.worker.scheduler import run_jobs_once
+
+    def status() -> str:
+        with outage_runtime.core.sessions() as session:
+            return session.scalars(
+                select(Payment.status).where(
+                    Payment.merchant_id == shop.merchant_id, Payment.trading_id == "BACKOFF1"
+                )
+            ).one()
+
+    simulator.next("delay", delay_ms=1500)
+    assert authorise(outage_server, shop, "BACKOFF1").code == "2008"  # operation `unknown`
+    clock.advance(timedelta(minutes=2))
+    run_jobs_once(outage_runtime.core)
+    assert status() == "10"  # not asked again yet: the first retry is 5 minutes on
+    clock.advance(timedelta(minutes=4))
+    run_jobs_once(outage_runtime.core)
+    assert status() == "20"  # asked, and the acquirer had authorised it

@@ -392,18 +392,32 @@ def reconcile(core: Core, merchant: MerchantRef, payment_id: int) -> OperationRe
 
 
 def reconcile_all(core: Core, merchants: dict[int, MerchantRef], *, batch: int = 100) -> int:
-    """The reconciler's sweep over unsettled operations; returns how many it asked about."""
+    """The reconciler's sweep over unsettled operations; returns how many it asked about.
+    An operation the institution could not answer for is asked again on a back-off schedule
+    (5 min, 1 h, then daily); a merchant's 094 inquiry asks at once whatever the schedule."""
+    now = core.clock.now()
     with core.sessions() as session:
-        ids = repository.unsettled_operations(
-            session, older_than=core.clock.now() - STALE_SENDING, limit=batch
+        candidates = repository.unsettled_operations(
+            session, older_than=now - STALE_SENDING, limit=batch
         )
-        owners = {pid: session.get(Payment, pid) for pid in ids}
+        due = [pid for pid, attempts, updated in candidates if _due(attempts, updated, now)]
+        owners = {pid: session.get(Payment, pid) for pid in due}
     asked = 0
     for payment_id, payment in owners.items():
         if payment is not None and payment.merchant_id in merchants:
             reconcile(core, merchants[payment.merchant_id], payment_id)
             asked += 1
     return asked
+
+
+RECONCILE_BACKOFF = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
+
+
+def _due(attempts: int, updated_at: datetime, now: datetime) -> bool:
+    """`sending` rows (0 attempts) are due once stale; unknown ones by the back-off schedule."""
+    if attempts == 0:
+        return True
+    return updated_at + RECONCILE_BACKOFF[min(attempts, len(RECONCILE_BACKOFF)) - 1] <= now
 
 
 # ---------------------------------------------------------------- inquiry (094)

@@ -96,18 +96,21 @@ def latest_card_payment_by_trading_id(
     )
 
 
-def unsettled_operations(session: Session, *, older_than: datetime, limit: int) -> list[int]:
-    """Operations the reconciler should ask the institution about."""
-    return list(
-        session.scalars(
-            select(PaymentOperation.payment_id)
-            .where(
-                PaymentOperation.status.in_(OPEN_STATUSES),
-                PaymentOperation.updated_at <= older_than,
-            )
-            .limit(limit)
+def unsettled_operations(
+    session: Session, *, older_than: datetime, limit: int
+) -> list[tuple[int, int, datetime]]:
+    """Open operations untouched since `older_than`: (payment_id, attempts, updated_at), oldest
+    first, for the reconciler to choose from by its back-off schedule."""
+    rows = session.execute(
+        select(PaymentOperation.payment_id, PaymentOperation.attempts, PaymentOperation.updated_at)
+        .where(
+            PaymentOperation.status.in_(OPEN_STATUSES),
+            PaymentOperation.updated_at <= older_than,
         )
-    )
+        .order_by(PaymentOperation.updated_at)
+        .limit(limit)
+    ).all()
+    return [(int(pid), int(attempts), updated) for pid, attempts, updated in rows]
 
 
 def due_for_expiry(
