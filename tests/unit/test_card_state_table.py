@@ -81,3 +81,14 @@ def test_any_sequence_stays_in_the_table_and_captures_at_most_once(
         status = new
     assert status in reachable()
     assert captures <= 1
+
+
+def test_the_documented_diagram_is_the_table() -> None:
+    from pathlib import Path
+
+    from kessai.core.payments.states.diagram import render
+
+    doc = Path(__file__).parents[2] / "docs" / "dev" / "card-states.md"
+    assert doc.read_text(encoding="utf-8") == render(), (
+        "regenerate: python -m kessai.core.payments.states.diagram > docs/dev/card-states.md"
+    )
