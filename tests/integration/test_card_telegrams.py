@@ -338,3 +338,42 @@ class TestScheduledExpiry:
         assert run_jobs_once(runtime.core)["expired"] >= 1
         assert status_of(runtime, pid) == "33"
         assert [n[1] for n in notices(runtime, merchant)] == ["20", "33"]
+
+
+class TestFrozenLayouts:
+    """The reply layouts are frozen: merchants' parsers (PAYGENT's PHP and Java modules, the Go
+    and Ruby clients) read them, and a field that moves or disappears breaks a shop."""
+
+    def names(self, reply) -> list[str]:  # type: ignore[no-untyped-def]
+        text = reply.raw.decode("cp932")
+        return [line.split("=", 1)[0] for line in text.split("\r\n") if "=" in line]
+
+    def test_020_reply_layout(self, server, merchant):
+        assert self.names(authorise(server, merchant)) == [
+            "result",
+            "response_code",
+            "response_detail",
+            "payment_id",
+            "trading_id",
+            "issur_class",
+            "acq_id",
+            "acq_name",
+            "issur_name",
+            "issur_id",
+            "attempt_kbn",
+            "fingerprint",
+            "masked_card_number",
+            "card_valid_term",
+            "fc_auth_umu",
+            "daiko_code",
+            "card_shu_code",
+            "k_card_name",
+            "out_acs_html",
+        ]
+
+    def test_error_reply_keeps_every_field_empty(self, server, merchant):
+        reply = authorise(server, merchant, card="4900000000008101")
+        assert self.names(reply)[:3] == ["result", "response_code", "response_detail"]
+        assert self.names(reply)[-1] == "out_acs_html"
+        assert len(self.names(reply)) == 19
+        assert reply.raw.endswith(b"out_acs_html=\r\n")
