@@ -520,8 +520,9 @@ TRANSACTIONS: Final[tuple[tuple[tuple[str, str], ...], ...]] = (
         ),
         (
             "INSERT INTO notices (merchant_id, payment_notice_id, payment_id, payment_seq, "
-            "payment_status, fields, delivery_status, created_at) VALUES (:merchant_id, "
-            ":notice_id, :payment_id, 1, '20', :fields, 'pending', :now) RETURNING id AS notice_row",
+            "payment_status, fields, site_id, delivery_status, attempts, next_attempt_at, "
+            "last_error, created_at) VALUES (:merchant_id, :notice_id, :payment_id, 1, '20', "
+            ":fields, '', 'pending', 0, :now, '', :now) RETURNING id AS notice_row",
             "",
         ),
     ),

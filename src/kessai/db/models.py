@@ -2,7 +2,7 @@
 
 from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.merchants.models import Merchant
-from kessai.core.notifications.models import Notice
+from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.db.base import Base
 
@@ -10,6 +10,9 @@ __all__ = [
     "Base",
     "Merchant",
     "Notice",
+    "NoticeAttempt",
+    "NoticeCounter",
+    "NoticeReadCursor",
     "Payment",
     "PaymentEvent",
     "PaymentOperation",

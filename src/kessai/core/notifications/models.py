@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
@@ -38,9 +38,47 @@ class Notice(Base):
     payment_status: Mapped[str] = mapped_column(String(2))
     # The 091 notice fields at the time of the change, frozen.
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    site_id: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    # Push delivery (§1.6), issue #4: pending → delivering (leased) → delivered | failed.
+    # "skipped": the merchant has no notification URL (091 pull only).
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(256), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),
+        Index("ix_notices_due", "delivery_status", "next_attempt_at"),
     )
+
+
+class NoticeAttempt(Base):
+    """One try at pushing a notice to the merchant: what was sent back, kept for people to read."""
+
+    __tablename__ = "notice_attempts"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), index=True)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    # acknowledged | refused (answered, not result=0) | timeout | connection_error | bad_response
+    outcome: Mapped[str] = mapped_column(String(24))
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_excerpt: Mapped[str] = mapped_column(String(2048), default="")  # truncated, no NULs
+    error: Mapped[str] = mapped_column(String(256), default="")
+
+
+class NoticeReadCursor(Base):
+    """091 pull: the last notice a merchant (per site) has read without naming a number."""
+
+    __tablename__ = "notice_read_cursors"
+
+    merchant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    site_id: Mapped[str] = mapped_column(String(4), primary_key=True)
+    last_notice_id: Mapped[int] = mapped_column(BigInteger)

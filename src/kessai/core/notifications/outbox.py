@@ -36,7 +36,9 @@ def record_change(session: Session, payment: Payment, now: datetime) -> None:
             payment_seq=payment.notice_count,
             payment_status=payment.status,
             fields=notice_fields(payment, notice_id, now),
+            site_id=payment.site_id,
             delivery_status="pending",
+            next_attempt_at=now,
             created_at=now,
         )
     )
