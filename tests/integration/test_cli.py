@@ -60,12 +60,12 @@ def test_merchant_update_changes_url_and_mode(home):
         "update",
         mid,
         "--notification-url",
-        "https://shop.example/n",
+        "https://203.0.113.10/n",  # a public address literal: no DNS needed in the test
         "--mode",
         "production",
     )
     shown = json.loads(kessai(home, "merchant", "show", mid, "--json").stdout)
-    assert (shown["notification_url"], shown["mode"]) == ("https://shop.example/n", "production")
+    assert (shown["notification_url"], shown["mode"]) == ("https://203.0.113.10/n", "production")
 
 
 def test_unknown_merchant_says_what_to_do(home):
@@ -114,4 +114,4 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
 
 def test_worker_once_runs_the_jobs_and_prints_what_they_did(home):
     result = kessai(home, "worker", "--once")
-    assert json.loads(result.stdout) == {"expired": 0, "reconciled": 0}
+    assert json.loads(result.stdout) == {"expired": 0, "reconciled": 0, "delivered": 0, "failed": 0}

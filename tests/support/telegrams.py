@@ -11,7 +11,7 @@ import httpx
 
 from kessai.core.merchants.commands import NewMerchant
 
-PATHS = {"094": "/n/ref/paymentref"}
+PATHS = {"091": "/n/ref/paynotice", "094": "/n/ref/paymentref"}
 
 
 def path_for(kind: str) -> str:

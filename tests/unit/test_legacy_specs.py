@@ -43,11 +43,18 @@ def error_of(kind: str, **fields: str) -> tuple[str, str | None]:
 
 
 def test_every_kind_starts_with_the_common_header() -> None:
-    assert all(specs[: len(COMMON_HEADER)] == COMMON_HEADER for specs in REQUEST_SPECS.values())
+    payment_kinds = {kind: specs for kind, specs in REQUEST_SPECS.items() if kind != "091"}
+    assert all(specs[: len(COMMON_HEADER)] == COMMON_HEADER for specs in payment_kinds.values())
+
+
+def test_091_checks_the_header_but_ignores_trading_id_and_payment_id() -> None:
+    names = [spec.name for spec in REQUEST_SPECS["091"]]
+    header = [spec.name for spec in COMMON_HEADER if spec.name not in ("trading_id", "payment_id")]
+    assert names == [*header, "payment_notice_id", "site_id"]
 
 
 def test_the_card_kinds_are_all_specified() -> None:
-    expected = {"020", "021", "022", "023", "025", "026", "027", "028", "029", "094", "116"}
+    expected = {"020", "021", "022", "023", "025", "026", "027", "028", "029", "091", "094", "116"}
     assert set(REQUEST_SPECS) == expected
 
 
@@ -248,7 +255,9 @@ def test_path_for_unknown_kind_is_none(kind: str) -> None:
 def test_kind_paths_cover_every_specified_kind() -> None:
     assert set(KIND_PATHS) == set(REQUEST_SPECS)
     assert KIND_PATHS["094"] == "/n/ref/paymentref"
-    assert {KIND_PATHS[kind] for kind in REQUEST_SPECS if kind != "094"} == {"/n/card/request"}
+    assert KIND_PATHS["091"] == "/n/ref/paynotice"
+    card_kinds = set(REQUEST_SPECS) - {"091", "094"}
+    assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 
 def test_known_paths_include_card_and_inquiry() -> None:

@@ -244,10 +244,11 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import keys, merchants
+    from kessai.cli import keys, merchants, notices
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
+    main.add_command(notices.notices)
 
 
 _register()

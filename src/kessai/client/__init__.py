@@ -21,8 +21,16 @@ Needs only `httpx` and the standard library; it never imports the server's packa
             print(auth.response_code, auth.response_detail)  # a decline is a result, not an error
 """
 
+from kessai.client import _notices as notices
 from kessai.client._client import KessaiClient
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
+from kessai.client._notices import (
+    NOTICE_ACK,
+    Notice,
+    NoticeVerificationError,
+    notice_hash,
+    verify_notice,
+)
 from kessai.client._results import (
     AuthorizationResult,
     CardList,
@@ -35,6 +43,7 @@ from kessai.client._results import (
 from kessai.client._telegram import Kind
 
 __all__ = [
+    "NOTICE_ACK",
     "AuthorizationResult",
     "CardList",
     "CardResult",
@@ -42,10 +51,15 @@ __all__ = [
     "KessaiClient",
     "KessaiClientError",
     "Kind",
+    "Notice",
+    "NoticeVerificationError",
     "PaymentInquiry",
     "ProtocolError",
     "Response",
     "StoredCard",
     "TimeoutError",
     "TransportError",
+    "notice_hash",
+    "notices",
+    "verify_notice",
 ]

@@ -12,7 +12,7 @@ Tree::
     ├── InvalidState        operation not allowed in this state  (2004, 2007)
     ├── NotFound            no such payment or card              (2006, 13001, P022, P026)
     ├── Declined            the institution said no              (2001, 2002, 2003, 2008 on authorise)
-    ├── InProgress          another operation on the payment is not settled yet (9005, retry)
+    ├── InProgress          another operation is not settled yet (9005; 9004 concurrent 091; retry)
     └── InternalError       our fault                            (E001)
 
 Messages live in `MESSAGES`, Japanese as the PAYGENT protocol has them.
@@ -58,6 +58,7 @@ MESSAGES: dict[str, str] = {
     "2013": "補正後の金額が不正です。",
     "2016": "このカードはご利用いただけません。",
     "2024": "カード情報の指定方法が重複しています。",
+    "9004": "差分照会が同時に実行されています。時間をおいて再度お試しください。",
     "9005": "他の処理が実行中です。時間をおいて再度お試しください。",
     "13001": "指定された決済が存在しません。",
     "13002": "取引IDに該当する決済が複数あります。決済種別を指定してください。",

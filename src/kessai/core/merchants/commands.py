@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from kessai.core.merchants import credentials
 from kessai.core.merchants.models import Merchant
+from kessai.core.merchants.notification_url import Resolver, check_notification_url, resolve_host
 from kessai.core.notifications.models import NoticeCounter
 from kessai.kit.errors import InvalidRequest, NotFound
 
@@ -43,10 +44,16 @@ def create_merchant(
     methods: list[str] | None = None,
     notification_url: str | None = None,
     merchant_id: int | None = None,
+    resolve: Resolver = resolve_host,
 ) -> NewMerchant:
-    """Create a merchant (加盟店) with fresh credentials and hash keys."""
+    """Create a merchant (加盟店) with fresh credentials and hash keys.
+
+    A production merchant's notification URL must not point inside (`notification_url`)."""
     methods = _check_methods(methods or list(KNOWN_METHODS))
     _check_mode(mode)
+    notification_url = notification_url or None
+    if notification_url is not None:
+        check_notification_url(notification_url, mode=mode, resolve=resolve)
     merchant_id = merchant_id or _next_merchant_id(session)
     if not 0 < merchant_id <= 999_999_999:
         raise InvalidRequest("P010", field="merchant_id", message="merchant_id must be 1–999999999")
@@ -95,9 +102,17 @@ def update_merchant(
     mode: str | None = None,
     methods: list[str] | None = None,
     notification_url: str | None = None,
+    resolve: Resolver = resolve_host,
 ) -> Merchant:
-    """Change a merchant's settings; credentials are changed by `rotate_password` only."""
+    """Change a merchant's settings; credentials are changed by `rotate_password` only.
+
+    The notification URL is checked against the mode it will be used in, so a sandbox merchant
+    with an internal URL cannot be switched to production without a public one."""
     merchant = get_merchant(session, merchant_id)
+    if mode is not None or notification_url is not None:
+        url = merchant.notification_url if notification_url is None else notification_url
+        if url:
+            check_notification_url(url, mode=mode or merchant.mode, resolve=resolve)
     if name is not None:
         merchant.name = name
     if mode is not None:

@@ -28,7 +28,8 @@ from kessai.web.legacy.specs import AUTH_FIELDS, REQUEST_SPECS, RESPONSE_FIELDS,
 
 log = logging.getLogger("kessai.telegram")
 
-PAYMENT_TYPE_OF_KIND = dict.fromkeys(HANDLERS, "02")
+# The payment method a kind needs (P007 without it); None: every merchant may send it (091).
+PAYMENT_TYPE_OF_KIND: dict[str, str | None] = dict.fromkeys(HANDLERS, "02") | {"091": None}
 CSV_KINDS = frozenset({"027"})
 
 
@@ -108,7 +109,8 @@ class TelegramFace:
         merchant = self.authenticator.authenticate(
             raw["merchant_id"], raw["connect_id"], raw["connect_password"]
         )
-        if PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02") not in merchant.methods:
+        method = PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02")
+        if method is not None and method not in merchant.methods:
             raise InvalidRequest("P007")
         return MerchantRef(id=merchant.id, mode=merchant.mode)
 

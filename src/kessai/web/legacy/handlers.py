@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
+from kessai.core.notifications import inquiry
 from kessai.core.payments import commands
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
@@ -217,6 +218,28 @@ def _correction(capture: bool) -> Handler:
     return handle
 
 
+# ---------------------------------------------------------------- 091
+
+
+def difference_inquiry(core: Core, t: Telegram) -> Reply:
+    """The next unread notice, or the one named by payment_notice_id (差分照会, §1.5 091)."""
+    number = t.fields.get("payment_notice_id", "")
+    answer = inquiry.next_notice(
+        core,
+        t.merchant,
+        site_id=t.fields.get("site_id", ""),
+        payment_notice_id=int(number) if number else None,
+    )
+    names = RESPONSE_FIELDS["091"]
+    values = dict(answer.fields) | {
+        "success_code": answer.success_code.value,
+        "success_detail": answer.success_detail,
+    }
+    # Fields a notice carries beyond the documented list still reach the merchant, last.
+    extra = [(name, value) for name, value in answer.fields.items() if name not in names]
+    return success_fields(names, values) + extra
+
+
 # ---------------------------------------------------------------- 094
 
 
@@ -381,6 +404,7 @@ HANDLERS: dict[str, Handler] = {
     "027": list_cards,
     "028": _correction(capture=False),
     "029": _correction(capture=True),
+    "091": difference_inquiry,
     "094": inquire,
     "116": update_card,
 }

@@ -125,6 +125,12 @@ _LIST_CARDS = (  # 027
 
 _INQUIRE = (FieldSpec("payment_type", _D, 2, _OPT),)  # 094
 
+# 091: trading_id / payment_id are ignored (§1.5), so the header is checked without them.
+_HEADER_WITHOUT_PAYMENT = tuple(
+    spec for spec in COMMON_HEADER if spec.name not in ("trading_id", "payment_id")
+)
+_DIFFERENCE_INQUIRY = (FieldSpec("payment_notice_id", _D, 18, _OPT), _SITE_ID)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
@@ -135,6 +141,7 @@ REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "027": COMMON_HEADER + _LIST_CARDS,
     "028": COMMON_HEADER + _CORRECT_AMOUNT,
     "029": COMMON_HEADER + _CORRECT_AMOUNT,
+    "091": _HEADER_WITHOUT_PAYMENT + _DIFFERENCE_INQUIRY,
     "094": COMMON_HEADER + _INQUIRE,
     "116": COMMON_HEADER + _UPDATE_CARD,
 }
@@ -212,6 +219,89 @@ CARD_PAYMENT_RECORD = (
     "3dsecure_message_version",
 )
 
+# 091 notice fields in the order of §1.5; the §1.6 push sends the same names (and `hc`).
+NOTICE_FIELDS = (
+    "payment_notice_id",
+    "change_date",
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "payment_limit_date",
+    "early_notice_date",
+    "cancel_date",
+    "user_payment_date",
+    "payment_date",
+    "bank_code",
+    "cvs_company_id",
+    "related_payment_id",
+    "bar_code",
+    # card
+    "acq_id",
+    "acq_name",
+    "joho_code",
+    "joho_issur_type",
+    "payment_class",
+    "summer_bonus",
+    "winter_bonus",
+    "split_count",
+    "issur_code",
+    "issur_name",
+    "3dsecure_ryaku",
+    "fc_auth_nmu",  # sic: the protocol's spelling here
+    "daiko_code",
+    "card_shu_code",
+    "k_card_name",
+    "attempt_kbn",
+    # carrier
+    "career_type",
+    "pc_mobile_type",
+    "career_payment_id",
+    "running_id",
+    "running_target_ym",
+    "site_id",
+    # virtual account
+    "clear_detail",
+    "claim_amount",
+    "excess_deficiency_amount",
+    "adjustment_amount",
+    "virtual_account_bank_code",
+    "virtual_account_branch_code",
+    "virtual_account_number",
+    "billing_name",
+    "billing_name_kana",
+    "transfer_client_name",
+    "transfer_bank_name",
+    "transfer_branch_name",
+    "transfer_date",
+    "virtual_account_status",
+    "overseas_payment_flg",
+    # e-money
+    "emoney_user_id",
+    "emoney_payment_id",
+    "refund_emoney_user_id",
+    "emoney_type",
+    # tickets
+    "service_type",
+    "ticket_start_date",
+    "ticket_end_date",
+    "ticket_num",
+    "main_ticket_num",
+    "sub_ticket_num",
+    # multi-currency
+    "currency_code",
+    "sales_convert_amount",
+    "cancel_convert_amount",
+    # direct debit
+    "account_transfer_result_cd",
+    # stored cards
+    "customer_id",
+    "customer_card_id",
+    "fingerprint",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "020": _CARD_REPLY,
     "021": _CARD_REPLY,
@@ -221,6 +311,7 @@ RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "026": ("num_of_cards",),
     "028": _CORRECTION_REPLY,
     "029": _CORRECTION_REPLY,
+    "091": ("success_code", "success_detail", *NOTICE_FIELDS),
     "094": CARD_PAYMENT_RECORD,
     "116": ("num_of_cards", "customer_card_id"),
 }
