@@ -125,7 +125,7 @@ def create_app(
         # Request threads per process: the work is CPU-bound under one GIL, so a few threads keep
         # the database busy while more only lengthen each transaction (measured in bench/).
         to_thread.current_default_thread_limiter().total_tokens = runtime.settings.threads
-        scheduler = Scheduler(runtime.core) if run_worker else None
+        scheduler = Scheduler(runtime.core, runtime.settings) if run_worker else None
         if scheduler is not None:
             scheduler.start()
         try:

@@ -41,6 +41,21 @@ class Settings(BaseSettings):
     threads: int = Field(
         default=4, ge=1, description="Request threads per server process (telegram work)"
     )
+    notify_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds before a notice push (§1.6) counts as failed"
+    )
+    notify_retry_hours: float = Field(
+        default=72.0, gt=0, description="Hours a notice push is retried before it is failed"
+    )
+    notify_lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a worker owns a notice it is pushing"
+    )
+    notify_concurrency: int = Field(
+        default=8, ge=1, description="Merchants served at once by one worker's notice pushes"
+    )
+    notice_retention_days: int = Field(
+        default=30, ge=7, description="Days delivered notices stay readable by 091 (PAYGENT: 7)"
+    )
     log_level: str = "INFO"
 
     @property

@@ -171,7 +171,7 @@ def test_process_dying_mid_call_leaves_a_row_the_reconciler_settles(outage_runti
     view = commands.inquire(outage_runtime.core, merchant, PaymentRef(trading_id="CRASH1"))
     assert view.status == "10"  # a fresh `sending` row is left to its (dead) owner
     clock.advance(timedelta(minutes=2))
-    assert run_jobs_once(outage_runtime.core)["reconciled"] >= 1
+    assert run_jobs_once(outage_runtime.core, outage_runtime.settings)["reconciled"] >= 1
     view = commands.inquire(outage_runtime.core, merchant, PaymentRef(trading_id="CRASH1"))
     assert view.status == "20"
 
@@ -195,8 +195,8 @@ def test_reconciler_backs_off_while_the_acquirer_cannot_answer(
     simulator.next("delay", delay_ms=1500)
     assert authorise(outage_server, shop, "BACKOFF1").code == "2008"  # operation `unknown`
     clock.advance(timedelta(minutes=2))
-    run_jobs_once(outage_runtime.core)
+    run_jobs_once(outage_runtime.core, outage_runtime.settings)
     assert status() == "10"  # not asked again yet: the first retry is 5 minutes on
     clock.advance(timedelta(minutes=4))
-    run_jobs_once(outage_runtime.core)
+    run_jobs_once(outage_runtime.core, outage_runtime.settings)
     assert status() == "20"  # asked, and the acquirer had authorised it

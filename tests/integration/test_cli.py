@@ -114,4 +114,10 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
 
 def test_worker_once_runs_the_jobs_and_prints_what_they_did(home):
     result = kessai(home, "worker", "--once")
-    assert json.loads(result.stdout) == {"expired": 0, "reconciled": 0, "delivered": 0, "failed": 0}
+    assert json.loads(result.stdout) == {
+        "expired": 0,
+        "reconciled": 0,
+        "purged": 0,
+        "delivered": 0,
+        "failed": 0,
+    }

@@ -225,9 +225,9 @@ def worker(interval: float, once: bool) -> None:
     _setup_logging(settings.log_level)
     runtime = build_runtime(settings)
     if once:
-        click.echo(json.dumps(run_jobs_once(runtime.core)))
+        click.echo(json.dumps(run_jobs_once(runtime.core, settings)))
         return
-    scheduler = Scheduler(runtime.core, interval=interval)
+    scheduler = Scheduler(runtime.core, settings, interval=interval)
     scheduler.start()
     click.echo("worker running; Ctrl-C to stop", err=True)
     try:

@@ -1,4 +1,5 @@
-"""The in-process scheduler: one thread running the periodic jobs until stopped.
+"""The in-process scheduler: one thread running the periodic jobs until stopped, and one pushing
+notices to merchants (which must go out within seconds, not at the next 30-second pass).
 
 `kessai serve` runs it inside the server process (the one-command demo); `kessai worker` runs it
 alone.
@@ -13,15 +14,23 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from kessai.config import Settings
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
+from kessai.core.notifications.inquiry import purge_old_notices
 from kessai.core.payments import commands
+from kessai.worker.outbox import DeliveryLoop, deliver_due
 
 log = logging.getLogger("kessai.worker")
 
 
-def run_jobs_once(core: Core) -> dict[str, int]:
-    """One pass of every job; returns what each did."""
+def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
+    """One pass of every job, notice delivery included; returns what each did."""
+    return {**run_periodic_jobs(core, settings), **deliver_due(core, settings)}
+
+
+def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
+    """Expiries, the reconciler and the notice purge: the jobs that are fine every 30 seconds."""
     with core.sessions() as session:
         merchants = {
             m.id: MerchantRef(id=m.id, mode=m.mode) for m in session.scalars(select(Merchant))
@@ -29,26 +38,31 @@ def run_jobs_once(core: Core) -> dict[str, int]:
     return {
         "expired": commands.expire_due(core),
         "reconciled": commands.reconcile_all(core, merchants),
+        "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
     }
 
 
 class Scheduler:
-    def __init__(self, core: Core, *, interval: float = 30.0) -> None:
+    def __init__(self, core: Core, settings: Settings, *, interval: float = 30.0) -> None:
         self._core = core
+        self._settings = settings
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="kessai-worker", daemon=True)
+        self._delivery = DeliveryLoop(core, settings)
 
     def start(self) -> None:
+        self._delivery.start()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._delivery.stop()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            _guarded(lambda: run_jobs_once(self._core))
+            _guarded(lambda: run_periodic_jobs(self._core, self._settings))
             self._stop.wait(self._interval)
 
 

@@ -1,0 +1,268 @@
+"""Pushing notices to merchants (決済情報差分通知, paygent-protocol.md §1.6) over HTTP.
+
+The core decides what is due and records what happened (kessai.core.notifications.delivery); this
+module only sends: a form in Windows-31J with `hc`, read back with a size cap, classified into one
+attempt outcome. Merchants are served concurrently by a small thread pool, one batch per merchant
+at a time, so a slow or dead endpoint only ever delays its own notices.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from types import TracebackType
+from urllib.parse import quote_plus, urlsplit
+
+import httpx
+
+from kessai.config import Settings
+from kessai.core.context import Core
+from kessai.core.merchants.notification_url import is_internal_address, resolve_host
+from kessai.core.notifications import delivery
+from kessai.core.notifications.delivery import AttemptResult, Claim, DeliveryPolicy
+from kessai.core.notifications.signing import push_form
+
+log = logging.getLogger("kessai.worker.outbox")
+
+CONTENT_TYPE = "application/x-www-form-urlencoded; charset=Windows-31J"
+MAX_RESPONSE_BYTES = 64 * 1024
+ACK = b"result=0"
+
+
+def policy_from(settings: Settings) -> DeliveryPolicy:
+    """The delivery policy of these settings; a merchant's batch must fit in one lease."""
+    per_merchant = max(1, int(settings.notify_lease_seconds * 0.8 // settings.notify_timeout))
+    return DeliveryPolicy(
+        lease=timedelta(seconds=settings.notify_lease_seconds),
+        horizon=timedelta(hours=settings.notify_retry_hours),
+        per_merchant=per_merchant,
+    )
+
+
+def worker_id() -> str:
+    """A lease owner name unique per process and run: host, pid, random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def encode_form(form: Mapping[str, str]) -> bytes:
+    """`application/x-www-form-urlencoded` in Windows-31J, as everything PAYGENT sends."""
+    return "&".join(
+        f"{quote_plus(k)}={quote_plus(v, encoding='cp932', errors='replace')}"
+        for k, v in form.items()
+    ).encode("ascii")
+
+
+class NoticeSender:
+    """POSTs one notice and classifies what came back; never raises for what the merchant does."""
+
+    def __init__(self, core: Core, timeout: float, client: httpx.Client | None = None) -> None:
+        self._core = core
+        self._timeout = timeout
+        self._client = client or httpx.Client(
+            timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_connections=64)
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(self, claim: Claim) -> AttemptResult:
+        started, t0 = self._core.clock.now(), time.monotonic()
+        try:
+            outcome, status, body, error = self._post(claim, t0 + self._timeout)
+        except httpx.TimeoutException as exc:
+            outcome, status, body, error = "timeout", None, b"", _describe(exc)
+        except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            outcome, status, body, error = "connection_error", None, b"", _describe(exc)
+        except Exception as exc:  # a garbage answer must not stop the worker
+            outcome, status, body, error = "bad_response", None, b"", _describe(exc)
+        return AttemptResult(
+            outcome=outcome,
+            started_at=started,
+            duration_ms=int((time.monotonic() - t0) * 1000),
+            http_status=status,
+            excerpt=body[: delivery.EXCERPT_CHARS * 2].decode("cp932", errors="replace"),
+            error=error,
+        )
+
+    def _post(self, claim: Claim, deadline: float) -> tuple[str, int | None, bytes, str]:
+        """(outcome, HTTP status, answer, error) of one POST; transport errors raise."""
+        if claim.merchant_mode == "production" and _reaches_inside(claim.url):
+            return "connection_error", None, b"", "the URL resolves to an internal address"
+        body = encode_form(push_form(claim.fields, claim.hash_key))
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Kessai-Notice-Id": str(claim.payment_notice_id),
+            "Kessai-Payment-Seq": str(claim.payment_seq),
+        }
+        with self._client.stream("POST", claim.url, content=body, headers=headers) as response:
+            answer, complete = _read_capped(response, deadline)
+        outcome, error = _classify(response.status_code, answer, complete)
+        return outcome, response.status_code, answer, error
+
+
+def _reaches_inside(url: str) -> bool:
+    """Re-check at send time what the URL resolves to now: DNS may have changed since the URL was
+    accepted (check_notification_url). Unresolvable hosts are left to fail on connect."""
+    try:
+        addresses = resolve_host(urlsplit(url).hostname or "")
+        return any(is_internal_address(ipaddress.ip_address(a.split("%")[0])) for a in addresses)
+    except ValueError:
+        return True  # an address we cannot even parse is not one to POST to
+
+
+def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+    """At most MAX_RESPONSE_BYTES of the body, within the overall deadline (a trickling server
+    would otherwise reset the per-read timeout forever). Returns (bytes, whole body read)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            return b"".join(chunks)[:MAX_RESPONSE_BYTES], False
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the answer took longer than the notify timeout")
+    return b"".join(chunks), True
+
+
+def _classify(status: int, body: bytes, complete: bool) -> tuple[str, str]:
+    if not complete:
+        return "bad_response", f"answer larger than {MAX_RESPONSE_BYTES} bytes"
+    if 200 <= status < 300 and body.strip() == ACK:
+        return "acknowledged", ""
+    return "refused", "the answer was not result=0"
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[: delivery.ERROR_CHARS]
+
+
+class Deliverer:
+    """One worker's delivery machinery: lease owner, policy, HTTP client and thread pool."""
+
+    def __init__(self, core: Core, settings: Settings, *, owner: str | None = None) -> None:
+        self.core = core
+        self.policy = policy_from(settings)
+        self.owner = owner or worker_id()
+        self._timeout = settings.notify_timeout
+        self._sender = NoticeSender(core, settings.notify_timeout)
+        self._slots = settings.notify_concurrency
+        self._pool = ThreadPoolExecutor(self._slots, "kessai-notify")
+        self._rng = random.Random()
+        self._busy: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Deliverer:
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._sender.close()
+
+    def housekeeping(self) -> int:
+        """Notices that will never be pushed: no URL (skipped), or stuck behind a failed one."""
+        delivery.skip_unaddressed(self.core)
+        return delivery.fail_blocked(self.core, self.policy)
+
+    def dispatch(self) -> list[Future[Counter[str]]]:
+        """Claim due notices of merchants not already being served and start their batches."""
+        with self._lock:
+            busy = set(self._busy)
+        claims = delivery.claim_due(
+            self.core, self.owner, self.policy, exclude=busy, merchants=self._slots - len(busy)
+        )
+        # The lease runs from the claim, so the batch's deadline does too.
+        deadline = time.monotonic() + self.policy.lease.total_seconds()
+        futures = []
+        for merchant_id, batch in _by_merchant(claims).items():
+            with self._lock:
+                self._busy.add(merchant_id)
+            futures.append(self._pool.submit(self._deliver_batch, merchant_id, batch, deadline))
+        return futures
+
+    def deliver_once(self) -> dict[str, int]:
+        """One synchronous pass: housekeeping, claim, send everything claimed, wait for it."""
+        failed = self.housekeeping()
+        totals: Counter[str] = Counter()
+        for future in self.dispatch():
+            totals += future.result()
+        return {"delivered": totals["delivered"], "failed": totals["failed"] + failed}
+
+    def _deliver_batch(self, merchant_id: int, batch: list[Claim], deadline: float) -> Counter[str]:
+        try:
+            return self._send_in_order(batch, deadline)
+        finally:
+            with self._lock:
+                self._busy.discard(merchant_id)
+
+    def _send_in_order(self, batch: list[Claim], deadline: float) -> Counter[str]:
+        """Send one merchant's batch in notice order, stopping (and giving back the rest) when the
+        lease could run out before the next answer."""
+        counts: Counter[str] = Counter()
+        for index, claim in enumerate(batch):
+            if index and time.monotonic() + self._timeout > deadline:
+                delivery.release(self.core, batch[index:])
+                break
+            result = self._sender.send(claim)
+            counts[delivery.record_attempt(self.core, claim, result, self.policy, self._rng)] += 1
+        return counts
+
+
+def _by_merchant(claims: Iterable[Claim]) -> dict[int, list[Claim]]:
+    batches: dict[int, list[Claim]] = {}
+    for claim in claims:
+        batches.setdefault(claim.merchant_id, []).append(claim)
+    return batches
+
+
+def deliver_due(core: Core, settings: Settings, *, owner: str | None = None) -> dict[str, int]:
+    """One delivery pass with its own client and pool (the CLI's `--once`, tests)."""
+    with Deliverer(core, settings, owner=owner) as deliverer:
+        return deliverer.deliver_once()
+
+
+class DeliveryLoop:
+    """Delivery as a background thread: dispatches every `idle` seconds, or straight away again
+    while there is work, without waiting for slow merchants' batches to finish."""
+
+    def __init__(self, core: Core, settings: Settings, *, idle: float = 1.0) -> None:
+        self._deliverer = Deliverer(core, settings)
+        self._idle = idle
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="kessai-notify", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._deliverer.close()
+
+    def _loop(self) -> None:
+        last_housekeeping = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - last_housekeeping > 30:
+                    self._deliverer.housekeeping()
+                    last_housekeeping = time.monotonic()
+                started = self._deliverer.dispatch()
+            except Exception:
+                log.exception("notice delivery pass failed; retrying")
+                started = []
+            self._stop.wait(0.05 if started else self._idle)
