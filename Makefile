@@ -34,8 +34,9 @@ lint: install ## ruff, format check, mypy --strict, the dependency rule (import-
 	$(BIN)/mypy src/kessai
 	$(BIN)/lint-imports
 
-bench: install ## Authorisation throughput and latency (prints figures)
+bench: install ## Authorisation and notification throughput (prints figures)
 	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/notify.py
 
 clean: ## Remove the virtualenv and local state (var/ holds the demo database and keys!)
 	rm -rf $(VENV) var
