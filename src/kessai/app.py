@@ -4,7 +4,7 @@ core once and mounts the faces over it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from anyio import to_thread
@@ -16,8 +16,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 from kessai.config import Settings
-from kessai.connectors.base import CardAcquirer
+from kessai.connectors.base import CardAcquirer, PayEasyAgency
 from kessai.connectors.sandbox.connector import SandboxAcquirer
+from kessai.connectors.sandbox.payeasy import SandboxPayEasy
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
@@ -86,8 +87,14 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         vault=vault,
         acquirer_for=AcquirerRouter(SandboxAcquirer(clock), production),
         secret=secret,
+        # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
+        payeasy_for=_constant(SandboxPayEasy()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
+
+
+def _constant(agency: PayEasyAgency) -> Callable[[MerchantRef], PayEasyAgency]:
+    return lambda _merchant: agency
 
 
 def _production_acquirer(settings: Settings) -> CardAcquirer | None:

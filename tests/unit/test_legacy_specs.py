@@ -53,8 +53,22 @@ def test_091_checks_the_header_but_ignores_trading_id_and_payment_id() -> None:
     assert names == [*header, "payment_notice_id", "site_id"]
 
 
-def test_the_card_kinds_are_all_specified() -> None:
-    expected = {"020", "021", "022", "023", "025", "026", "027", "028", "029", "091", "094", "116"}
+def test_the_offered_kinds_are_all_specified() -> None:
+    expected = {
+        "010",
+        "020",
+        "021",
+        "022",
+        "023",
+        "025",
+        "026",
+        "027",
+        "028",
+        "029",
+        "091",
+        "094",
+        "116",
+    }
     assert set(REQUEST_SPECS) == expected
 
 
@@ -256,7 +270,8 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert set(KIND_PATHS) == set(REQUEST_SPECS)
     assert KIND_PATHS["094"] == "/n/ref/paymentref"
     assert KIND_PATHS["091"] == "/n/ref/paynotice"
-    card_kinds = set(REQUEST_SPECS) - {"091", "094"}
+    assert KIND_PATHS["010"] == "/n/atm/request"
+    card_kinds = set(REQUEST_SPECS) - {"010", "091", "094"}
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 

@@ -244,11 +244,12 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import keys, merchants, notices
+    from kessai.cli import keys, merchants, notices, sandbox
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
     main.add_command(notices.notices)
+    main.add_command(sandbox.sandbox)
 
 
 _register()

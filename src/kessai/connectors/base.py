@@ -90,3 +90,23 @@ class CardAcquirer(Protocol):
         """What happened to the operation sent with `idempotency_key` (UNKNOWN if the institution
         still cannot say, NOT_SENT if it never saw it)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PayEasyNumbers:
+    """What the buyer types at an ATM or in online banking (ペイジー)."""
+
+    pay_center_number: str  # 収納機関番号 (5 digits)
+    customer_number: str  # お客様番号
+    conf_number: str  # 確認番号 (6 digits)
+
+
+class PayEasyAgency(Protocol):
+    """A Pay-easy collection agency (収納機関): issues the numbers a buyer pays with. Issuing moves
+    no money, so an issue whose answer is lost costs nothing but unused numbers."""
+
+    name: str
+
+    def issue(self, *, idempotency_key: str, amount: int) -> PayEasyNumbers:
+        """Numbers for one payment of `amount` yen; the same key answers the same numbers."""
+        ...

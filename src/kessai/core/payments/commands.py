@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import repository
+from kessai.core.payments import atm, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -248,6 +248,8 @@ def _begin(
     with core.sessions.begin() as session:
         now = core.clock.now()
         payment = repository.lock_payment(session, payment_id)
+        if payment.payment_type != "02":
+            raise InvalidState("2004")  # a card telegram on another method's payment
         apply_due_expiry(session, payment, now)
         if repository.open_operation(session, payment.id) is not None:
             raise InProgress()
@@ -334,7 +336,11 @@ def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
 
 
 def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
-    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2)."""
+    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2); ATM
+    payments past their deadline → 12."""
+    if payment.payment_type == atm.PAYMENT_TYPE:
+        atm.expire_if_due(session, payment, now)
+        return
     if payment.payment_type != "02":
         return
     if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:

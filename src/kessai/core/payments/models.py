@@ -40,8 +40,13 @@ class Payment(Base):
     authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Payment deadline (支払期限) of methods paid later (ATM, CVS…): 23:59:59 Japan time that day.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_payments_merchant_trading", "merchant_id", "trading_id"),)
+    __table_args__ = (
+        Index("ix_payments_merchant_trading", "merchant_id", "trading_id"),
+        Index("ix_payments_status_due", "status", "due_at"),
+    )
 
 
 class PaymentOperation(Base):

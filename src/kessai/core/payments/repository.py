@@ -113,6 +113,19 @@ def unsettled_operations(
     return [(int(pid), int(attempts), updated) for pid, attempts, updated in rows]
 
 
+def due_unpaid(session: Session, *, payment_type: str, now: datetime, limit: int) -> list[int]:
+    """Payments still 申込済 whose deadline has passed."""
+    return list(
+        session.scalars(
+            select(Payment.id)
+            .where(
+                Payment.status == "10", Payment.due_at < now, Payment.payment_type == payment_type
+            )
+            .limit(limit)
+        )
+    )
+
+
 def due_for_expiry(
     session: Session, *, status: str, column_before: datetime, limit: int
 ) -> list[int]:

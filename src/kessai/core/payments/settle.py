@@ -16,11 +16,11 @@ from kessai.connectors.base import ConnectorResult, Outcome
 from kessai.core.notifications.outbox import record_change
 from kessai.core.payments import repository
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.core.payments.states import notifies
 from kessai.core.payments.states.card import (
     TRANSITIONS,
     CardOperation,
     CardStatus,
-    notifies_merchant,
 )
 from kessai.core.payments.views import OperationResult, PaymentView
 
@@ -56,7 +56,7 @@ def change_status(
             created_at=now,
         )
     )
-    if new_status != old_status and notifies_merchant(CardStatus(new_status)):
+    if new_status != old_status and notifies(payment.payment_type, new_status):
         record_change(session, payment, now)
 
 

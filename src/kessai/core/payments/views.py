@@ -26,6 +26,7 @@ class PaymentView:
     authorized_at: datetime | None
     captured_at: datetime | None
     cancelled_at: datetime | None
+    due_at: datetime | None
     details: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +47,7 @@ class PaymentView:
             authorized_at=payment.authorized_at,
             captured_at=payment.captured_at,
             cancelled_at=payment.cancelled_at,
+            due_at=payment.due_at,
             details=dict(payment.details or {}),
         )
 

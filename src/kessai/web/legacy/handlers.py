@@ -13,7 +13,7 @@ from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import commands
+from kessai.core.payments import atm, commands
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
 from kessai.core.payments.views import OperationResult, PaymentView
@@ -21,7 +21,7 @@ from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
-from kessai.web.legacy.specs import RESPONSE_FIELDS, STORED_CARD_CSV_COLUMNS
+from kessai.web.legacy.specs import ATM_PAYMENT_RECORD, RESPONSE_FIELDS, STORED_CARD_CSV_COLUMNS
 
 Reply = list[tuple[str, str]] | bytes
 
@@ -240,11 +240,56 @@ def difference_inquiry(core: Core, t: Telegram) -> Reply:
     return success_fields(names, values) + extra
 
 
+# ---------------------------------------------------------------- 010 ATM (Pay-easy)
+
+
+def apply_atm(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    limit = f.get("payment_limit_date", "")
+    view = atm.apply(
+        core,
+        t.merchant,
+        atm.AtmRequest(
+            trading_id=f["trading_id"],
+            amount=_amount(f["payment_amount"]),
+            payment_detail=f["payment_detail"],
+            payment_detail_kana=f["payment_detail_kana"],
+            limit_days=int(limit) if limit else atm.DEFAULT_LIMIT_DAYS,
+            customer_family_name=f.get("customer_family_name", ""),
+            customer_name=f.get("customer_name", ""),
+            customer_family_name_kana=f.get("customer_family_name_kana", ""),
+            customer_name_kana=f.get("customer_name_kana", ""),
+            site_id=f.get("site_id", ""),
+        ),
+    )
+    return success_fields(RESPONSE_FIELDS["010"], atm_values(view))
+
+
+def atm_values(view: PaymentView) -> dict[str, str]:
+    names = (
+        "pay_center_number",
+        "customer_number",
+        "conf_number",
+        "bank_code",
+        "customer_family_name",
+        "customer_name",
+        "customer_family_name_kana",
+        "customer_name_kana",
+    )
+    return {name: view.detail(name) for name in names} | {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+        "payment_limit_date": jst_stamp(view.due_at, "%Y%m%d"),
+    }
+
+
 # ---------------------------------------------------------------- 094
 
 
 def inquire(core: Core, t: Telegram) -> Reply:
     view = commands.inquire(core, t.merchant, t.ref(), t.fields.get("payment_type", ""))
+    if view.payment_type == atm.PAYMENT_TYPE:
+        return success_fields(ATM_PAYMENT_RECORD, atm_values(view) | _record_values(view))
     values = card_values(view) | {
         "payment_type": view.payment_type,
         "site_id": view.site_id,
@@ -267,6 +312,17 @@ def inquire(core: Core, t: Telegram) -> Reply:
 
 
 # ---------------------------------------------------------------- stored cards
+
+
+def _record_values(view: PaymentView) -> dict[str, str]:
+    return {
+        "payment_type": view.payment_type,
+        "site_id": view.site_id,
+        "payment_status": view.status,
+        "payment_amount": str(view.amount),
+        "payment_init_date": jst_stamp(view.created_at),
+        "payment_date": jst_stamp(view.captured_at),
+    }
 
 
 def register_card(core: Core, t: Telegram) -> Reply:
@@ -395,6 +451,7 @@ def csv_error(error: KessaiError) -> bytes:
 
 
 HANDLERS: dict[str, Handler] = {
+    "010": apply_atm,
     "020": authorize,
     "021": _follow_up(commands.void),
     "022": _follow_up(commands.capture),

@@ -131,7 +131,20 @@ _HEADER_WITHOUT_PAYMENT = tuple(
 )
 _DIFFERENCE_INQUIRY = (FieldSpec("payment_notice_id", _D, 18, _OPT), _SITE_ID)
 
+_ATM = (  # 010 (§1.5)
+    FieldSpec("payment_amount", FieldKind.AMOUNT, 9, _REQ),
+    FieldSpec("customer_family_name", FieldKind.FULLWIDTH, 12, _OPT),
+    FieldSpec("customer_name", FieldKind.FULLWIDTH, 12, _OPT),
+    FieldSpec("customer_family_name_kana", FieldKind.KANA, 12, _OPT),
+    FieldSpec("customer_name_kana", FieldKind.KANA, 12, _OPT),
+    FieldSpec("payment_detail", FieldKind.FULLWIDTH, 24, _REQ),
+    FieldSpec("payment_detail_kana", FieldKind.KANA, 24, _REQ),
+    FieldSpec("payment_limit_date", _D, 2, _OPT),
+    _SITE_ID,
+)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
+    "010": COMMON_HEADER + _ATM,
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
     "022": COMMON_HEADER,
@@ -302,7 +315,36 @@ NOTICE_FIELDS = (
     "fingerprint",
 )
 
+# 094's ATM record (§1.5 094 "Other methods").
+ATM_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "payment_limit_date",
+    "payment_date",
+    "bank_code",
+    "pay_center_number",
+    "customer_number",
+    "conf_number",
+    "customer_family_name",
+    "customer_name",
+    "customer_family_name_kana",
+    "customer_name_kana",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "010": (
+        "payment_id",
+        "trading_id",
+        "pay_center_number",
+        "customer_number",
+        "conf_number",
+        "payment_limit_date",
+    ),
     "020": _CARD_REPLY,
     "021": _CARD_REPLY,
     "022": _CARD_REPLY,

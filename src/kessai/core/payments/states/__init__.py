@@ -1,1 +1,21 @@
-"""Per-method state machines, written as data (PAYGENT status codes of paygent-protocol.md §3)."""
+"""Per-method state machines, written as data (PAYGENT status codes of paygent-protocol.md §3).
+
+`notifies(payment_type, status)` is the one question the shared machinery (history, outbox) asks of
+every method's table.
+"""
+
+from __future__ import annotations
+
+from kessai.core.payments.states import atm, card
+
+CARD = "02"
+ATM = "01"
+
+
+def notifies(payment_type: str, status: str) -> bool:
+    """Whether the merchant is told about a payment of `payment_type` reaching `status`."""
+    if payment_type == CARD:
+        return card.notifies_merchant(card.CardStatus(status))
+    if payment_type == ATM:
+        return atm.notifies_merchant(atm.AtmStatus(status))
+    raise ValueError(f"no state table for payment_type {payment_type!r}")
