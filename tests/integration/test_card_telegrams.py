@@ -11,31 +11,9 @@ from kessai.app import Runtime
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
 from kessai.core.payments.models import Payment, PaymentEvent
-from tests.support.telegrams import send
+from tests.support.telegrams import authorise, send
 
-OK_CARD = "4900000000000000"
 VOID_FAILS_CARD = "4900000000002115"  # auth OK, void/cancel → 2002 1C15 (§4 X=2 Y=1)
-
-
-def authorise(
-    server: str,
-    merchant: NewMerchant,
-    trading_id: str = "T1",
-    amount: int = 1000,
-    card: str = OK_CARD,
-    **extra: str | int,
-):
-    return send(
-        server,
-        merchant,
-        "020",
-        trading_id=trading_id,
-        payment_amount=amount,
-        card_number=card,
-        card_valid_term="1230",
-        card_conf_number="123",
-        **extra,
-    )
 
 
 def status_of(runtime: Runtime, payment_id: str) -> str:

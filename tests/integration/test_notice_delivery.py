@@ -26,9 +26,8 @@ from kessai.worker.outbox import CONTENT_TYPE, deliver_due
 from tests.conftest import TestClock, make_merchant, test_db_kind
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
-from tests.support.telegrams import send
+from tests.support.telegrams import authorised, send
 
-OK_CARD = "4900000000000000"
 AFTER_BACKOFF = timedelta(hours=2)  # past any retry delay (capped at 1 h + 20 %)
 postgresql_only = pytest.mark.skipif(
     test_db_kind() != "postgresql", reason="SKIP LOCKED and worker processes: PostgreSQL"
@@ -45,21 +44,6 @@ def receiving(runtime: Runtime, **knobs: Any) -> Iterator[tuple[Receiver, NewMer
 
 def deliver(runtime: Runtime, **settings: Any) -> dict[str, int]:
     return deliver_due(runtime.core, runtime.settings.model_copy(update=settings))
-
-
-def authorise(server: str, merchant: NewMerchant, trading_id: str = "T1") -> str:
-    reply = send(
-        server,
-        merchant,
-        "020",
-        trading_id=trading_id,
-        payment_amount=1000,
-        card_number=OK_CARD,
-        card_valid_term="1230",
-        card_conf_number="123",
-    )
-    assert reply.result == "0", reply.fields
-    return reply["payment_id"]
 
 
 def notices_of(runtime: Runtime, merchant: NewMerchant) -> list[Notice]:
@@ -86,7 +70,7 @@ def attempts_of(runtime: Runtime, notice: Notice) -> list[NoticeAttempt]:
 
 def test_authorisation_is_pushed_with_the_091_fields_and_a_valid_hc(server, runtime):
     with receiving(runtime) as (receiver, merchant):
-        payment_id = authorise(server, merchant)
+        payment_id = authorised(server, merchant)
         deliver(runtime)
     [push] = receiver.received
     [notice] = notices_of(runtime, merchant)
@@ -104,7 +88,7 @@ def test_failing_merchant_is_retried_after_the_backoff_until_delivered(
     server, runtime, clock: TestClock
 ):
     with receiving(runtime, fail_first=3) as (receiver, merchant):
-        authorise(server, merchant)
+        authorised(server, merchant)
         deliver(runtime)
         deliver(runtime)  # not due yet: the back-off holds it
         assert len(receiver.received) == 1
@@ -121,7 +105,7 @@ def test_failing_merchant_is_retried_after_the_backoff_until_delivered(
 
 def test_hanging_merchant_is_a_timeout_attempt_and_retried_later(server, runtime):
     with receiving(runtime, mode="hang", hang_seconds=3) as (_receiver, merchant):
-        authorise(server, merchant)
+        authorised(server, merchant)
         started = time.monotonic()
         deliver(runtime, notify_timeout=0.5)
         assert time.monotonic() - started < 2.5
@@ -137,7 +121,7 @@ def test_hanging_merchant_is_a_timeout_attempt_and_retried_later(server, runtime
 )
 def test_an_answer_other_than_result_0_is_not_an_acknowledgement(server, runtime, mode, outcome):
     with receiving(runtime, mode=mode) as (receiver, merchant):
-        authorise(server, merchant)
+        authorised(server, merchant)
         assert deliver(runtime)["delivered"] == 0
         assert len(receiver.received) == 1
     [notice] = notices_of(runtime, merchant)
@@ -150,7 +134,7 @@ def test_a_later_notice_of_a_payment_waits_until_the_earlier_one_is_delivered(
     server, runtime, clock: TestClock
 ):
     with receiving(runtime, fail_first=1) as (receiver, merchant):
-        payment_id = authorise(server, merchant)
+        payment_id = authorised(server, merchant)
         assert send(server, merchant, "022", payment_id=payment_id).result == "0"
         assert send(server, merchant, "023", payment_id=payment_id).result == "0"
         deliver(runtime)  # the authorisation's notice fails
@@ -169,8 +153,8 @@ def test_a_slow_merchant_does_not_hold_up_another(server, runtime):
         receiving(runtime, delay=2.0) as (slow, slow_merchant),
         receiving(runtime) as (fast, fast_merchant),
     ):
-        authorise(server, slow_merchant)
-        authorise(server, fast_merchant)
+        authorised(server, slow_merchant)
+        authorised(server, fast_merchant)
         finished = threading.Event()
         worker = threading.Thread(target=lambda: (deliver(runtime), finished.set()))
         worker.start()
@@ -183,7 +167,7 @@ def test_a_slow_merchant_does_not_hold_up_another(server, runtime):
 
 
 def test_notices_of_a_merchant_without_url_are_skipped(server, runtime, merchant):
-    authorise(server, merchant)
+    authorised(server, merchant)
     deliver(runtime)
     [notice] = notices_of(runtime, merchant)
     assert notice.delivery_status == "skipped" and notice.attempts == 0
@@ -193,7 +177,7 @@ def test_past_the_retry_horizon_a_notice_fails_with_a_warning(
     server, runtime, clock: TestClock, caplog
 ):
     with receiving(runtime, mode="refuse") as (_receiver, merchant):
-        authorise(server, merchant)
+        authorised(server, merchant)
         deliver(runtime, notify_retry_hours=1)
         clock.advance(AFTER_BACKOFF)
         with caplog.at_level(logging.WARNING, logger="kessai.notifications"):
@@ -212,7 +196,7 @@ def test_the_default_retry_horizon_is_three_days(runtime):
 def test_parallel_workers_never_deliver_a_notice_twice(server, runtime):
     with receiving(runtime, delay=0.05) as (receiver, merchant):
         for n in range(12):
-            authorise(server, merchant, trading_id=f"P{n}")
+            authorised(server, merchant, trading_id=f"P{n}")
 
         def drain() -> None:
             for _ in range(10):
@@ -232,7 +216,7 @@ def test_parallel_workers_never_deliver_a_notice_twice(server, runtime):
 def test_a_killed_worker_loses_no_notice(server, runtime, clock: TestClock):
     with receiving(runtime, delay=0.5) as (receiver, merchant):
         for n in range(8):
-            authorise(server, merchant, trading_id=f"K{n}")
+            authorised(server, merchant, trading_id=f"K{n}")
         worker = _start_worker_process(runtime)
         try:
             _wait_for(lambda: len(receiver.received) >= 2, timeout=30)

@@ -17,25 +17,7 @@ from kessai.core.notifications.models import Notice, NoticeReadCursor
 from kessai.kit.errors import InProgress
 from kessai.web.legacy.specs import NOTICE_FIELDS
 from tests.conftest import make_merchant, test_db_kind
-from tests.support.telegrams import Reply, send
-
-OK_CARD = "4900000000000000"
-
-
-def authorise(server: str, merchant: NewMerchant, trading_id: str, **extra: str) -> str:
-    reply = send(
-        server,
-        merchant,
-        "020",
-        trading_id=trading_id,
-        payment_amount=1000,
-        card_number=OK_CARD,
-        card_valid_term="1230",
-        card_conf_number="123",
-        **extra,
-    )
-    assert reply.result == "0", reply.fields
-    return reply["payment_id"]
+from tests.support.telegrams import Reply, authorised, send
 
 
 def inquire(server: str, merchant: NewMerchant, **fields: str) -> Reply:
@@ -43,7 +25,7 @@ def inquire(server: str, merchant: NewMerchant, **fields: str) -> Reply:
 
 
 def paid_and_captured(server: str, merchant: NewMerchant) -> str:
-    payment_id = authorise(server, merchant, "T1")
+    payment_id = authorised(server, merchant, "T1")
     assert send(server, merchant, "022", payment_id=payment_id).result == "0"
     return payment_id
 
@@ -60,7 +42,7 @@ def test_unnumbered_inquiry_reads_each_notice_once_then_says_no_more(server, mer
 
 
 def test_reply_carries_every_documented_notice_field(server, merchant):
-    authorise(server, merchant, "T1")
+    authorised(server, merchant, "T1")
     reply = inquire(server, merchant)
     assert set(NOTICE_FIELDS) <= set(reply.fields)
     assert reply["fc_auth_nmu"] == "" and reply["trading_id"] == "T1"
@@ -77,8 +59,8 @@ def test_numbered_inquiry_rereads_without_moving_the_cursor(server, merchant):
 
 
 def test_site_id_selects_that_sites_notices_only(server, merchant):
-    authorise(server, merchant, "T1", site_id="S001")
-    authorise(server, merchant, "T2")
+    authorised(server, merchant, "T1", site_id="S001")
+    authorised(server, merchant, "T2")
     no_site = inquire(server, merchant)
     assert (no_site["payment_notice_id"], no_site["trading_id"]) == ("2", "T2")
     assert inquire(server, merchant)["success_code"] == "1"
@@ -125,7 +107,7 @@ def test_091_on_the_card_path_answers_p004(server, merchant):
 
 @pytest.mark.skipif(test_db_kind() != "postgresql", reason="NOWAIT row locks are PostgreSQL's")
 def test_a_read_while_the_cursor_is_locked_answers_9004(server, merchant, runtime):
-    authorise(server, merchant, "T1")
+    authorised(server, merchant, "T1")
     inquire(server, merchant)  # creates the cursor row
     with runtime.core.sessions.begin() as session:
         session.scalars(
@@ -147,7 +129,7 @@ def test_a_read_while_the_cursor_is_locked_answers_9004(server, merchant, runtim
 
 def test_concurrent_reads_never_hand_one_notice_to_two_callers(server, merchant):
     for n in range(4):
-        authorise(server, merchant, f"T{n}")
+        authorised(server, merchant, f"T{n}")
     seen: list[str] = []
     for _ in range(6):
         replies = _two_at_once(server, merchant)

@@ -97,3 +97,37 @@ def post(
     )
     assert response.status_code == 200, response.status_code
     return parse_reply(response.content)
+
+
+OK_CARD = "4900000000000000"  # the sandbox always approves it (paygent-protocol.md §4)
+
+
+def authorise(
+    server: str,
+    merchant: NewMerchant,
+    trading_id: str = "T1",
+    amount: int = 1000,
+    card: str = OK_CARD,
+    **extra: str | int,
+) -> Reply:
+    """A 020 with a card number, as most tests need one."""
+    return send(
+        server,
+        merchant,
+        "020",
+        trading_id=trading_id,
+        payment_amount=amount,
+        card_number=card,
+        card_valid_term="1230",
+        card_conf_number="123",
+        **extra,
+    )
+
+
+def authorised(
+    server: str, merchant: NewMerchant, trading_id: str = "T1", **extra: str | int
+) -> str:
+    """The payment_id of a successful 020 (fails the test otherwise)."""
+    reply = authorise(server, merchant, trading_id, **extra)
+    assert reply.result == "0", reply.fields
+    return reply["payment_id"]
