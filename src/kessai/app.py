@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from anyio import to_thread
 from sqlalchemy import Engine
@@ -16,8 +17,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 from kessai.config import Settings
-from kessai.connectors.base import CardAcquirer, PayEasyAgency
+from kessai.connectors.base import CardAcquirer
 from kessai.connectors.sandbox.connector import SandboxAcquirer
+from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
@@ -89,12 +91,16 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         secret=secret,
         # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
         payeasy_for=_constant(SandboxPayEasy()),
+        cvs_for=_constant(SandboxCvs()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
 
-def _constant(agency: PayEasyAgency) -> Callable[[MerchantRef], PayEasyAgency]:
-    return lambda _merchant: agency
+T = TypeVar("T")
+
+
+def _constant(institution: T) -> Callable[[MerchantRef], T]:
+    return lambda _merchant: institution
 
 
 def _production_acquirer(settings: Settings) -> CardAcquirer | None:

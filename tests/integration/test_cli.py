@@ -78,7 +78,7 @@ def test_unknown_merchant_says_what_to_do(home):
 def test_unknown_method_is_refused_with_the_known_ones(home):
     result = kessai(home, "merchant", "create", "--methods", "99", check=False)
     assert result.returncode == 1
-    assert "known: 01, 02" in result.stderr
+    assert "known: 01, 02, 03" in result.stderr
 
 
 def test_merchant_cert_issues_pem_key_and_p12(home, tmp_path):

@@ -77,7 +77,9 @@ class TestKindsAndPaths:
         )
 
     def test_kind_not_offered_answers_p007(self, server, merchant):
-        reply = post(server, auth_fields(merchant, telegram_kind="030"), path="/n/conveni/request")
+        reply = post(
+            server, auth_fields(merchant, telegram_kind="040"), path="/n/conveni/request_print"
+        )
         assert reply.code == "P007"
 
     def test_card_kind_on_cvs_path_answers_p004(self, server, merchant, runtime):

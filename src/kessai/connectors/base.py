@@ -110,3 +110,21 @@ class PayEasyAgency(Protocol):
     def issue(self, *, idempotency_key: str, amount: int) -> PayEasyNumbers:
         """Numbers for one payment of `amount` yen; the same key answers the same numbers."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CvsReceipt:
+    """What a convenience-store chain gives the buyer to pay with at the till."""
+
+    receipt_number: str  # the number typed or shown at the till (≤ 20 characters)
+    conf_number: str = ""  # a second number some chains ask for (Lawson, Ministop: 400008)
+
+
+class CvsChain(Protocol):
+    """Convenience-store chains (コンビニ) taking payments by number. Issuing moves no money."""
+
+    name: str
+
+    def issue(self, *, idempotency_key: str, company_id: str, amount: int) -> CvsReceipt:
+        """A number for one payment at chain `company_id` (00C001 7-Eleven, …)."""
+        ...

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kessai.connectors.base import CardAcquirer, PayEasyAgency
+from kessai.connectors.base import CardAcquirer, CvsChain, PayEasyAgency
 from kessai.core.cards.models import VaultCard
 from kessai.kit.clock import Clock
 from kessai.kit.secrets import CardNumber
@@ -38,3 +38,4 @@ class Core:
     acquirer_for: Callable[[MerchantRef], CardAcquirer]
     secret: bytes  # server secret for credential hashes
     payeasy_for: Callable[[MerchantRef], PayEasyAgency]
+    cvs_for: Callable[[MerchantRef], CvsChain]

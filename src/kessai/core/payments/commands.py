@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import atm, repository
+from kessai.core.payments import atm, cvs, later, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -338,8 +338,8 @@ def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
 def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
     """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2); ATM
     payments past their deadline → 12."""
-    if payment.payment_type == atm.PAYMENT_TYPE:
-        atm.expire_if_due(session, payment, now)
+    if payment.payment_type in (atm.PAYMENT_TYPE, cvs.PAYMENT_TYPE):
+        later.expire_if_due(session, payment, now)
         return
     if payment.payment_type != "02":
         return

@@ -39,8 +39,10 @@ def change_status(
     now: datetime,
     response_code: str = "",
     response_detail: str = "",
+    initial: bool = False,
 ) -> None:
-    """Move `payment` to `new_status`: history row always, notice when the merchant is told."""
+    """Move `payment` to `new_status`: history row always, notice when the merchant is told.
+    `initial`: the payment was just created in `new_status` (notified if that status is)."""
     old_status = payment.status
     payment.status = new_status
     payment.updated_at = now
@@ -56,7 +58,7 @@ def change_status(
             created_at=now,
         )
     )
-    if new_status != old_status and notifies(payment.payment_type, new_status):
+    if (new_status != old_status or initial) and notifies(payment.payment_type, new_status):
         record_change(session, payment, now)
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import atm, commands
+from kessai.core.payments import atm, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
 from kessai.core.payments.views import OperationResult, PaymentView
@@ -21,7 +22,12 @@ from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
-from kessai.web.legacy.specs import ATM_PAYMENT_RECORD, RESPONSE_FIELDS, STORED_CARD_CSV_COLUMNS
+from kessai.web.legacy.specs import (
+    ATM_PAYMENT_RECORD,
+    CVS_PAYMENT_RECORD,
+    RESPONSE_FIELDS,
+    STORED_CARD_CSV_COLUMNS,
+)
 
 Reply = list[tuple[str, str]] | bytes
 
@@ -283,6 +289,52 @@ def atm_values(view: PaymentView) -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------- 030 CVS number
+
+
+def apply_cvs(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    limit = f.get("payment_limit_date", "")
+    view = cvs.apply(
+        core,
+        t.merchant,
+        cvs.CvsRequest(
+            trading_id=f["trading_id"],
+            amount=_amount(f["payment_amount"]),
+            cvs_type=f.get("cvs_type", ""),
+            cvs_company_id=f.get("cvs_company_id", ""),
+            customer_family_name=f["customer_family_name"],
+            customer_name=f["customer_name"],
+            customer_tel=f["customer_tel"],
+            limit_days=int(limit) if limit else cvs.DEFAULT_LIMIT_DAYS,
+            customer_family_name_kana=f.get("customer_family_name_kana", ""),
+            customer_name_kana=f.get("customer_name_kana", ""),
+            site_id=f.get("site_id", ""),
+        ),
+    )
+    return success_fields(RESPONSE_FIELDS["030"], cvs_values(view))
+
+
+def cvs_values(view: PaymentView) -> dict[str, str]:
+    names = (
+        "receipt_number",
+        "usable_cvs_company_id",
+        "cvs_company_id",
+        "customer_family_name",
+        "customer_name",
+        "customer_family_name_kana",
+        "customer_name_kana",
+        "customer_tel",
+    )
+    paid = view.detail("user_payment_date")
+    return {name: view.detail(name) for name in names} | {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+        "payment_limit_date": jst_stamp(view.due_at, "%Y%m%d"),
+        "user_payment_date": jst_stamp(datetime.fromisoformat(paid)) if paid else "",
+    }
+
+
 # ---------------------------------------------------------------- 094
 
 
@@ -290,6 +342,8 @@ def inquire(core: Core, t: Telegram) -> Reply:
     view = commands.inquire(core, t.merchant, t.ref(), t.fields.get("payment_type", ""))
     if view.payment_type == atm.PAYMENT_TYPE:
         return success_fields(ATM_PAYMENT_RECORD, atm_values(view) | _record_values(view))
+    if view.payment_type == cvs.PAYMENT_TYPE:
+        return success_fields(CVS_PAYMENT_RECORD, cvs_values(view) | _record_values(view))
     values = card_values(view) | {
         "payment_type": view.payment_type,
         "site_id": view.site_id,
@@ -452,6 +506,7 @@ def csv_error(error: KessaiError) -> bytes:
 
 HANDLERS: dict[str, Handler] = {
     "010": apply_atm,
+    "030": apply_cvs,
     "020": authorize,
     "021": _follow_up(commands.void),
     "022": _follow_up(commands.capture),

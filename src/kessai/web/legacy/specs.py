@@ -143,8 +143,24 @@ _ATM = (  # 010 (§1.5)
     _SITE_ID,
 )
 
+_CVS = (  # 030 (§1.5)
+    FieldSpec("payment_amount", FieldKind.AMOUNT, 9, _REQ),
+    FieldSpec("cvs_type", _D, 2, _OPT),
+    FieldSpec("cvs_company_id", FieldKind.ALNUM, 6, _OPT),
+    FieldSpec("customer_family_name", FieldKind.FULLWIDTH, 20, _REQ),
+    FieldSpec("customer_name", FieldKind.FULLWIDTH, 20, _REQ),
+    FieldSpec("customer_family_name_kana", FieldKind.KANA, 14, _OPT),
+    FieldSpec("customer_name_kana", FieldKind.KANA, 14, _OPT),
+    FieldSpec("customer_tel", _D, 11, _REQ),
+    FieldSpec("site_info", FieldKind.FULLWIDTH, 50, _OPT),
+    FieldSpec("payment_limit_date", _D, 2, _OPT),
+    FieldSpec("sales_type", _D, 1, _OPT, choices=("1", "3")),
+    _SITE_ID,
+)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
+    "030": COMMON_HEADER + _CVS,
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
     "022": COMMON_HEADER,
@@ -336,7 +352,39 @@ ATM_PAYMENT_RECORD = (
     "customer_name_kana",
 )
 
+# 094's CVS number record (§1.5 094 "Other methods").
+CVS_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "payment_limit_date",
+    "early_notice_date",
+    "cancel_date",
+    "user_payment_date",
+    "payment_date",
+    "cvs_company_id",
+    "customer_family_name",
+    "customer_name",
+    "customer_family_name_kana",
+    "customer_name_kana",
+    "customer_tel",
+    "receipt_number",
+    "confirm_notice_date",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "030": (
+        "payment_id",
+        "trading_id",
+        "receipt_number",
+        "receipt_print_url",
+        "usable_cvs_company_id",
+        "payment_limit_date",
+    ),
     "010": (
         "payment_id",
         "trading_id",

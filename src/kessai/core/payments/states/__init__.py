@@ -6,10 +6,11 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, card
+from kessai.core.payments.states import atm, card, cvs
 
 CARD = "02"
 ATM = "01"
+CVS = "03"
 
 
 def notifies(payment_type: str, status: str) -> bool:
@@ -18,4 +19,6 @@ def notifies(payment_type: str, status: str) -> bool:
         return card.notifies_merchant(card.CardStatus(status))
     if payment_type == ATM:
         return atm.notifies_merchant(atm.AtmStatus(status))
+    if payment_type == CVS:
+        return cvs.notifies_merchant(cvs.CvsStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")

@@ -1,0 +1,43 @@
+"""The sandbox's convenience-store chains: numbers in each chain's real format, issued in-process."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+from kessai.connectors.base import CvsReceipt
+
+LAWSON_CONF_NUMBER = "400008"  # Lawson / Ministop's fixed confirmation number (paygent §1.5 030)
+
+
+def _digits(n: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(n))
+
+
+def _number_for(company_id: str) -> CvsReceipt:
+    if company_id == "00C001":  # 7-Eleven: 13-digit 払込票番号
+        return CvsReceipt(_digits(13))
+    if company_id in ("00C005", "00C006"):  # FamilyMart / Circle K Sunkus: 企業コード-注文番号
+        return CvsReceipt(f"{_digits(5)}-{_digits(12)}")
+    if company_id in ("00C002", "00C004"):  # Lawson / Ministop (Loppi): お客様番号 + 確認番号
+        return CvsReceipt(_digits(11), LAWSON_CONF_NUMBER)
+    if company_id == "00C016":  # Seicomart: 受付番号
+        return CvsReceipt(_digits(6))
+    return CvsReceipt(_digits(11))  # Daily Yamazaki: オンライン決済番号
+
+
+class SandboxCvs:
+    name = "sandbox-cvs"
+
+    def __init__(self) -> None:
+        self._issued: dict[str, CvsReceipt] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, *, idempotency_key: str, company_id: str, amount: int) -> CvsReceipt:
+        if amount < 0:
+            raise ValueError("amount must not be negative")
+        with self._lock:
+            receipt = self._issued.get(idempotency_key)
+            if receipt is None:
+                receipt = self._issued[idempotency_key] = _number_for(company_id)
+            return receipt

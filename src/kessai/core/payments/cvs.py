@@ -1,0 +1,159 @@
+"""CVS number payments (コンビニ番号方式, telegram 030) at the seven chains (paygent-protocol.md
+§1.5 030, §3.3): apply, paid at the till (7-Eleven and FamilyMart report first: 43, then 40 or 61),
+expired. The shared mechanics of methods paid later are in `later`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kessai.core.context import Core, MerchantRef
+from kessai.core.payments import later
+from kessai.core.payments.models import Payment
+from kessai.core.payments.settle import change_status
+from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
+from kessai.core.payments.views import PaymentView
+from kessai.kit.errors import InvalidRequest, InvalidState
+
+PAYMENT_TYPE = "03"
+DEFAULT_LIMIT_DAYS = 30
+MAX_AMOUNT = 299_999  # the chains' till limit per payment (収納代行 is below 300,000 yen)
+
+CHAINS: dict[str, str] = {
+    "00C001": "セブン-イレブン",
+    "00C002": "ローソン",
+    "00C004": "ミニストップ",
+    "00C005": "ファミリーマート",
+    "00C006": "サークルK・サンクス",
+    "00C014": "デイリーヤマザキ",
+    "00C016": "セイコーマート",
+}
+# Chains that first send a preliminary payment report (速報): 10 → 43 → 40 (§3.3).
+REPORTING_CHAINS = frozenset({"00C001", "00C005"})
+# cvs_type → the chains a number is good at, for connection type A (§1.5 030); the first issues it.
+CVS_TYPES: dict[str, tuple[str, ...]] = {
+    "01": ("00C016",),
+    "02": ("00C002", "00C004", "00C014"),
+    "03": ("00C001",),
+    "04": ("00C005", "00C006"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CvsRequest:
+    trading_id: str
+    amount: int
+    cvs_type: str
+    cvs_company_id: str
+    customer_family_name: str
+    customer_name: str
+    customer_tel: str
+    limit_days: int = DEFAULT_LIMIT_DAYS
+    customer_family_name_kana: str = ""
+    customer_name_kana: str = ""
+    site_id: str = ""
+
+
+def usable_chains(cvs_type: str, cvs_company_id: str) -> tuple[str, ...]:
+    """The chains of the request: `cvs_type` wins over `cvs_company_id` (§1.5 030)."""
+    if cvs_type:
+        if cvs_type not in CVS_TYPES:
+            raise InvalidRequest("P010", field="cvs_type")
+        return CVS_TYPES[cvs_type]
+    if cvs_company_id not in CHAINS:
+        raise InvalidRequest("P010" if cvs_company_id else "P005", field="cvs_company_id")
+    return (cvs_company_id,)
+
+
+def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:
+    """Register a CVS payment and issue the chain's number the buyer pays with."""
+    if req.amount > MAX_AMOUNT:
+        raise InvalidRequest("P011")
+    chains = usable_chains(req.cvs_type, req.cvs_company_id)
+    due = later.deadline(core.clock.now(), req.limit_days)
+    receipt = core.cvs_for(merchant).issue(
+        idempotency_key=uuid.uuid4().hex, company_id=chains[0], amount=req.amount
+    )
+    return later.create(
+        core,
+        merchant,
+        payment_type=PAYMENT_TYPE,
+        trading_id=req.trading_id,
+        amount=req.amount,
+        site_id=req.site_id,
+        due=due,
+        details={
+            "cvs_company_id": chains[0],
+            "usable_cvs_company_id": "-".join(chains),
+            "receipt_number": receipt.receipt_number,
+            "conf_number": receipt.conf_number,
+            "customer_family_name": req.customer_family_name,
+            "customer_name": req.customer_name,
+            "customer_family_name_kana": req.customer_family_name_kana,
+            "customer_name_kana": req.customer_name_kana,
+            "customer_tel": req.customer_tel,
+        },
+    )
+
+
+def pay(
+    core: Core,
+    merchant: MerchantRef,
+    payment_id: int,
+    *,
+    paid_at: datetime | None = None,
+    company_id: str | None = None,
+) -> PaymentView:
+    """The buyer pays at the till: 10 → 40, or 10 → 43 at chains that report first. Paid after
+    the deadline → 2004; paid again → the first payment stands."""
+    with core.sessions.begin() as session:
+        now = core.clock.now()
+        paid_at = paid_at or now
+        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
+        if payment.status in (CvsStatus.PAID, CvsStatus.REPORTED):
+            return PaymentView.of(payment)
+        if payment.status != CvsStatus.APPLIED or (payment.due_at and paid_at > payment.due_at):
+            raise InvalidState("2004")
+        chain = company_id or str(payment.details["cvs_company_id"])
+        if chain not in str(payment.details.get("usable_cvs_company_id", "")).split("-"):
+            raise InvalidRequest("P010", field="cvs_company_id")
+        operation = CvsOperation.REPORT if chain in REPORTING_CHAINS else CvsOperation.PAY
+        payment.details = {
+            **payment.details,
+            "cvs_company_id": chain,
+            "user_payment_date": paid_at.isoformat(),
+        }
+        if operation is CvsOperation.PAY:
+            payment.captured_at = paid_at
+        _move(session, payment, operation, now)
+        return PaymentView.of(payment)
+
+
+def settle_report(
+    core: Core, merchant: MerchantRef, payment_id: int, *, confirmed: bool
+) -> PaymentView:
+    """The chain confirms (43 → 40) or withdraws (43 → 61) its preliminary report."""
+    with core.sessions.begin() as session:
+        now = core.clock.now()
+        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
+        operation = CvsOperation.CONFIRM if confirmed else CvsOperation.CANCEL_REPORT
+        if confirmed:
+            payment.captured_at = now
+        _move(session, payment, operation, now)
+        return PaymentView.of(payment)
+
+
+def expire_due(core: Core) -> int:
+    """10 → 12 for every unpaid CVS payment past its deadline."""
+    return later.expire_due(core, payment_type=PAYMENT_TYPE)
+
+
+def _move(session: Session, payment: Payment, operation: CvsOperation, now: datetime) -> None:
+    target = TRANSITIONS.get((CvsStatus(payment.status), operation))
+    if target is None:
+        raise InvalidState("2004")
+    change_status(session, payment, target.value, operation=operation.value, now=now)
