@@ -30,6 +30,7 @@ from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
+from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.worker.scheduler import Scheduler
 
@@ -123,10 +124,12 @@ def create_app(
         core,
         Authenticator(core.sessions, core.secret),
         require_client_cert=require_client_cert,
+        public_url=runtime.settings.public_url,
     )
     routes: list[Route | Mount] = [
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         Route("/health", _health, methods=["GET"]),
+        Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator

@@ -13,6 +13,7 @@ import sys
 import threading
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -203,3 +204,23 @@ def test_sandbox_cli_pays_at_seven_eleven_and_confirms(server, merchant, runtime
 
     assert kessai("pay", pid)["payment_status"] == "43"
     assert kessai("move", pid, "--to", "40")["payment_status"] == "40"
+
+
+class TestReceiptPage:
+    def test_receipt_print_url_shows_the_number_and_the_chains_steps(self, server, merchant):
+        reply = apply(server, merchant, cvs_company_id="00C002")
+        url = reply["receipt_print_url"]
+        assert url.startswith(server + "/cvs/receipt/")
+        page = httpx.get(url)
+        assert page.status_code == 200
+        assert reply["receipt_number"] in page.text and "400008" in page.text
+        assert "ローソン" in page.text and "Loppi" in page.text
+        assert "3,300円" in page.text
+        assert "<script" not in page.text  # works on simple phones, no JavaScript
+
+    def test_guessed_receipt_url_is_not_found(self, server, merchant):
+        url = apply(server, merchant)["receipt_print_url"]
+        payment_id, token = url.rsplit("/", 2)[-2:]
+        assert httpx.get(f"{server}/cvs/receipt/{payment_id}/{'0' * len(token)}").status_code == 404
+        other = int(payment_id) + 1
+        assert httpx.get(f"{server}/cvs/receipt/{other}/{token}").status_code == 404

@@ -5,6 +5,8 @@ expired. The shared mechanics of methods paid later are in `later`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +19,7 @@ from kessai.core.payments.models import Payment
 from kessai.core.payments.settle import change_status
 from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.views import PaymentView
-from kessai.kit.errors import InvalidRequest, InvalidState
+from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 
 PAYMENT_TYPE = "03"
 DEFAULT_LIMIT_DAYS = 30
@@ -67,6 +69,23 @@ def usable_chains(cvs_type: str, cvs_company_id: str) -> tuple[str, ...]:
     if cvs_company_id not in CHAINS:
         raise InvalidRequest("P010" if cvs_company_id else "P005", field="cvs_company_id")
     return (cvs_company_id,)
+
+
+def receipt_token(secret: bytes, payment_id: int) -> str:
+    """The unguessable part of a payment's receipt page URL (keyed by the server secret)."""
+    message = f"cvs-receipt:{payment_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def receipt(core: Core, payment_id: int, token: str) -> PaymentView:
+    """The payment a receipt page shows; NotFound for a wrong token or another method."""
+    if not hmac.compare_digest(receipt_token(core.secret, payment_id), token):
+        raise NotFound("2006")
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.payment_type != PAYMENT_TYPE:
+            raise NotFound("2006")
+        return PaymentView.of(payment)
 
 
 def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -42,6 +42,7 @@ class TelegramFace:
     core: Core
     authenticator: Authenticator
     require_client_cert: bool
+    public_url: str | None = None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -58,7 +59,10 @@ class TelegramFace:
                 path=request.url.path,
             )
             charset = charset_for_kind(raw.get("telegram_kind", ""))
-            reply, meta = await run_in_threadpool(self.process, raw, request.url.path, peer)
+            base_url = (self.public_url or str(request.base_url)).rstrip("/")
+            reply, meta = await run_in_threadpool(
+                self.process, raw, request.url.path, peer, base_url
+            )
         except KessaiError as error:
             reply, meta = error_fields(error.code, error.detail), {"code": error.code}
         payload = reply if isinstance(reply, bytes) else encode_response(reply, charset=charset)
@@ -72,13 +76,13 @@ class TelegramFace:
         )
 
     def process(
-        self, raw: Mapping[str, str], path: str, peer: int | None
+        self, raw: Mapping[str, str], path: str, peer: int | None, base_url: str = ""
     ) -> tuple[Reply, dict[str, str]]:
         kind = raw.get("telegram_kind", "")
         # Only checked values reach the log: any field of a bad request may hold a card number.
         meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
         try:
-            telegram = self._admit(raw, path, peer)
+            telegram = replace(self._admit(raw, path, peer), base_url=base_url)
             meta["merchant"] = str(telegram.merchant.id)
             reply = HANDLERS[kind](self.core, telegram)
         except KessaiError as error:

@@ -38,6 +38,7 @@ class Telegram:
     merchant: MerchantRef
     fields: Mapping[str, str]  # validated values
     raw: Mapping[str, str]  # as decoded, to tell "sent empty" from "not sent" (116)
+    base_url: str = ""  # where buyers reach Kessai's pages (KESSAI_PUBLIC_URL or this server)
 
     def ref(self) -> PaymentRef:
         return PaymentRef(
@@ -312,7 +313,10 @@ def apply_cvs(core: Core, t: Telegram) -> Reply:
             site_id=f.get("site_id", ""),
         ),
     )
-    return success_fields(RESPONSE_FIELDS["030"], cvs_values(view))
+    values = cvs_values(view)
+    token = cvs.receipt_token(core.secret, view.payment_id)
+    values["receipt_print_url"] = f"{t.base_url}/cvs/receipt/{view.payment_id}/{token}"
+    return success_fields(RESPONSE_FIELDS["030"], values)
 
 
 def cvs_values(view: PaymentView) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Pages for buyers: what to do next to pay (CVS instructions first)."""
