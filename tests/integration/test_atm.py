@@ -3,26 +3,27 @@ expire at the deadline, inquire with 094; notices for 40 and 12 (paygent-protoco
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from kessai.app import Runtime
-from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.notifications.models import Notice
 from kessai.core.payments import atm
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidState
 from kessai.worker.scheduler import run_jobs_once
 from tests.conftest import make_merchant, test_db_kind
+from tests.support.paid_later import (
+    notice_statuses,
+    payment_notice_statuses,
+    race_pay_and_expire,
+    ref,
+    status,
+)
 from tests.support.telegrams import send
 
 DETAIL = "お買い物代金"
@@ -43,25 +44,6 @@ def apply(server: str, merchant: NewMerchant, trading_id: str = "ATM1", **extra:
         customer_name="太郎",
         **extra,
     )
-
-
-def ref(merchant: NewMerchant) -> MerchantRef:
-    return MerchantRef(id=merchant.merchant_id, mode="sandbox")
-
-
-def status(server: str, merchant: NewMerchant, payment_id: str) -> str:
-    return send(server, merchant, "094", payment_id=payment_id)["payment_status"]
-
-
-def notice_statuses(runtime: Runtime, merchant: NewMerchant) -> list[str]:
-    with runtime.core.sessions() as session:
-        return list(
-            session.scalars(
-                select(Notice.payment_status)
-                .where(Notice.merchant_id == merchant.merchant_id)
-                .order_by(Notice.payment_notice_id)
-            )
-        )
 
 
 class TestApply:
@@ -163,27 +145,16 @@ class TestPayAndExpire:
         ]
         paid_at = clock.now()
         clock.advance(timedelta(days=1, hours=1))
-
-        def pay_all() -> None:
-            for pid in pids:
-                with contextlib.suppress(InvalidState):  # expired first
-                    atm.pay(runtime.core, ref(shop), pid, paid_at=paid_at)
-
-        threads = [
-            threading.Thread(target=pay_all),
-            threading.Thread(target=lambda: atm.expire_due(runtime.core)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        with runtime.core.sessions() as session:
-            for pid in pids:
-                statuses = list(
-                    session.scalars(select(Notice.payment_status).where(Notice.payment_id == pid))
-                )
-                assert statuses in (["40"], ["12"]), (pid, statuses)
-                assert status(server, shop, str(pid)) == statuses[0]
+        race_pay_and_expire(
+            pids,
+            lambda pid, at: atm.pay(runtime.core, ref(shop), pid, paid_at=at),
+            lambda: atm.expire_due(runtime.core),
+            paid_at,
+        )
+        for pid in pids:
+            final = status(server, shop, str(pid))
+            assert final in ("40", "12")
+            assert payment_notice_statuses(runtime, pid) == [final]
 
 
 def test_sandbox_cli_pays_and_refuses_production_merchants(server, merchant, runtime):

@@ -4,27 +4,28 @@ till in the sandbox (43 first at 7-Eleven and FamilyMart), expire at the deadlin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from kessai.app import Runtime
-from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.notifications.models import Notice
 from kessai.core.payments import cvs
 from kessai.kit.errors import InvalidState
 from kessai.worker.scheduler import run_jobs_once
 from tests.conftest import make_merchant, test_db_kind
+from tests.support.paid_later import (
+    notice_statuses,
+    payment_notice_statuses,
+    race_pay_and_expire,
+    ref,
+    status,
+)
 from tests.support.telegrams import send
 
 NUMBER_FORMATS = {
@@ -47,25 +48,6 @@ def apply(server: str, merchant: NewMerchant, trading_id: str = "CVS1", **extra:
         "customer_tel": "0312345678",
     } | extra
     return send(server, merchant, "030", path="/n/conveni/request", trading_id=trading_id, **fields)
-
-
-def ref(merchant: NewMerchant) -> MerchantRef:
-    return MerchantRef(id=merchant.merchant_id, mode="sandbox")
-
-
-def status(server: str, merchant: NewMerchant, payment_id: str) -> str:
-    return send(server, merchant, "094", payment_id=payment_id)["payment_status"]
-
-
-def notice_statuses(runtime: Runtime, merchant: NewMerchant) -> list[str]:
-    with runtime.core.sessions() as session:
-        return list(
-            session.scalars(
-                select(Notice.payment_status)
-                .where(Notice.merchant_id == merchant.merchant_id)
-                .order_by(Notice.payment_notice_id)
-            )
-        )
 
 
 class TestApply:
@@ -155,32 +137,16 @@ class TestAtTheTill:
         ]
         paid_at = clock.now()
         clock.advance(timedelta(days=1, hours=1))
-
-        def pay_all() -> None:
-            for pid in pids:
-                with contextlib.suppress(InvalidState):  # expired first
-                    cvs.pay(runtime.core, ref(shop), pid, paid_at=paid_at)
-
-        threads = [
-            threading.Thread(target=pay_all),
-            threading.Thread(target=lambda: cvs.expire_due(runtime.core)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        race_pay_and_expire(
+            pids,
+            lambda pid, at: cvs.pay(runtime.core, ref(shop), pid, paid_at=at),
+            lambda: cvs.expire_due(runtime.core),
+            paid_at,
+        )
         for pid in pids:
             final = status(server, shop, str(pid))
             assert final in ("40", "12")
-            with runtime.core.sessions() as session:
-                statuses = list(
-                    session.scalars(
-                        select(Notice.payment_status)
-                        .where(Notice.payment_id == pid)
-                        .order_by(Notice.payment_notice_id)
-                    )
-                )
-            assert statuses == ["10", final]
+            assert payment_notice_statuses(runtime, pid) == ["10", final]
 
 
 def test_sandbox_cli_pays_at_seven_eleven_and_confirms(server, merchant, runtime):

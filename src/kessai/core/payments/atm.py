@@ -16,7 +16,6 @@ from kessai.core.payments import later
 from kessai.core.payments.settle import change_status
 from kessai.core.payments.states.atm import AtmOperation, AtmStatus
 from kessai.core.payments.views import PaymentView
-from kessai.kit.errors import InvalidState
 
 PAYMENT_TYPE = "01"
 DEFAULT_LIMIT_DAYS = 30
@@ -75,11 +74,11 @@ def pay(
     with core.sessions.begin() as session:
         now = core.clock.now()
         paid_at = paid_at or now
-        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
-        if payment.status == AtmStatus.PAID:
+        payment, to_pay = later.payable(
+            session, merchant, payment_id, PAYMENT_TYPE, paid_at, done=(AtmStatus.PAID,)
+        )
+        if not to_pay:
             return PaymentView.of(payment)
-        if payment.status != AtmStatus.APPLIED or (payment.due_at and paid_at > payment.due_at):
-            raise InvalidState("2004")
         payment.captured_at = paid_at
         payment.details = {**(payment.details or {}), "bank_code": bank_code}
         change_status(session, payment, AtmStatus.PAID.value, operation=AtmOperation.PAY, now=now)

@@ -132,11 +132,16 @@ def pay(
     with core.sessions.begin() as session:
         now = core.clock.now()
         paid_at = paid_at or now
-        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
-        if payment.status in (CvsStatus.PAID, CvsStatus.REPORTED):
+        payment, to_pay = later.payable(
+            session,
+            merchant,
+            payment_id,
+            PAYMENT_TYPE,
+            paid_at,
+            done=(CvsStatus.PAID, CvsStatus.REPORTED),
+        )
+        if not to_pay:
             return PaymentView.of(payment)
-        if payment.status != CvsStatus.APPLIED or (payment.due_at and paid_at > payment.due_at):
-            raise InvalidState("2004")
         chain = company_id or str(payment.details["cvs_company_id"])
         if chain not in str(payment.details.get("usable_cvs_company_id", "")).split("-"):
             raise InvalidRequest("P010", field="cvs_company_id")

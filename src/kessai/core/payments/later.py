@@ -15,7 +15,7 @@ from kessai.core.payments.models import Payment
 from kessai.core.payments.settle import change_status
 from kessai.core.payments.views import PaymentView
 from kessai.kit.clock import JST, as_utc
-from kessai.kit.errors import InvalidRequest, NotFound
+from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 
 APPLIED = "10"
 EXPIRED = "12"
@@ -67,6 +67,26 @@ def locked(session: Session, merchant: MerchantRef, payment_id: int, payment_typ
     if payment.merchant_id != merchant.id or payment.payment_type != payment_type:
         raise NotFound("2006")
     return payment
+
+
+def payable(
+    session: Session,
+    merchant: MerchantRef,
+    payment_id: int,
+    payment_type: str,
+    paid_at: datetime,
+    *,
+    done: tuple[str, ...],
+) -> tuple[Payment, bool]:
+    """The locked payment and whether it is still to be paid at `paid_at` (False: it is already in
+    a `done` status, and the first payment stands). 2004 when it is no longer open or the deadline had passed
+    (the till or bank would not have taken the money)."""
+    payment = locked(session, merchant, payment_id, payment_type)
+    if payment.status in done:
+        return payment, False
+    if payment.status != APPLIED or (payment.due_at and paid_at > payment.due_at):
+        raise InvalidState("2004")
+    return payment, True
 
 
 def expire_if_due(session: Session, payment: Payment, now: datetime) -> bool:

@@ -252,7 +252,6 @@ def difference_inquiry(core: Core, t: Telegram) -> Reply:
 
 def apply_atm(core: Core, t: Telegram) -> Reply:
     f = t.fields
-    limit = f.get("payment_limit_date", "")
     view = atm.apply(
         core,
         t.merchant,
@@ -261,7 +260,7 @@ def apply_atm(core: Core, t: Telegram) -> Reply:
             amount=_amount(f["payment_amount"]),
             payment_detail=f["payment_detail"],
             payment_detail_kana=f["payment_detail_kana"],
-            limit_days=int(limit) if limit else atm.DEFAULT_LIMIT_DAYS,
+            limit_days=_limit_days(f, atm.DEFAULT_LIMIT_DAYS),
             customer_family_name=f.get("customer_family_name", ""),
             customer_name=f.get("customer_name", ""),
             customer_family_name_kana=f.get("customer_family_name_kana", ""),
@@ -270,6 +269,12 @@ def apply_atm(core: Core, t: Telegram) -> Reply:
         ),
     )
     return success_fields(RESPONSE_FIELDS["010"], atm_values(view))
+
+
+def _limit_days(f: Mapping[str, str], default: int) -> int:
+    """`payment_limit_date`: days until the deadline, the method's default when not sent."""
+    limit = f.get("payment_limit_date", "")
+    return int(limit) if limit else default
 
 
 def atm_values(view: PaymentView) -> dict[str, str]:
@@ -295,7 +300,6 @@ def atm_values(view: PaymentView) -> dict[str, str]:
 
 def apply_cvs(core: Core, t: Telegram) -> Reply:
     f = t.fields
-    limit = f.get("payment_limit_date", "")
     view = cvs.apply(
         core,
         t.merchant,
@@ -307,7 +311,7 @@ def apply_cvs(core: Core, t: Telegram) -> Reply:
             customer_family_name=f["customer_family_name"],
             customer_name=f["customer_name"],
             customer_tel=f["customer_tel"],
-            limit_days=int(limit) if limit else cvs.DEFAULT_LIMIT_DAYS,
+            limit_days=_limit_days(f, cvs.DEFAULT_LIMIT_DAYS),
             customer_family_name_kana=f.get("customer_family_name_kana", ""),
             customer_name_kana=f.get("customer_name_kana", ""),
             site_id=f.get("site_id", ""),
