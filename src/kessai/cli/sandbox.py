@@ -1,90 +1,153 @@
-"""`kessai sandbox …`: PAYGENT's status-simulation tool (§4) for sandbox merchants."""
+"""`kessai sandbox …`: PAYGENT's status-simulation tool (§4) and the test clock, for sandbox
+merchants only (production merchants are refused). The moves themselves are
+`kessai.core.payments.testtool`'s, shared with the sandbox HTTP API."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
 from kessai.cli.main import _fail, _guard, _settings
 from kessai.core.context import Core, MerchantRef
+from kessai.core.payments.views import PaymentView
+
+if TYPE_CHECKING:
+    from kessai.core.payments.testtool import MoveInput, TestClockView
 
 
 @click.group()
 def sandbox() -> None:
-    """Move sandbox payments as the institutions would (never for production merchants)."""
+    """Move sandbox payments as the institutions would, and advance a merchant's test clock."""
 
 
-@sandbox.command()
-@click.argument("payment_id", type=int)
-@click.option(
+_AT = click.option(
     "--at",
     "paid_at",
-    help="When the buyer paid (ISO 8601, e.g. 2026-12-01T10:00+09:00); default: now.",
+    help="When the buyer paid (ISO 8601 with a zone, e.g. 2026-12-01T10:00+09:00); default: now.",
 )
-@click.option("--bank-code", default="9900", show_default=True, help="ATM: the bank paid at.")
-@click.option(
-    "--chain", help="CVS: the chain paid at (00C001 7-Eleven …); default: the issuing one."
-)
-@_guard
-def pay(payment_id: int, paid_at: str | None, bank_code: str, chain: str | None) -> None:
-    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first)."""
-    from kessai.core.payments import atm, cvs
-
-    core, merchant, payment_type = _sandbox_payment(payment_id)
-    moment = _moment(paid_at)
-    if payment_type == atm.PAYMENT_TYPE:
-        view = atm.pay(core, merchant, payment_id, paid_at=moment, bank_code=bank_code)
-    elif payment_type == cvs.PAYMENT_TYPE:
-        view = cvs.pay(core, merchant, payment_id, paid_at=moment, company_id=chain)
-    else:
-        _fail(f"payment {payment_id} is not paid at a till or ATM (payment_type {payment_type})")
-        return
-    click.echo(json.dumps({"payment_id": view.payment_id, "payment_status": view.status}))
 
 
 @sandbox.command()
 @click.argument("payment_id", type=int)
+@_AT
 @click.option(
-    "--to",
-    "status",
-    type=click.Choice(["40", "61"]),
-    required=True,
-    help="CVS preliminary report (43): confirmed (40) or withdrawn (61).",
+    "--amount", type=int, help="Virtual account: the amount transferred (default: the claim)."
+)
+@click.option("--bank-code", default="", help="ATM / bank net: the bank paid at (default 9900).")
+@click.option(
+    "--chain",
+    default="",
+    help="CVS: the chain paid at (00C001 7-Eleven …); default: the issuing one.",
 )
 @_guard
-def move(payment_id: int, status: str) -> None:
-    """Move a CVS payment reported by the chain (43) to 40 or 61, as the chain would."""
-    from kessai.core.payments import cvs
+def pay(
+    payment_id: int, paid_at: str | None, amount: int | None, bank_code: str, chain: str
+) -> None:
+    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first) …"""
+    from kessai.core.payments import testtool
 
-    core, merchant, payment_type = _sandbox_payment(payment_id)
-    if payment_type != cvs.PAYMENT_TYPE:
-        _fail(f"payment {payment_id} is not a CVS payment")
-    view = cvs.settle_report(core, merchant, payment_id, confirmed=status == "40")
-    click.echo(json.dumps({"payment_id": view.payment_id, "payment_status": view.status}))
+    core, merchant = _sandbox_payment(payment_id)
+    view = testtool.pay(core, merchant, payment_id, _input(paid_at, amount, bank_code, chain))
+    _echo(view)
 
 
-def _sandbox_payment(payment_id: int) -> tuple[Core, MerchantRef, str]:
-    """The core, the payment's merchant and its method; refused for production merchants."""
+@sandbox.command()
+@click.argument("payment_id", type=int)
+@click.option("--to", "status", required=True, help="The status to move to (e.g. 40, 43, 61, 12).")
+@_AT
+@click.option("--amount", type=int, help="Virtual account: the amount transferred.")
+@click.option("--bank-code", default="", help="ATM / bank net: the bank paid at.")
+@click.option("--chain", default="", help="CVS: the chain paid at.")
+@_guard
+def move(
+    payment_id: int,
+    status: str,
+    paid_at: str | None,
+    amount: int | None,
+    bank_code: str,
+    chain: str,
+) -> None:
+    """Any move of the status-simulation tool for the payment's method (an unknown one lists
+    the moves the method allows)."""
+    from kessai.core.payments import testtool
+
+    core, merchant = _sandbox_payment(payment_id)
+    inp = _input(paid_at, amount, bank_code, chain)
+    _echo(testtool.move(core, merchant, payment_id, status, inp))
+
+
+@sandbox.group()
+def clock() -> None:
+    """A sandbox merchant's test clock (it only moves forward)."""
+
+
+@clock.command("show")
+@click.argument("merchant_id", type=int)
+@_guard
+def clock_show(merchant_id: int) -> None:
+    """The merchant's time and its lead over real time."""
+    from kessai.core.payments import testtool
+
+    _echo_clock(testtool.clock(_core(), merchant_id))
+
+
+@clock.command("advance")
+@click.argument("merchant_id", type=int)
+@click.option("--days", type=int, default=0)
+@click.option("--hours", type=int, default=0)
+@_guard
+def clock_advance(merchant_id: int, days: int, hours: int) -> None:
+    """Move the test clock forward; unpaid payments whose deadline it passes expire at once."""
+    from kessai.core.payments import testtool
+
+    if days < 0 or hours < 0 or days == hours == 0:
+        _fail("give --days N and/or --hours N (positive): the test clock only moves forward")
+    view = testtool.advance_clock(_core(), merchant_id, timedelta(days=days, hours=hours))
+    _echo_clock(view)
+
+
+def _core() -> Core:
     from kessai.app import build_runtime
+
+    return build_runtime(_settings()).core
+
+
+def _sandbox_payment(payment_id: int) -> tuple[Core, MerchantRef]:
+    """The core and the payment's merchant (testtool refuses production merchants)."""
     from kessai.core.merchants.models import Merchant
     from kessai.core.payments.models import Payment
 
-    runtime = build_runtime(_settings())
-    with runtime.core.sessions() as session:
+    core = _core()
+    with core.sessions() as session:
         payment = session.get(Payment, payment_id)
         merchant = session.get(Merchant, payment.merchant_id) if payment else None
-    if payment is None or merchant is None:
-        _fail(f"payment {payment_id} does not exist")
-        raise AssertionError  # unreachable: _fail exits
-    if merchant.mode != "sandbox":
-        _fail(f"merchant {merchant.id} is in production mode: sandbox controls are refused")
-    return runtime.core, MerchantRef(id=merchant.id, mode=merchant.mode), payment.payment_type
+        if payment is None or merchant is None:
+            _fail(f"payment {payment_id} does not exist")
+            raise AssertionError  # unreachable: _fail exits
+        return core, MerchantRef.of(merchant)
 
 
-def _moment(paid_at: str | None) -> datetime | None:
+def _input(paid_at: str | None, amount: int | None, bank_code: str, chain: str) -> MoveInput:
+    from kessai.core.payments.testtool import MoveInput
+
     moment = datetime.fromisoformat(paid_at) if paid_at else None
     if moment is not None and moment.tzinfo is None:
         _fail("--at needs a time zone, e.g. 2026-12-01T10:00+09:00")
-    return moment
+    return MoveInput(paid_at=moment, amount=amount, bank_code=bank_code, company_id=chain)
+
+
+def _echo(view: PaymentView) -> None:
+    click.echo(json.dumps({"payment_id": view.payment_id, "payment_status": view.status}))
+
+
+def _echo_clock(view: TestClockView) -> None:
+    data = {
+        "merchant_id": view.merchant_id,
+        "now": view.now.isoformat(),
+        "offset_seconds": view.offset_seconds,
+        "expired": view.expired,
+    }
+    click.echo(json.dumps(data))

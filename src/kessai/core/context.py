@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,12 +23,30 @@ class CardVault(Protocol):
     def open(self, row: VaultCard) -> CardNumber: ...
 
 
+class _MerchantRow(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def clock_offset_seconds(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class MerchantRef:
     """The authenticated merchant a command acts for."""
 
     id: int
     mode: str  # "sandbox" | "production"
+    # The sandbox test clock's lead over real time (`kessai sandbox clock advance`); 0 in production.
+    clock_offset: timedelta = field(default=timedelta(0))
+
+    @classmethod
+    def of(cls, row: _MerchantRow) -> MerchantRef:
+        """The reference to a merchant row (or its cached identity)."""
+        return cls(
+            id=row.id, mode=row.mode, clock_offset=timedelta(seconds=row.clock_offset_seconds)
+        )
 
 
 @dataclass(frozen=True)
@@ -39,3 +58,9 @@ class Core:
     secret: bytes  # server secret for credential hashes
     payeasy_for: Callable[[MerchantRef], PayEasyAgency]
     cvs_for: Callable[[MerchantRef], CvsChain]
+
+    def now_for(self, merchant: MerchantRef) -> datetime:
+        """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every
+        command acting on a merchant's payments reads its time here, so an advanced test clock
+        moves deadlines, expiries and timestamps together."""
+        return self.clock.now() + merchant.clock_offset

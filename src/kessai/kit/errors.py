@@ -62,6 +62,9 @@ MESSAGES: dict[str, str] = {
     "9005": "他の処理が実行中です。時間をおいて再度お試しください。",
     "13001": "指定された決済が存在しません。",
     "13002": "取引IDに該当する決済が複数あります。決済種別を指定してください。",
+    # Kessai's own codes (not PAYGENT's): the sandbox controls.
+    "S001": "この操作はテスト環境（sandbox）の加盟店でのみ使えます。",
+    "S002": "この決済種別では、指定されたステータスへの移動はできません。",
 }
 
 
@@ -117,6 +120,12 @@ class Declined(KessaiError):
 class InProgress(KessaiError):
     code = "9005"
     retryable = True
+
+
+class SandboxOnly(KessaiError):
+    """A sandbox control (status-simulation tool, test clock) asked for a production merchant."""
+
+    code = "S001"
 
 
 class InternalError(KessaiError):

@@ -18,7 +18,7 @@ from kessai.config import Settings
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
-from kessai.core.payments import atm, commands, cvs
+from kessai.core.payments import commands, later
 from kessai.worker.outbox import DeliveryLoop, deliver_due
 
 log = logging.getLogger("kessai.worker")
@@ -32,11 +32,9 @@ def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
 def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
     """Expiries, the reconciler and the notice purge: the jobs that are fine every 30 seconds."""
     with core.sessions() as session:
-        merchants = {
-            m.id: MerchantRef(id=m.id, mode=m.mode) for m in session.scalars(select(Merchant))
-        }
+        merchants = {m.id: MerchantRef.of(m) for m in session.scalars(select(Merchant))}
     return {
-        "expired": commands.expire_due(core) + atm.expire_due(core) + cvs.expire_due(core),
+        "expired": commands.expire_due(core) + later.expire_due(core),
         "reconciled": commands.reconcile_all(core, merchants),
         "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
     }

@@ -27,6 +27,7 @@ class MerchantIdentity:
     password_hash: str
     mode: str
     methods: tuple[str, ...]
+    clock_offset_seconds: int = 0
 
 
 class Authenticator:
@@ -72,6 +73,7 @@ class Authenticator:
                 password_hash=row.connect_password_hash,
                 mode=row.mode,
                 methods=tuple(row.methods()),
+                clock_offset_seconds=row.clock_offset_seconds,
             )
         with self._lock:
             self._cache[merchant_id] = (time.monotonic() + self._ttl, identity)

@@ -25,6 +25,8 @@ class Merchant(Base):
     notification_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     enabled_methods: Mapped[str] = mapped_column(String(128))  # comma list of payment_type codes
     mode: Mapped[str] = mapped_column(String(16))  # "sandbox" | "production"
+    # Sandbox test clock: how far the merchant's time runs ahead of real time (0 in production).
+    clock_offset_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -18,8 +18,11 @@ from kessai.core.payments.models import Payment
 from kessai.kit.clock import jst_stamp
 
 
-def record_change(session: Session, payment: Payment, now: datetime) -> None:
-    """Add the notice for `payment`'s current status (no commit: the caller's transaction)."""
+def record_change(
+    session: Session, payment: Payment, now: datetime, *, deliver_at: datetime | None = None
+) -> None:
+    """Add the notice for `payment`'s current status (no commit: the caller's transaction).
+    `now` dates the change; `deliver_at` (default `now`) is when delivery may start."""
     payment.notice_count = (payment.notice_count or 0) + 1
     session.flush()  # everything else first: the counter's lock is held from here to commit
     notice_id = session.execute(
@@ -38,7 +41,7 @@ def record_change(session: Session, payment: Payment, now: datetime) -> None:
             fields=notice_fields(payment, notice_id, now),
             site_id=payment.site_id,
             delivery_status="pending",
-            next_attempt_at=now,
+            next_attempt_at=deliver_at or now,
             created_at=now,
         )
     )

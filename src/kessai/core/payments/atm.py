@@ -13,7 +13,6 @@ from datetime import datetime
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
-from kessai.core.payments.settle import change_status
 from kessai.core.payments.states.atm import AtmOperation, AtmStatus
 from kessai.core.payments.views import PaymentView
 
@@ -37,7 +36,7 @@ class AtmRequest:
 
 def apply(core: Core, merchant: MerchantRef, req: AtmRequest) -> PaymentView:
     """Register an ATM payment (ATM決済申込) and issue the numbers the buyer pays with."""
-    due = later.deadline(core.clock.now(), req.limit_days)
+    due = later.deadline(core.now_for(merchant), req.limit_days)
     numbers = core.payeasy_for(merchant).issue(idempotency_key=uuid.uuid4().hex, amount=req.amount)
     return later.create(
         core,
@@ -72,8 +71,8 @@ def pay(
     """The bank reports the buyer paid (消込): 10 → 40. Paid after the deadline → 2004 (the bank
     would not have taken it); paid twice → the first payment stands."""
     with core.sessions.begin() as session:
-        now = core.clock.now()
-        paid_at = paid_at or now
+        at = later.now(core, merchant)
+        paid_at = paid_at or at.merchant
         payment, to_pay = later.payable(
             session, merchant, payment_id, PAYMENT_TYPE, paid_at, done=(AtmStatus.PAID,)
         )
@@ -81,7 +80,7 @@ def pay(
             return PaymentView.of(payment)
         payment.captured_at = paid_at
         payment.details = {**(payment.details or {}), "bank_code": bank_code}
-        change_status(session, payment, AtmStatus.PAID.value, operation=AtmOperation.PAY, now=now)
+        later.set_status(session, payment, AtmStatus.PAID.value, operation=AtmOperation.PAY, at=at)
         return PaymentView.of(payment)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import atm, cvs, later, repository
+from kessai.core.payments import later, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -336,11 +336,7 @@ def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
 
 
 def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
-    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2); ATM
-    payments past their deadline → 12."""
-    if payment.payment_type in (atm.PAYMENT_TYPE, cvs.PAYMENT_TYPE):
-        later.expire_if_due(session, payment, now)
-        return
+    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2)."""
     if payment.payment_type != "02":
         return
     if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:
@@ -448,7 +444,9 @@ def inquire(
         reconcile(core, merchant, payment_id)
     with core.sessions.begin() as session:
         payment = repository.lock_payment(session, payment_id)
-        if repository.open_operation(session, payment_id) is None:
+        if payment.due_at is not None:  # a method paid later
+            later.expire_if_due(session, payment, later.now(core, merchant))
+        elif repository.open_operation(session, payment_id) is None:
             apply_due_expiry(session, payment, core.clock.now())
         return PaymentView.of(payment)
 

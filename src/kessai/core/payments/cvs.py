@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
 from kessai.core.payments.models import Payment
-from kessai.core.payments.settle import change_status
 from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
@@ -93,7 +92,7 @@ def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:
     if req.amount > MAX_AMOUNT:
         raise InvalidRequest("P011")
     chains = usable_chains(req.cvs_type, req.cvs_company_id)
-    due = later.deadline(core.clock.now(), req.limit_days)
+    due = later.deadline(core.now_for(merchant), req.limit_days)
     receipt = core.cvs_for(merchant).issue(
         idempotency_key=uuid.uuid4().hex, company_id=chains[0], amount=req.amount
     )
@@ -130,8 +129,8 @@ def pay(
     """The buyer pays at the till: 10 → 40, or 10 → 43 at chains that report first. Paid after
     the deadline → 2004; paid again → the first payment stands."""
     with core.sessions.begin() as session:
-        now = core.clock.now()
-        paid_at = paid_at or now
+        at = later.now(core, merchant)
+        paid_at = paid_at or at.merchant
         payment, to_pay = later.payable(
             session,
             merchant,
@@ -153,7 +152,7 @@ def pay(
         }
         if operation is CvsOperation.PAY:
             payment.captured_at = paid_at
-        _move(session, payment, operation, now)
+        _move(session, payment, operation, at)
         return PaymentView.of(payment)
 
 
@@ -162,12 +161,12 @@ def settle_report(
 ) -> PaymentView:
     """The chain confirms (43 → 40) or withdraws (43 → 61) its preliminary report."""
     with core.sessions.begin() as session:
-        now = core.clock.now()
+        at = later.now(core, merchant)
         payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
         operation = CvsOperation.CONFIRM if confirmed else CvsOperation.CANCEL_REPORT
         if confirmed:
-            payment.captured_at = now
-        _move(session, payment, operation, now)
+            payment.captured_at = at.merchant
+        _move(session, payment, operation, at)
         return PaymentView.of(payment)
 
 
@@ -176,8 +175,8 @@ def expire_due(core: Core) -> int:
     return later.expire_due(core, payment_type=PAYMENT_TYPE)
 
 
-def _move(session: Session, payment: Payment, operation: CvsOperation, now: datetime) -> None:
+def _move(session: Session, payment: Payment, operation: CvsOperation, at: later.Now) -> None:
     target = TRANSITIONS.get((CvsStatus(payment.status), operation))
     if target is None:
         raise InvalidState("2004")
-    change_status(session, payment, target.value, operation=operation.value, now=now)
+    later.set_status(session, payment, target.value, operation=operation.value, at=at)

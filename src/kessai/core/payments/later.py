@@ -1,9 +1,14 @@
 """What methods paid later (ATM, CVS…) share: a deadline, a payment created with the numbers the
 buyer pays with, and expiry closed per payment under its row lock, after re-checking — so a payment
-paid before its deadline is never expired, whichever of the two arrives first."""
+paid before its deadline is never expired, whichever of the two arrives first.
+
+Time is the merchant's (`Now`): a sandbox merchant's test clock moves deadlines, payment dates and
+expiry together, while the notices it causes still go out in real time.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -19,7 +24,26 @@ from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 
 APPLIED = "10"
 EXPIRED = "12"
+# The status an unpaid payment takes at its deadline, where it is not 12 (by payment_type).
+EXPIRED_STATUS: dict[str, str] = {}
 MAX_LIMIT_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """The merchant's time (the sandbox test clock included) and real time."""
+
+    merchant: datetime
+    real: datetime
+
+
+def now(core: Core, merchant: MerchantRef) -> Now:
+    return Now(merchant=core.now_for(merchant), real=core.clock.now())
+
+
+def set_status(session: Session, payment: Payment, status: str, *, operation: str, at: Now) -> None:
+    """`change_status` on the merchant's time, its notice due for delivery in real time."""
+    change_status(session, payment, status, operation=operation, now=at.merchant, notify_at=at.real)
 
 
 def deadline(now: datetime, limit_days: int, max_days: int = MAX_LIMIT_DAYS) -> datetime:
@@ -43,7 +67,7 @@ def create(
 ) -> PaymentView:
     """Write the payment (申込済) with its numbers; one transaction, the notice included."""
     with core.sessions.begin() as session:
-        now = core.clock.now()
+        at = now(core, merchant)
         payment = Payment(
             merchant_id=merchant.id,
             trading_id=trading_id,
@@ -53,12 +77,20 @@ def create(
             status=APPLIED,
             due_at=due,
             details=details,
-            created_at=now,
-            updated_at=now,
+            created_at=at.merchant,
+            updated_at=at.merchant,
         )
         session.add(payment)
         session.flush()
-        change_status(session, payment, APPLIED, operation="apply", now=now, initial=True)
+        change_status(
+            session,
+            payment,
+            APPLIED,
+            operation="apply",
+            now=at.merchant,
+            initial=True,
+            notify_at=at.real,
+        )
         return PaymentView.of(payment)
 
 
@@ -89,21 +121,53 @@ def payable(
     return payment, True
 
 
-def expire_if_due(session: Session, payment: Payment, now: datetime) -> bool:
+def expire_if_due(session: Session, payment: Payment, at: Now) -> bool:
     """Expire `payment` (already locked) if it is still unpaid and its deadline has passed."""
-    if payment.status != APPLIED or payment.due_at is None or payment.due_at >= now:
+    if payment.status != APPLIED or payment.due_at is None or payment.due_at >= at.merchant:
         return False
-    change_status(session, payment, EXPIRED, operation="expire", now=now)
+    expired = EXPIRED_STATUS.get(payment.payment_type, EXPIRED)
+    set_status(session, payment, expired, operation="expire", at=at)
     return True
 
 
-def expire_due(core: Core, *, payment_type: str, batch: int = 500) -> int:
-    """Expire every unpaid payment of `payment_type` past its deadline, one by one."""
-    now = core.clock.now()
+def expire_now(
+    core: Core, merchant: MerchantRef, payment_id: int, payment_type: str
+) -> PaymentView:
+    """The status-simulation tool's "deadline passed" move: an unpaid payment expires now, its
+    deadline moved to now; a payment no longer unpaid → 2004."""
+    with core.sessions.begin() as session:
+        at = now(core, merchant)
+        payment = locked(session, merchant, payment_id, payment_type)
+        if payment.status != APPLIED:
+            raise InvalidState("2004")
+        payment.due_at = at.merchant
+        expired = EXPIRED_STATUS.get(payment.payment_type, EXPIRED)
+        set_status(session, payment, expired, operation="expire", at=at)
+        return PaymentView.of(payment)
+
+
+def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500) -> int:
+    """Expire every unpaid payment (of `payment_type`, or of every method paid later) past its
+    deadline, on each merchant's own time, one by one, each under its row lock."""
+    real = core.clock.now()
     with core.sessions() as session:
-        ids = repository.due_unpaid(session, payment_type=payment_type, now=now, limit=batch)
+        offsets = repository.clock_offsets(session)
+        due = repository.due_unpaid(
+            session, payment_type=payment_type, now=real, limit=batch, exclude=set(offsets)
+        )
+        candidates = [(payment_id, timedelta(0)) for payment_id in due]
+        for merchant_id, offset in offsets.items():
+            due = repository.due_unpaid(
+                session,
+                payment_type=payment_type,
+                now=real + offset,
+                limit=batch,
+                merchant_id=merchant_id,
+            )
+            candidates += [(payment_id, offset) for payment_id in due]
     moved = 0
-    for payment_id in ids:
+    for payment_id, offset in candidates:
+        at = Now(merchant=real + offset, real=real)
         with core.sessions.begin() as session:
-            moved += expire_if_due(session, repository.lock_payment(session, payment_id), now)
+            moved += expire_if_due(session, repository.lock_payment(session, payment_id), at)
     return moved

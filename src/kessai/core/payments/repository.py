@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kessai.core.merchants.models import Merchant
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.kit.errors import InvalidRequest, NotFound
 
@@ -113,17 +114,32 @@ def unsettled_operations(
     return [(int(pid), int(attempts), updated) for pid, attempts, updated in rows]
 
 
-def due_unpaid(session: Session, *, payment_type: str, now: datetime, limit: int) -> list[int]:
-    """Payments still 申込済 whose deadline has passed."""
-    return list(
-        session.scalars(
-            select(Payment.id)
-            .where(
-                Payment.status == "10", Payment.due_at < now, Payment.payment_type == payment_type
-            )
-            .limit(limit)
-        )
+def due_unpaid(
+    session: Session,
+    *,
+    payment_type: str | None,
+    now: datetime,
+    limit: int,
+    merchant_id: int | None = None,
+    exclude: set[int] | None = None,
+) -> list[int]:
+    """Payments still 申込済 whose deadline has passed (of one merchant, or of all but `exclude`)."""
+    query = select(Payment.id).where(Payment.status == "10", Payment.due_at < now)
+    if payment_type is not None:
+        query = query.where(Payment.payment_type == payment_type)
+    if merchant_id is not None:
+        query = query.where(Payment.merchant_id == merchant_id)
+    if exclude:
+        query = query.where(Payment.merchant_id.not_in(exclude))
+    return list(session.scalars(query.limit(limit)))
+
+
+def clock_offsets(session: Session) -> dict[int, timedelta]:
+    """Sandbox merchants whose test clock runs ahead, and by how much."""
+    rows = session.execute(
+        select(Merchant.id, Merchant.clock_offset_seconds).where(Merchant.clock_offset_seconds != 0)
     )
+    return {merchant_id: timedelta(seconds=seconds) for merchant_id, seconds in rows}
 
 
 def due_for_expiry(

@@ -40,9 +40,12 @@ def change_status(
     response_code: str = "",
     response_detail: str = "",
     initial: bool = False,
+    notify_at: datetime | None = None,
 ) -> None:
     """Move `payment` to `new_status`: history row always, notice when the merchant is told.
-    `initial`: the payment was just created in `new_status` (notified if that status is)."""
+    `initial`: the payment was just created in `new_status` (notified if that status is).
+    `notify_at`: when the notice may go out, if not `now` (real time, when `now` is a sandbox
+    merchant's test clock)."""
     old_status = payment.status
     payment.status = new_status
     payment.updated_at = now
@@ -59,7 +62,7 @@ def change_status(
         )
     )
     if (new_status != old_status or initial) and notifies(payment.payment_type, new_status):
-        record_change(session, payment, now)
+        record_change(session, payment, now, deliver_at=notify_at)
 
 
 def settle(

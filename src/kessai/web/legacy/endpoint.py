@@ -120,7 +120,7 @@ class TelegramFace:
         method = PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02")
         if method is not None and method not in merchant.methods:
             raise InvalidRequest("P007")
-        return MerchantRef(id=merchant.id, mode=merchant.mode)
+        return MerchantRef.of(merchant)
 
 
 def _check_kind_and_path(kind: str, path: str) -> None:

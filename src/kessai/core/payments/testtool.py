@@ -1,0 +1,183 @@
+"""PAYGENT's status-simulation tool (paygent-protocol.md §4) over the core: per method, what the
+institution can do to a sandbox payment — the buyer pays, the chain confirms, the deadline passes.
+
+One table (`TOOL`) serves `kessai sandbox …` and the sandbox HTTP API. Every move goes through the
+method's own command, so it writes the same history and notices as the real institution's report.
+Production merchants are refused (S001) before anything is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from kessai.core.context import Core, MerchantRef
+from kessai.core.merchants.models import Merchant
+from kessai.core.payments import atm, cvs, later
+from kessai.core.payments.models import Payment
+from kessai.core.payments.states.cvs import CvsStatus
+from kessai.core.payments.views import PaymentView
+from kessai.kit.errors import InvalidRequest, InvalidState, NotFound, SandboxOnly
+
+
+@dataclass(frozen=True, slots=True)
+class MoveInput:
+    """What the tool's form asks for; each method reads what it needs."""
+
+    paid_at: datetime | None = None  # when the buyer paid (default: the merchant's now)
+    amount: int | None = None  # the amount transferred (virtual account; default: the claim)
+    bank_code: str = ""  # ATM, bank net: the bank paid at
+    company_id: str = ""  # CVS: the chain paid at
+
+
+_PRODUCTION = "merchant {} is in production mode: sandbox controls (status moves, test clock) are refused"
+
+Move = Callable[[Core, MerchantRef, int, MoveInput], PaymentView]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodMoves:
+    name: str
+    pay: Move  # `kessai sandbox pay`: the buyer pays
+    moves: Mapping[str, Move] = field(default_factory=dict)  # target status → move
+
+
+def _atm_pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    return atm.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, bank_code=inp.bank_code or "9900"
+    )
+
+
+def _cvs_pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    return cvs.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, company_id=inp.company_id or None
+    )
+
+
+def _cvs_settle(confirmed: bool) -> Move:
+    def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+        return cvs.settle_report(core, merchant, payment_id, confirmed=confirmed)
+
+    return move
+
+
+def _cvs_paid(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    """→ 40: a reported payment (43) is confirmed; an unpaid one is paid at a chain that does not
+    report first."""
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        reported = payment is not None and payment.status == CvsStatus.REPORTED
+    if reported:
+        return cvs.settle_report(core, merchant, payment_id, confirmed=True)
+    return _cvs_pay(core, merchant, payment_id, inp)
+
+
+def _expire(payment_type: str) -> Move:
+    def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+        return later.expire_now(core, merchant, payment_id, payment_type)
+
+    return move
+
+
+TOOL: dict[str, MethodMoves] = {
+    atm.PAYMENT_TYPE: MethodMoves(
+        "ATM (Pay-easy)",
+        pay=_atm_pay,
+        moves={"40": _atm_pay, "12": _expire(atm.PAYMENT_TYPE)},
+    ),
+    cvs.PAYMENT_TYPE: MethodMoves(
+        "CVS number",
+        pay=_cvs_pay,
+        moves={
+            "43": _cvs_pay,  # 7-Eleven / FamilyMart report first
+            "40": _cvs_paid,
+            "12": _expire(cvs.PAYMENT_TYPE),
+            "61": _cvs_settle(confirmed=False),
+        },
+    ),
+}
+
+
+def payment_type_of(core: Core, merchant: MerchantRef, payment_id: int) -> str:
+    if merchant.mode != "sandbox":
+        raise SandboxOnly(message=_PRODUCTION.format(merchant.id))
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.merchant_id != merchant.id:
+            raise NotFound("2006")
+        return payment.payment_type
+
+
+def pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    """The buyer pays the payment, as the method's institution would report it."""
+    payment_type = payment_type_of(core, merchant, payment_id)
+    method = TOOL.get(payment_type)
+    if method is None:
+        raise InvalidState(
+            "S002",
+            message=f"payment_type {payment_type} is paid through telegrams, not the tool",
+        )
+    return method.pay(core, merchant, payment_id, inp)
+
+
+def move(
+    core: Core, merchant: MerchantRef, payment_id: int, to: str, inp: MoveInput
+) -> PaymentView:
+    """Move the payment to status `to`, as the tool's move of its method (§4 table)."""
+    payment_type = payment_type_of(core, merchant, payment_id)
+    method = TOOL.get(payment_type)
+    target = method.moves.get(to) if method else None
+    if method is None or target is None:
+        allowed = ", ".join(sorted(method.moves)) if method else "none"
+        raise InvalidState(
+            "S002",
+            message=f"payment_type {payment_type} cannot be moved to {to} (moves: {allowed})",
+        )
+    return target(core, merchant, payment_id, inp)
+
+
+# ---------------------------------------------------------------- the test clock
+
+
+@dataclass(frozen=True, slots=True)
+class TestClockView:
+    merchant_id: int
+    now: datetime  # the merchant's time
+    offset_seconds: int  # its lead over real time
+    expired: int = 0  # payments expired by this advance
+
+
+def clock(core: Core, merchant_id: int) -> TestClockView:
+    with core.sessions() as session:
+        row = _sandbox_merchant(session.get(Merchant, merchant_id), merchant_id)
+        offset = row.clock_offset_seconds
+    return TestClockView(merchant_id, core.clock.now() + timedelta(seconds=offset), offset)
+
+
+def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockView:
+    """Move a sandbox merchant's test clock forward by `delta`, then close at once what that
+    passed: every unpaid payment whose deadline is now behind is expired, one by one, each
+    re-checked under its row lock (a payment paid before its deadline is never touched). A running
+    server picks the new time up within its credential cache's few seconds."""
+    if delta <= timedelta(0):
+        raise InvalidRequest("P010", field="clock", message="the test clock only moves forward")
+    with core.sessions.begin() as session:
+        query = select(Merchant).where(Merchant.id == merchant_id).with_for_update()
+        row = _sandbox_merchant(session.scalar(query), merchant_id)
+        row.clock_offset_seconds += int(delta.total_seconds())
+        offset = row.clock_offset_seconds
+    expired = later.expire_due(core)
+    return TestClockView(
+        merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired
+    )
+
+
+def _sandbox_merchant(row: Merchant | None, merchant_id: int) -> Merchant:
+    if row is None:
+        raise NotFound("2006", message=f"merchant {merchant_id} does not exist")
+    if row.mode != "sandbox":
+        raise SandboxOnly(message=_PRODUCTION.format(merchant_id))
+    return row
