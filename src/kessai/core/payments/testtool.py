@@ -33,7 +33,9 @@ class MoveInput:
     company_id: str = ""  # CVS: the chain paid at
 
 
-_PRODUCTION = "merchant {} is in production mode: sandbox controls (status moves, test clock) are refused"
+_PRODUCTION = (
+    "merchant {} is in production mode: sandbox controls (status moves, test clock) are refused"
+)
 
 Move = Callable[[Core, MerchantRef, int, MoveInput], PaymentView]
 
