@@ -32,6 +32,7 @@ from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.legacy.endpoint import TelegramFace
+from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
 
 
@@ -120,9 +121,10 @@ def create_app(
     with_simulators: bool = False,
 ) -> Starlette:
     core = runtime.core
+    authenticator = Authenticator(core.sessions, core.secret)
     telegrams = TelegramFace(
         core,
-        Authenticator(core.sessions, core.secret),
+        authenticator,
         require_client_cert=require_client_cert,
         public_url=runtime.settings.public_url,
     )
@@ -130,6 +132,7 @@ def create_app(
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
+        *SandboxApi(core, authenticator).routes(),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator

@@ -53,7 +53,7 @@ def apply(server: str, merchant: NewMerchant, trading_id: str = "CVS1", **extra:
 class TestApply:
     @pytest.mark.parametrize(("company", "pattern"), sorted(NUMBER_FORMATS.items()))
     def test_each_chain_issues_its_own_number_format(self, server, merchant, company, pattern):
-        reply = apply(server, merchant, cvs_company_id=company)
+        reply = apply(server, merchant, cvs_company_id=company, sales_type="1")
         assert reply.result == "0", reply.fields
         assert re.fullmatch(pattern, reply["receipt_number"]), reply["receipt_number"]
         assert reply["usable_cvs_company_id"] == company
@@ -84,6 +84,11 @@ class TestApply:
             ({"payment_amount": "300000"}, "P011"),
             ({"customer_tel": "03-1234-5678"}, "P008"),
             ({"customer_name": "ﾊﾅｺ"}, "P008"),
+            ({"cvs_company_id": "00C001"}, "P005"),  # 7-Eleven needs sales_type
+            ({"cvs_type": "03", "cvs_company_id": ""}, "P005"),
+            ({"cvs_company_id": "00C001", "sales_type": "2"}, "P010"),
+            # PAYGENT's stub: CVS type 02 with this telephone number is refused by the vendor.
+            ({"cvs_type": "02", "cvs_company_id": "", "customer_tel": "99999999999"}, "3002"),
         ],
     )
     def test_bad_input_is_refused_and_nothing_stored(self, server, merchant, runtime, fields, code):
@@ -99,7 +104,7 @@ class TestAtTheTill:
         assert notice_statuses(runtime, merchant) == ["10", "40"]
 
     def test_seven_eleven_reports_first_then_confirms(self, server, merchant, runtime):
-        pid = apply(server, merchant, cvs_company_id="00C001")["payment_id"]
+        pid = apply(server, merchant, cvs_company_id="00C001", sales_type="1")["payment_id"]
         cvs.pay(runtime.core, ref(merchant), int(pid))
         assert status(server, merchant, pid) == "43"
         cvs.settle_report(runtime.core, ref(merchant), int(pid), confirmed=True)
@@ -150,7 +155,7 @@ class TestAtTheTill:
 
 
 def test_sandbox_cli_pays_at_seven_eleven_and_confirms(server, merchant, runtime):
-    pid = apply(server, merchant, cvs_company_id="00C001")["payment_id"]
+    pid = apply(server, merchant, cvs_company_id="00C001", sales_type="1")["payment_id"]
     env = {
         **os.environ,
         "KESSAI_HOME": str(runtime.settings.home),

@@ -10,12 +10,12 @@ from urllib.parse import quote_plus
 import httpx
 
 from kessai.core.merchants.commands import NewMerchant
-
-PATHS = {"091": "/n/ref/paynotice", "094": "/n/ref/paymentref"}
+from kessai.web.legacy.specs import path_for_kind
 
 
 def path_for(kind: str) -> str:
-    return PATHS.get(kind, "/n/card/request")
+    """Where PAYGENT's clients post `kind` (the gateway's own table)."""
+    return path_for_kind(kind) or "/n/card/request"
 
 
 def form_body(fields: Mapping[str, str | int], encoding: str = "cp932") -> bytes:

@@ -125,6 +125,9 @@ class CvsChain(Protocol):
 
     name: str
 
-    def issue(self, *, idempotency_key: str, company_id: str, amount: int) -> CvsReceipt:
-        """A number for one payment at chain `company_id` (00C001 7-Eleven, …)."""
+    def issue(
+        self, *, idempotency_key: str, company_id: str, amount: int, customer_tel: str
+    ) -> CvsReceipt:
+        """A number for one payment at chain `company_id` (00C001 7-Eleven, …). A chain that
+        refuses raises `kessai.kit.errors.Declined` with its vendor code (3001–3004)."""
         ...

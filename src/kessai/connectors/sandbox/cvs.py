@@ -6,8 +6,14 @@ import secrets
 import threading
 
 from kessai.connectors.base import CvsReceipt
+from kessai.kit.errors import Declined
 
 LAWSON_CONF_NUMBER = "400008"  # Lawson / Ministop's fixed confirmation number (paygent §1.5 030)
+# PAYGENT's CVS stub (§4): for CVS type 02 (Lawson, Ministop, Daily Yamazaki) this telephone number
+# makes the vendor refuse the application.
+REFUSED_TEL = "99999999999"
+TYPE_02_CHAINS = frozenset({"00C002", "00C004", "00C014"})
+TYPE_02_VENDOR_ERROR = "3002"
 
 
 def _digits(n: int) -> str:
@@ -33,9 +39,13 @@ class SandboxCvs:
         self._issued: dict[str, CvsReceipt] = {}
         self._lock = threading.Lock()
 
-    def issue(self, *, idempotency_key: str, company_id: str, amount: int) -> CvsReceipt:
+    def issue(
+        self, *, idempotency_key: str, company_id: str, amount: int, customer_tel: str
+    ) -> CvsReceipt:
         if amount < 0:
             raise ValueError("amount must not be negative")
+        if company_id in TYPE_02_CHAINS and customer_tel == REFUSED_TEL:
+            raise Declined(TYPE_02_VENDOR_ERROR)
         with self._lock:
             receipt = self._issued.get(idempotency_key)
             if receipt is None:

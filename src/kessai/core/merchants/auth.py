@@ -78,3 +78,9 @@ class Authenticator:
         with self._lock:
             self._cache[merchant_id] = (time.monotonic() + self._ttl, identity)
         return identity
+
+    def forget(self, merchant_id: int) -> None:
+        """Drop the cached row, so the next request reads the merchant afresh (e.g. its test clock
+        just moved)."""
+        with self._lock:
+            self._cache.pop(merchant_id, None)

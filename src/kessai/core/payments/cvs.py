@@ -33,8 +33,9 @@ CHAINS: dict[str, str] = {
     "00C014": "デイリーヤマザキ",
     "00C016": "セイコーマート",
 }
+SEVEN_ELEVEN = "00C001"
 # Chains that first send a preliminary payment report (速報): 10 → 43 → 40 (§3.3).
-REPORTING_CHAINS = frozenset({"00C001", "00C005"})
+REPORTING_CHAINS = frozenset({SEVEN_ELEVEN, "00C005"})
 # cvs_type → the chains a number is good at, for connection type A (§1.5 030); the first issues it.
 CVS_TYPES: dict[str, tuple[str, ...]] = {
     "01": ("00C016",),
@@ -57,6 +58,7 @@ class CvsRequest:
     customer_family_name_kana: str = ""
     customer_name_kana: str = ""
     site_id: str = ""
+    sales_type: str = ""  # 1 prepaid / 3 postpaid; 7-Eleven needs it
 
 
 def usable_chains(cvs_type: str, cvs_company_id: str) -> tuple[str, ...]:
@@ -92,9 +94,14 @@ def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:
     if req.amount > MAX_AMOUNT:
         raise InvalidRequest("P011")
     chains = usable_chains(req.cvs_type, req.cvs_company_id)
+    if SEVEN_ELEVEN in chains and not req.sales_type:
+        raise InvalidRequest("P005", field="sales_type")
     due = later.deadline(core.now_for(merchant), req.limit_days)
     receipt = core.cvs_for(merchant).issue(
-        idempotency_key=uuid.uuid4().hex, company_id=chains[0], amount=req.amount
+        idempotency_key=uuid.uuid4().hex,
+        company_id=chains[0],
+        amount=req.amount,
+        customer_tel=req.customer_tel,
     )
     return later.create(
         core,
@@ -114,6 +121,7 @@ def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:
             "customer_family_name_kana": req.customer_family_name_kana,
             "customer_name_kana": req.customer_name_kana,
             "customer_tel": req.customer_tel,
+            "sales_type": req.sales_type,
         },
     )
 

@@ -315,6 +315,7 @@ def apply_cvs(core: Core, t: Telegram) -> Reply:
             customer_family_name_kana=f.get("customer_family_name_kana", ""),
             customer_name_kana=f.get("customer_name_kana", ""),
             site_id=f.get("site_id", ""),
+            sales_type=f.get("sales_type", ""),
         ),
     )
     values = cvs_values(view)

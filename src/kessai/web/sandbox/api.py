@@ -1,0 +1,204 @@
+"""The sandbox HTTP API: PAYGENT's status-simulation tool (§4) and the test clock, as JSON.
+
+    POST /sandbox/merchants/{merchant_id}/payments/{payment_id}/pay   {"paid_at", "amount", "bank_code", "chain"}
+    POST /sandbox/merchants/{merchant_id}/payments/{payment_id}/move  {"to": "40", …same inputs}
+    GET  /sandbox/merchants/{merchant_id}/clock
+    POST /sandbox/merchants/{merchant_id}/clock/advance               {"days": N, "hours": N}
+
+The merchant authenticates as its telegrams do: HTTP Basic with the connect ID as user name and the
+connect password, the merchant ID in the path. Production merchants are refused (403, S001) by
+`testtool` itself, so no face can reach a sandbox control for them. Errors answer
+`{"error": {"code", "message"}}` with a status that says what kind of failure it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from kessai.core.context import Core, MerchantRef
+from kessai.core.merchants.auth import Authenticator
+from kessai.core.payments import testtool
+from kessai.core.payments.views import PaymentView
+from kessai.kit.errors import (
+    AuthError,
+    InvalidRequest,
+    InvalidState,
+    KessaiError,
+    NotFound,
+    SandboxOnly,
+)
+
+_STATUS: tuple[tuple[type[KessaiError], int], ...] = (
+    (AuthError, 401),
+    (SandboxOnly, 403),
+    (NotFound, 404),
+    (InvalidState, 409),
+    (InvalidRequest, 400),
+)
+
+
+@dataclass(frozen=True)
+class SandboxApi:
+    core: Core
+    authenticator: Authenticator
+
+    def routes(self) -> list[Route]:
+        base = "/sandbox/merchants/{merchant_id:int}"
+        return [
+            Route(f"{base}/payments/{{payment_id:int}}/pay", self.pay, methods=["POST"]),
+            Route(f"{base}/payments/{{payment_id:int}}/move", self.move, methods=["POST"]),
+            Route(f"{base}/clock", self.clock, methods=["GET"]),
+            Route(f"{base}/clock/advance", self.advance, methods=["POST"]),
+        ]
+
+    async def pay(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._pay)
+
+    async def move(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._move)
+
+    async def clock(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._clock)
+
+    async def advance(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._advance)
+
+    # ------------------------------------------------------------ the moves (in a worker thread)
+
+    def _pay(self, merchant: MerchantRef, request: Request, body: dict[str, Any]) -> object:
+        payment_id = int(request.path_params["payment_id"])
+        return _payment(testtool.pay(self.core, merchant, payment_id, _move_input(body)))
+
+    def _move(self, merchant: MerchantRef, request: Request, body: dict[str, Any]) -> object:
+        payment_id = int(request.path_params["payment_id"])
+        to = body.get("to")
+        if not isinstance(to, str) or not to:
+            raise InvalidRequest("P005", field="to", message='give the target status: {"to": "40"}')
+        view = testtool.move(self.core, merchant, payment_id, to, _move_input(body))
+        return _payment(view)
+
+    def _clock(self, merchant: MerchantRef, request: Request, body: dict[str, Any]) -> object:
+        return _clock(testtool.clock(self.core, merchant.id))
+
+    def _advance(self, merchant: MerchantRef, request: Request, body: dict[str, Any]) -> object:
+        days, hours = _whole(body, "days"), _whole(body, "hours")
+        delta = timedelta(days=days, hours=hours)
+        view = testtool.advance_clock(self.core, merchant.id, delta)
+        self.authenticator.forget(merchant.id)  # this server's telegrams see the new time at once
+        return _clock(view)
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _run(
+        self,
+        request: Request,
+        action: Callable[[MerchantRef, Request, dict[str, Any]], object],
+    ) -> JSONResponse:
+        try:
+            body = await _json_body(request) if request.method == "POST" else {}
+
+            def call() -> object:
+                merchant = self._authenticate(request)
+                return action(merchant, request, body)
+
+            return JSONResponse(await to_thread.run_sync(call))
+        except KessaiError as error:
+            status = next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
+            headers = {"WWW-Authenticate": 'Basic realm="kessai-sandbox"'} if status == 401 else {}
+            return JSONResponse(
+                {"error": {"code": error.code, "message": error.message}},
+                status_code=status,
+                headers=headers,
+            )
+
+    def _authenticate(self, request: Request) -> MerchantRef:
+        connect_id, password = _basic_credentials(request)
+        merchant_id = str(request.path_params["merchant_id"])
+        identity = self.authenticator.authenticate(merchant_id, connect_id, password)
+        return MerchantRef.of(identity)
+
+
+def _basic_credentials(request: Request) -> tuple[str, str]:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthError("P001", message="sign in with HTTP Basic: connect ID and connect password")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthError("P001", message="the Basic credentials are not valid base64") from None
+    return user, password
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("P010", message="the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("P010", message="the body must be a JSON object")
+    return body
+
+
+def _move_input(body: dict[str, Any]) -> testtool.MoveInput:
+    paid_at = body.get("paid_at")
+    moment = None
+    if paid_at is not None:
+        try:
+            moment = datetime.fromisoformat(str(paid_at))
+        except ValueError:
+            raise InvalidRequest("P010", field="paid_at", message="paid_at: ISO 8601") from None
+        if moment.tzinfo is None:
+            raise InvalidRequest(
+                "P010", field="paid_at", message="paid_at needs a time zone, e.g. +09:00"
+            )
+    amount = body.get("amount")
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise InvalidRequest(
+            "P010", field="amount", message="amount: a positive whole number of yen"
+        )
+    return testtool.MoveInput(
+        paid_at=moment,
+        amount=amount,
+        bank_code=str(body.get("bank_code", "")),
+        company_id=str(body.get("chain", "")),
+    )
+
+
+def _whole(body: dict[str, Any], name: str) -> int:
+    value = body.get(name, 0)
+    if type(value) is not int or value < 0:
+        raise InvalidRequest("P010", field=name, message=f"{name}: a whole number, 0 or more")
+    return value
+
+
+def _payment(view: PaymentView) -> dict[str, object]:
+    return {
+        "payment_id": view.payment_id,
+        "trading_id": view.trading_id,
+        "payment_type": view.payment_type,
+        "payment_status": view.status,
+        "payment_amount": view.amount,
+    }
+
+
+def _clock(view: testtool.TestClockView) -> dict[str, object]:
+    return {
+        "merchant_id": view.merchant_id,
+        "now": view.now.isoformat(),
+        "offset_seconds": view.offset_seconds,
+        "expired": view.expired,
+    }
