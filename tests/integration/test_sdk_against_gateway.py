@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kessai.app import Runtime, create_app
-from kessai.client import KessaiClient
+from kessai.client import KessaiClient, SandboxClient, SandboxError
 from kessai.core.merchants.commands import NewMerchant
 from kessai.tls.ca import (
     ensure_server_certificate,
@@ -85,6 +85,65 @@ class TestPlainHttp:
             )
         assert (auth.ok, auth.response_code, auth.response_detail) == (False, "2001", "1G12")
         assert "4900000000008212" not in repr(auth)
+
+
+class TestPaidLater:
+    """ATM and CVS end to end through the SDK: apply, pay in the sandbox, inquire, expire."""
+
+    def sandbox(self, server: str, merchant: NewMerchant) -> SandboxClient:
+        return SandboxClient(
+            server,
+            merchant_id=merchant.merchant_id,
+            connect_id=merchant.connect_id,
+            connect_password=merchant.connect_password,
+        )
+
+    def test_atm_apply_pay_inquire(self, server, merchant):
+        with client(server, merchant) as paygent, self.sandbox(server, merchant) as tool:
+            applied = paygent.apply_atm(
+                trading_id="ATMSDK",
+                payment_amount=12000,
+                payment_detail="ご注文代金",
+                payment_detail_kana="ｺﾞﾁｭｳﾓﾝﾀﾞｲｷﾝ",
+                payment_limit_date=7,
+            )
+            assert applied.ok, applied.response_code
+            assert len(applied.get("customer_number")) > 0 and applied.payment_limit_date
+            assert tool.pay(applied.payment_id)["payment_status"] == "40"
+            inquiry = paygent.inquire(payment_id=applied.payment_id)
+            assert (inquiry.payment_type, inquiry.payment_status) == ("01", "40")
+            assert inquiry.payment_amount == 12000
+
+    def test_cvs_paid_then_the_clock_passes_its_deadline_and_it_stays_paid(self, server, merchant):
+        with client(server, merchant) as paygent, self.sandbox(server, merchant) as tool:
+            kept = paygent.apply_cvs(
+                trading_id="CVSSDK1",
+                payment_amount=3300,
+                cvs_company_id="00C001",
+                sales_type="1",
+                customer_family_name="山田",
+                customer_name="花子",
+                customer_tel="0312345678",
+                payment_limit_date=3,
+            )
+            dropped = paygent.apply_cvs(
+                trading_id="CVSSDK2",
+                payment_amount=1100,
+                cvs_type="02",
+                customer_family_name="山田",
+                customer_name="太郎",
+                customer_tel="0312345678",
+                payment_limit_date=3,
+            )
+            assert kept.ok and dropped.ok and kept.receipt_print_url
+            assert tool.pay(kept.payment_id)["payment_status"] == "43"
+            assert tool.move(kept.payment_id, "40")["payment_status"] == "40"
+            assert tool.advance_clock(days=5)["expired"] == 1
+            assert paygent.inquire(payment_id=kept.payment_id).payment_status == "40"
+            assert paygent.inquire(payment_id=dropped.payment_id).payment_status == "12"
+            with pytest.raises(SandboxError) as refused:
+                tool.pay(dropped.payment_id)
+            assert refused.value.code == "2004"
 
 
 class TestSafeRetry:

@@ -36,10 +36,12 @@ from kessai.client._results import (
     CardList,
     CardResult,
     CorrectionResult,
+    PaidLaterApplication,
     PaymentInquiry,
     Response,
     StoredCard,
 )
+from kessai.client._sandbox import SandboxClient, SandboxError
 from kessai.client._telegram import Kind
 
 __all__ = [
@@ -53,9 +55,12 @@ __all__ = [
     "Kind",
     "Notice",
     "NoticeVerificationError",
+    "PaidLaterApplication",
     "PaymentInquiry",
     "ProtocolError",
     "Response",
+    "SandboxClient",
+    "SandboxError",
     "StoredCard",
     "TimeoutError",
     "TransportError",

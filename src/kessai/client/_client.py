@@ -17,6 +17,7 @@ from kessai.client._results import (
     CardList,
     CardResult,
     CorrectionResult,
+    PaidLaterApplication,
     PaymentInquiry,
     Response,
     StoredCard,
@@ -48,6 +49,8 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.DELETE_CARD: CardResult,
     Kind.INQUIRE: PaymentInquiry,
     Kind.LIST_CARDS: CardList,
+    Kind.APPLY_ATM: PaidLaterApplication,
+    Kind.APPLY_CVS: PaidLaterApplication,
 }
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
 _TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -251,6 +254,73 @@ class KessaiClient:
         """
         fields = {"payment_type": payment_type}
         return self._follow_up(Kind.INQUIRE, payment_id, trading_id, fields, PaymentInquiry)
+
+    # --- methods paid later ----------------------------------------------------------------------
+
+    def apply_atm(
+        self,
+        *,
+        trading_id: str,
+        payment_amount: int,
+        payment_detail: str,
+        payment_detail_kana: str,
+        payment_limit_date: int | None = None,
+        customer_family_name: str | None = None,
+        customer_name: str | None = None,
+        customer_family_name_kana: str | None = None,
+        customer_name_kana: str | None = None,
+        site_id: str | None = None,
+    ) -> PaidLaterApplication:
+        """Apply for an ATM / Pay-easy payment (ATM決済申込, 010): the answer carries the
+        収納機関番号, お客様番号 and 確認番号 the buyer pays with. `payment_limit_date` is in days
+        (0–60, default 30)."""
+        fields: Fields = {
+            "trading_id": trading_id,
+            "payment_amount": payment_amount,
+            "payment_detail": payment_detail,
+            "payment_detail_kana": payment_detail_kana,
+            "payment_limit_date": payment_limit_date,
+            "customer_family_name": customer_family_name,
+            "customer_name": customer_name,
+            "customer_family_name_kana": customer_family_name_kana,
+            "customer_name_kana": customer_name_kana,
+            "site_id": site_id,
+        }
+        return self._call(Kind.APPLY_ATM, fields, PaidLaterApplication)
+
+    def apply_cvs(
+        self,
+        *,
+        trading_id: str,
+        payment_amount: int,
+        customer_family_name: str,
+        customer_name: str,
+        customer_tel: str,
+        cvs_company_id: str | None = None,
+        cvs_type: str | None = None,
+        sales_type: str | None = None,
+        payment_limit_date: int | None = None,
+        customer_family_name_kana: str | None = None,
+        customer_name_kana: str | None = None,
+        site_id: str | None = None,
+    ) -> PaidLaterApplication:
+        """Apply for a CVS number payment (コンビニ番号方式, 030) at one chain (`cvs_company_id`,
+        e.g. ``00C001`` 7-Eleven, which needs `sales_type`) or a `cvs_type` group."""
+        fields: Fields = {
+            "trading_id": trading_id,
+            "payment_amount": payment_amount,
+            "cvs_company_id": cvs_company_id,
+            "cvs_type": cvs_type,
+            "sales_type": sales_type,
+            "customer_family_name": customer_family_name,
+            "customer_name": customer_name,
+            "customer_tel": customer_tel,
+            "payment_limit_date": payment_limit_date,
+            "customer_family_name_kana": customer_family_name_kana,
+            "customer_name_kana": customer_name_kana,
+            "site_id": site_id,
+        }
+        return self._call(Kind.APPLY_CVS, fields, PaidLaterApplication)
 
     # --- stored cards ----------------------------------------------------------------------------
 

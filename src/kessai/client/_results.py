@@ -124,6 +124,28 @@ class CardResult(Response):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class PaidLaterApplication(Response):
+    """The answer to an application paid later (010 ATM, 030 CVS number): the numbers the buyer
+    pays with are in `fields` (`pay_center_number`, `customer_number`, `conf_number` for ATM;
+    `receipt_number`, `receipt_print_url`, `usable_cvs_company_id` for CVS)."""
+
+    @property
+    def payment_limit_date(self) -> str | None:
+        """The deadline's date (``YYYYMMDD``, Japan time; paid until 23:59:59 that day)."""
+        return self.fields.get("payment_limit_date") or None
+
+    @property
+    def receipt_number(self) -> str | None:
+        """CVS: the number the buyer gives at the till."""
+        return self.fields.get("receipt_number") or None
+
+    @property
+    def receipt_print_url(self) -> str | None:
+        """CVS: the page that shows the buyer how to pay."""
+        return self.fields.get("receipt_print_url") or None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class PaymentInquiry(Response):
     """The answer to 094 (決済情報照会): one payment's record."""
 

@@ -26,6 +26,7 @@ Fields = Mapping[str, FieldValue | None]
 class Kind(StrEnum):
     """The telegram kinds (電文種別ID) the typed methods send."""
 
+    APPLY_ATM = "010"  # ATM決済申込 (Pay-easy)
     AUTHORIZE = "020"  # カード決済オーソリ
     VOID = "021"  # オーソリキャンセル
     CAPTURE = "022"  # 売上
@@ -35,6 +36,7 @@ class Kind(StrEnum):
     LIST_CARDS = "027"  # カード情報照会 (CSV answer)
     CORRECT_AUTHORIZATION = "028"  # 補正オーソリ
     CORRECT_CAPTURE = "029"  # 補正売上
+    APPLY_CVS = "030"  # コンビニ決済（番号方式）申込
     INQUIRE = "094"  # 決済情報照会
     UPDATE_CARD = "116"  # カード情報更新
 
