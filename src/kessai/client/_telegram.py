@@ -35,6 +35,8 @@ class Kind(StrEnum):
     LIST_CARDS = "027"  # カード情報照会 (CSV answer)
     CORRECT_AUTHORIZATION = "028"  # 補正オーソリ
     CORRECT_CAPTURE = "029"  # 補正売上
+    BANK_NET = "050"  # 銀行ネット決済申込 (the merchant names the bank)
+    BANK_NET_ASP = "060"  # 銀行ネット決済ASP申込 (the buyer picks the bank)
     INQUIRE = "094"  # 決済情報照会
     UPDATE_CARD = "116"  # カード情報更新
 
