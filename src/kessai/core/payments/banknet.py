@@ -165,19 +165,21 @@ def apply(core: Core, merchant: MerchantRef, app: BankNetApplication) -> Applied
     for name in URL_FIELDS:
         _check_url(name, app.details.get(name, ""))
     limit = selection_limit(core.now_for(merchant), app.term)
-    bank = bank_of(core, merchant, app.bank_code) if app.bank_code else None
-    reference = _open(core, merchant, bank.code, app.amount) if bank else None
+    opened = None
+    if app.bank_code:  # 050: open the payment at the merchant's bank first (no money moves)
+        bank = bank_of(core, merchant, app.bank_code)
+        opened = (bank, _open(core, merchant, bank.code, app.amount))
     trading_id = app.trading_id or f"BN{uuid.uuid4().hex[:20]}"
     try:
         with core.sessions.begin() as session:
-            return _write(session, merchant, app, trading_id, limit, bank, reference, core)
+            at = later.now(core, merchant)
+            return _write(session, merchant, app, trading_id, limit, at, opened)
     except IntegrityError:  # the same trading_id applied at the same moment: it has one now
         with core.sessions() as session:
             row = find_request(session, merchant.id, trading_id)
             assert row is not None
-            raise ApplicationExists(
-                _conflict_code(session, row, core.now_for(merchant)), RequestView.of(row)
-            ) from None
+            code = _conflict_code(session, row, core.now_for(merchant))
+            raise ApplicationExists(code, RequestView.of(row)) from None
 
 
 def _write(
@@ -186,11 +188,9 @@ def _write(
     app: BankNetApplication,
     trading_id: str,
     limit: datetime,
-    bank: NetBank | None,
-    reference: str | None,
-    core: Core,
+    at: later.Now,
+    opened: tuple[NetBank, str] | None,
 ) -> Applied:
-    at = later.now(core, merchant)
     existing = find_request(session, merchant.id, trading_id)
     if existing is not None:
         code = _conflict_code(session, existing, at.merchant)
@@ -202,7 +202,7 @@ def _write(
         amount=app.amount,
         claim_kana=app.claim_kana,
         claim_kanji=app.claim_kanji,
-        bank_code=bank.code if bank else "",
+        bank_code=opened[0].code if opened else "",
         details=_details(app.details),
         selections=0,
         limit_at=limit,
@@ -211,10 +211,10 @@ def _write(
     )
     session.add(row)
     session.flush()
-    payment = None
-    if bank is not None and reference is not None:
-        payment = PaymentView.of(_add_payment(session, merchant, row, bank, reference, at))
-    return Applied(RequestView.of(row), payment)
+    if opened is None:
+        return Applied(RequestView.of(row))
+    payment = _add_payment(session, merchant, row, *opened, at)
+    return Applied(RequestView.of(row), PaymentView.of(payment))
 
 
 def _details(given: Mapping[str, str]) -> dict[str, str]:
@@ -458,12 +458,16 @@ def expire_due(core: Core) -> int:
 def _lock_request_of(session: Session, merchant: MerchantRef, payment_id: int) -> BankNetRequest:
     """The payment's application, locked first: one payment of an application is cleared at a
     time (always application, then payment, so two clearings never deadlock)."""
-    payment = session.get(Payment, payment_id)
-    if payment is None or payment.merchant_id != merchant.id:
+    # Columns only: the payment row itself must first be loaded under its lock, not before it
+    # (the session would keep the unlocked copy's status).
+    found = session.execute(
+        select(Payment.merchant_id, Payment.payment_type, Payment.details).where(
+            Payment.id == payment_id
+        )
+    ).one_or_none()
+    if found is None or found.merchant_id != merchant.id or found.payment_type != PAYMENT_TYPE:
         raise NotFound("2006")
-    if payment.payment_type != PAYMENT_TYPE:
-        raise NotFound("2006")
-    return locate_request(session, merchant, int(payment.details["request_id"]), lock=True)
+    return locate_request(session, merchant, int(found.details["request_id"]), lock=True)
 
 
 def _clear(
