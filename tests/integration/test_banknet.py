@@ -323,6 +323,17 @@ class TestBuyerDoesNotPay:
         assert "有効期限" in at_bank(bank_page, "pay").text
         assert status(server, merchant, payment_id) == "15"
 
+    def test_merchants_test_clock_closes_unpaid_payments_and_the_pages(
+        self, server, merchant, runtime
+    ):
+        asp_url = apply(server, merchant)["asp_url"]
+        payment_id, bank_page = chosen(server, asp_url)
+        moved = testtool.advance_clock(runtime.core, merchant.merchant_id, timedelta(days=10))
+        assert moved.expired == 1
+        assert status(server, merchant, payment_id) == "15"
+        assert "有効期限" in httpx.get(bank_page).text
+        assert "有効期限" in httpx.get(asp_url).text  # asp_limit_date (5 days) passed too
+
     def test_selection_page_closes_at_asp_limit_date_with_5009(self, server, merchant, clock):
         asp_url = apply(server, merchant, asp_payment_term="0000030")["asp_url"]
         clock.advance(timedelta(hours=1))
