@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from kessai.client import KessaiClient
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
-from kessai.core.payments import banknet, testtool
+from kessai.core.payments import banknet, banknet_clearing, testtool
 from kessai.core.payments.banknet_models import BankNetRequest
 from kessai.core.payments.models import Payment, PaymentEvent
 from kessai.core.payments.testtool import MoveInput
@@ -429,8 +429,8 @@ class TestSandboxTool:
         clock.advance(timedelta(days=10))
         race_pay_and_expire(
             pids,
-            lambda pid, at: banknet.pay(runtime.core, ref(shop), pid, paid_at=at),
-            lambda: banknet.expire_due(runtime.core),
+            lambda pid, at: banknet_clearing.pay(runtime.core, ref(shop), pid, paid_at=at),
+            lambda: banknet_clearing.expire_due(runtime.core),
             paid_at,
         )
         for pid in pids:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import NetBank, Outcome
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import banknet
+from kessai.core.payments import banknet, banknet_clearing
 from kessai.core.payments.banknet import RequestView
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
@@ -130,12 +130,12 @@ def answer(core: Core, payment_id: int, token: str, action: Action) -> AtBank:
     "abandon": the buyer leaves, nothing moves. 5008/5009 when the page takes no payment."""
     page = at_bank(core, payment_id, token)
     if action == "abandon":
-        return replace(page, payment=banknet.abandon(core, page.merchant, payment_id))
+        return replace(page, payment=banknet_clearing.abandon(core, page.merchant, payment_id))
     if page.closed:
         raise InvalidState(page.closed)
     bank = core.banknet_for(page.merchant)
     result = bank.complete(reference=page.reference, approve=action == "pay")
-    view = banknet.receive_completion(core, page.merchant, payment_id, result)
+    view = banknet_clearing.receive_completion(core, page.merchant, payment_id, result)
     return replace(page, payment=view, result=RESULTS.get(result.outcome, "2"))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, banknet, cvs, later
+from kessai.core.payments import atm, banknet, banknet_clearing, cvs, later
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.states.cvs import CvsStatus
@@ -92,8 +92,10 @@ def _banknet_paid(
             "S002", message="direct banks (D…) are paid on the bank's page, not by the tool"
         )
     if closed:
-        return banknet.pay_late(core, merchant, payment_id, paid_at=inp.paid_at)
-    return banknet.pay(core, merchant, payment_id, paid_at=inp.paid_at, bank_code=inp.bank_code)
+        return banknet_clearing.pay_late(core, merchant, payment_id, paid_at=inp.paid_at)
+    return banknet_clearing.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, bank_code=inp.bank_code
+    )
 
 
 def _expire(payment_type: str) -> Move:
