@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 
 from kessai.config import Settings
 from kessai.connectors.base import CardAcquirer
+from kessai.connectors.sandbox.banknet import SandboxBankNet
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
@@ -30,6 +31,7 @@ from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
+from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
@@ -94,6 +96,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
         payeasy_for=_constant(SandboxPayEasy()),
         cvs_for=_constant(SandboxCvs()),
+        banknet_for=_constant(SandboxBankNet()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -133,6 +136,7 @@ def create_app(
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator).routes(),
+        *_bank_net_routes(BankNetPages(core)),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
@@ -154,6 +158,14 @@ def create_app(
                 scheduler.stop()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _bank_net_routes(pages: BankNetPages) -> list[Route]:
+    """The bank-selection page (asp_url) and the sandbox bank's page; forms POST to the same URL."""
+    return [
+        Route(ASP_PATH, pages.selection, methods=["GET", "POST"]),
+        Route(BANK_PATH + "/{payment_id}/{token}", pages.bank, methods=["GET", "POST"]),
+    ]
 
 
 async def _health(_request: Request) -> PlainTextResponse:

@@ -56,6 +56,8 @@ def test_091_checks_the_header_but_ignores_trading_id_and_payment_id() -> None:
 def test_the_offered_kinds_are_all_specified() -> None:
     expected = {
         "010",
+        "050",
+        "060",
         "020",
         "021",
         "022",
@@ -273,7 +275,9 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["091"] == "/n/ref/paynotice"
     assert KIND_PATHS["010"] == "/n/atm/request"
     assert KIND_PATHS["030"] == "/n/conveni/request"
-    card_kinds = set(REQUEST_SPECS) - {"010", "030", "091", "094"}
+    assert KIND_PATHS["050"] == "/n/bank/request"
+    assert KIND_PATHS["060"] == "/n/bank/requestasp"
+    card_kinds = set(REQUEST_SPECS) - {"010", "030", "050", "060", "091", "094"}
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 

@@ -36,7 +36,11 @@ _AT = click.option(
 @click.option(
     "--amount", type=int, help="Virtual account: the amount transferred (default: the claim)."
 )
-@click.option("--bank-code", default="", help="ATM / bank net: the bank paid at (default 9900).")
+@click.option(
+    "--bank-code",
+    default="",
+    help="ATM: the bank paid at (default 9900); bank net: the payment's bank (checked).",
+)
 @click.option(
     "--chain",
     default="",
@@ -46,7 +50,8 @@ _AT = click.option(
 def pay(
     payment_id: int, paid_at: str | None, amount: int | None, bank_code: str, chain: str
 ) -> None:
-    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first) …"""
+    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first); bank
+    net 10 → 40 (15 → 40 late) …"""
     from kessai.core.payments import testtool
 
     core, merchant = _sandbox_payment(payment_id)
@@ -56,7 +61,9 @@ def pay(
 
 @sandbox.command()
 @click.argument("payment_id", type=int)
-@click.option("--to", "status", required=True, help="The status to move to (e.g. 40, 43, 61, 12).")
+@click.option(
+    "--to", "status", required=True, help="The status to move to (e.g. 40, 43, 61, 12, 15)."
+)
 @_AT
 @click.option("--amount", type=int, help="Virtual account: the amount transferred.")
 @click.option("--bank-code", default="", help="ATM / bank net: the bank paid at.")

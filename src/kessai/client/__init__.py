@@ -33,6 +33,7 @@ from kessai.client._notices import (
 )
 from kessai.client._results import (
     AuthorizationResult,
+    BankNetResult,
     CardList,
     CardResult,
     CorrectionResult,
@@ -47,6 +48,7 @@ from kessai.client._telegram import Kind
 __all__ = [
     "NOTICE_ACK",
     "AuthorizationResult",
+    "BankNetResult",
     "CardList",
     "CardResult",
     "CorrectionResult",

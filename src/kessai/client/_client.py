@@ -14,6 +14,7 @@ from kessai.client._parse import decode_body, parse_csv, parse_key_values
 from kessai.client._results import (
     AUTHORISED_STATUSES,
     AuthorizationResult,
+    BankNetResult,
     CardList,
     CardResult,
     CorrectionResult,
@@ -51,6 +52,8 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.LIST_CARDS: CardList,
     Kind.APPLY_ATM: PaidLaterApplication,
     Kind.APPLY_CVS: PaidLaterApplication,
+    Kind.BANK_NET: BankNetResult,
+    Kind.BANK_NET_ASP: BankNetResult,
 }
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
 _TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -321,6 +324,66 @@ class KessaiClient:
             "site_id": site_id,
         }
         return self._call(Kind.APPLY_CVS, fields, PaidLaterApplication)
+
+    # --- bank net ---------------------------------------------------------------------------------
+
+    def apply_bank_net(
+        self,
+        *,
+        amount: int | str,
+        claim_kana: str,
+        claim_kanji: str,
+        trading_id: str | None = None,
+        bank_code: str | None = None,
+        customer_family_name: str | None = None,
+        customer_name: str | None = None,
+        customer_family_name_kana: str | None = None,
+        customer_name_kana: str | None = None,
+        receipt_name: str | None = None,
+        receipt_name_kana: str | None = None,
+        return_url: str | None = None,
+        stop_return_url: str | None = None,
+        merchant_name: str | None = None,
+        banner_url: str | None = None,
+        free_memo: str | None = None,
+        asp_payment_term: str | None = None,
+        copy_right: str | None = None,
+        site_id: str | None = None,
+    ) -> BankNetResult:
+        """Apply for a bank net payment (銀行ネット決済ASP申込, 060) of `amount` yen; send the
+        buyer to the answer's `asp_url` (GET) to pick a bank and pay there.
+
+        `claim_kana` (half-width kana) and `claim_kanji` (full-width) describe the charge on the
+        bank's page. `asp_payment_term` is ``0DDhhmm`` (days/hours/minutes from now) or
+        ``1DDhhmm`` (days, ending 23:59); default 5 days. The buyer comes back to `return_url`
+        after paying, to `stop_return_url` when stopping; clear the order on the notice (40) or
+        an inquiry (094), never on that return. With `bank_code` the telegram is 050 instead:
+        the merchant names the bank, the payment exists at once and `asp_url` is that bank's page.
+        Without `trading_id` the gateway assigns one (in the answer).
+        """
+        fields = {
+            "trading_id": trading_id,
+            "amount": amount,
+            "claim_kana": claim_kana,
+            "claim_kanji": claim_kanji,
+            "customer_family_name": customer_family_name,
+            "customer_name": customer_name,
+            "customer_family_name_kana": customer_family_name_kana,
+            "customer_name_kana": customer_name_kana,
+            "receipt_name": receipt_name,
+            "receipt_name_kana": receipt_name_kana,
+            "return_url": return_url,
+            "stop_return_url": stop_return_url,
+            "merchant_name": merchant_name,
+            "banner_url": banner_url,
+            "free_memo": free_memo,
+            "asp_payment_term": asp_payment_term,
+            "copy_right": copy_right,
+            "site_id": site_id,
+            "bank_code": bank_code,
+        }
+        kind = Kind.BANK_NET if bank_code else Kind.BANK_NET_ASP
+        return self._call(kind, fields, BankNetResult)
 
     # --- stored cards ----------------------------------------------------------------------------
 

@@ -170,6 +170,36 @@ class PaymentInquiry(Response):
         return self.payment_status in AUTHORISED_STATUSES
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class BankNetResult(Response):
+    """The answer to 060 (銀行ネット決済ASP申込) or 050: where to send the buyer.
+
+    There is no payment yet on 060: each bank the buyer picks on the page at `asp_url` makes one,
+    and its result arrives as a notice (15 or 40) or by inquiry (094) by `trading_id`. On 050 the
+    payment exists at once (`payment_id`) and `asp_url` is the bank's page.
+    """
+
+    @property
+    def asp_url(self) -> str | None:
+        """The page to send the buyer to, with GET (a redirect or a link)."""
+        return self.fields.get("asp_url") or None
+
+    @property
+    def asp_limit_date(self) -> str | None:
+        """Until when a bank can be chosen (``YYYYMMDDhhmmss``, Japan time)."""
+        return self.fields.get("asp_limit_date") or None
+
+    @property
+    def asp_payment_limit_date(self) -> str | None:
+        """The last day a chosen bank takes the payment (``YYYYMMDD``)."""
+        return self.fields.get("asp_payment_limit_date") or None
+
+    @property
+    def amount(self) -> int | None:
+        """The amount in yen."""
+        return _int_or_none(self.fields.get("amount"))
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCard:
     """One row of a 027 answer. `columns` keeps every column as the gateway named it."""

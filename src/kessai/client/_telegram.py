@@ -37,6 +37,8 @@ class Kind(StrEnum):
     CORRECT_AUTHORIZATION = "028"  # 補正オーソリ
     CORRECT_CAPTURE = "029"  # 補正売上
     APPLY_CVS = "030"  # コンビニ決済（番号方式）申込
+    BANK_NET = "050"  # 銀行ネット決済申込 (the merchant names the bank)
+    BANK_NET_ASP = "060"  # 銀行ネット決済ASP申込 (the buyer picks the bank)
     INQUIRE = "094"  # 決済情報照会
     UPDATE_CARD = "116"  # カード情報更新
 

@@ -131,3 +131,33 @@ class CvsChain(Protocol):
         """A number for one payment at chain `company_id` (00C001 7-Eleven, …). A chain that
         refuses raises `kessai.kit.errors.Declined` with its vendor code (3001–3004)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class NetBank:
+    """A bank a buyer can pay at by bank net (銀行ネット決済)."""
+
+    code: str  # 全銀 bank code (0001…), or a direct-connection code (D009…)
+    name: str  # as the buyer sees it (みずほ銀行)
+    direct: bool = False  # a direct connection (D…): paid on the bank's page only
+
+
+class BankNet(Protocol):
+    """The banks of bank net payments (銀行ネット決済): the buyer logs in at the bank chosen and
+    confirms there; the bank then sends its completion notice. Opening moves no money."""
+
+    name: str
+
+    def banks(self) -> tuple[NetBank, ...]:
+        """The banks buyers may choose, in the order to show them."""
+        ...
+
+    def open(self, *, idempotency_key: str, bank_code: str, amount: int) -> str:
+        """Register one payment of `amount` yen at the bank; its reference (受付番号)."""
+        ...
+
+    def complete(self, *, reference: str, approve: bool) -> ConnectorResult:
+        """The buyer's answer at the bank: SUCCEEDED (the money moved, `amount` echoed) or
+        DECLINED (the bank refused; the buyer may try again). Money moves once per reference:
+        a paid reference answers SUCCEEDED again."""
+        ...

@@ -3,10 +3,12 @@
 from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
+from kessai.core.payments.banknet_models import BankNetRequest
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.db.base import Base
 
 __all__ = [
+    "BankNetRequest",
     "Base",
     "Merchant",
     "Notice",

@@ -47,6 +47,11 @@ def record_change(
     )
 
 
+def _stamp_iso(value: object) -> str:
+    """A time kept in `details` as ISO text (when the buyer paid), as a protocol stamp."""
+    return jst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) and value else ""
+
+
 def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
     """The 091 / push fields of a card payment (§1.5 091), as strings."""
     details = payment.details or {}
@@ -61,6 +66,7 @@ def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, 
         "payment_init_date": jst_stamp(payment.created_at),
         "payment_limit_date": jst_stamp(payment.due_at, "%Y%m%d"),
         "bank_code": str(details.get("bank_code", "")),
+        "user_payment_date": _stamp_iso(details.get("user_payment_date")),
         "cancel_date": jst_stamp(payment.cancelled_at),
         "payment_date": jst_stamp(payment.captured_at),
         "related_payment_id": str(payment.related_payment_id or ""),

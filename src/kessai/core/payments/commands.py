@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import later, repository
+from kessai.core.payments import banknet, later, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -431,7 +431,9 @@ def inquire(
     """The payment as it stands (094). An unsettled operation is settled first by asking the
     institution, so a merchant retrying after a timeout sees the truth."""
     with core.sessions() as session:
-        payment_id = repository.find_payment_id(
+        payment_id = banknet.payment_for_inquiry(
+            session, merchant.id, ref.payment_id, ref.trading_id, payment_type
+        ) or repository.find_payment_id(
             session,
             merchant_id=merchant.id,
             payment_id=ref.payment_id,

@@ -9,7 +9,7 @@ expiry together, while the notices it causes still go out in real time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 APPLIED = "10"
 EXPIRED = "12"
 # The status an unpaid payment takes at its deadline, where it is not 12 (by payment_type).
-EXPIRED_STATUS: dict[str, str] = {}
+EXPIRED_STATUS: dict[str, str] = {"05": "15"}  # bank net: 申込中断
 MAX_LIMIT_DAYS = 60
 
 
@@ -50,7 +50,16 @@ def deadline(now: datetime, limit_days: int, max_days: int = MAX_LIMIT_DAYS) -> 
     """23:59:59 Japan time, `limit_days` days from today (0 = today); P012 outside 0–max."""
     if not 0 <= limit_days <= max_days:
         raise InvalidRequest("P012")
-    day = as_utc(now).astimezone(JST).date() + timedelta(days=limit_days)
+    return end_of_day(jst_date(now) + timedelta(days=limit_days))
+
+
+def jst_date(moment: datetime) -> date:
+    """The day `moment` falls on in Japan."""
+    return as_utc(moment).astimezone(JST).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """23:59:59 Japan time on `day`: when a deadline of that day passes."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=JST)
 
 
@@ -67,31 +76,59 @@ def create(
 ) -> PaymentView:
     """Write the payment (申込済) with its numbers; one transaction, the notice included."""
     with core.sessions.begin() as session:
-        at = now(core, merchant)
-        payment = Payment(
-            merchant_id=merchant.id,
-            trading_id=trading_id,
-            site_id=site_id,
-            payment_type=payment_type,
-            amount=amount,
-            status=APPLIED,
-            due_at=due,
-            details=details,
-            created_at=at.merchant,
-            updated_at=at.merchant,
-        )
-        session.add(payment)
-        session.flush()
-        change_status(
+        payment = add(
             session,
-            payment,
-            APPLIED,
-            operation="apply",
-            now=at.merchant,
-            initial=True,
-            notify_at=at.real,
+            merchant,
+            at=now(core, merchant),
+            payment_type=payment_type,
+            trading_id=trading_id,
+            amount=amount,
+            site_id=site_id,
+            due=due,
+            details=details,
         )
         return PaymentView.of(payment)
+
+
+def add(
+    session: Session,
+    merchant: MerchantRef,
+    *,
+    at: Now,
+    payment_type: str,
+    trading_id: str,
+    amount: int,
+    site_id: str,
+    due: datetime,
+    details: dict[str, Any],
+    institution_ref: str | None = None,
+) -> Payment:
+    """`create` inside the caller's transaction (bank net writes its application in the same one)."""
+    payment = Payment(
+        merchant_id=merchant.id,
+        trading_id=trading_id,
+        site_id=site_id,
+        payment_type=payment_type,
+        amount=amount,
+        status=APPLIED,
+        due_at=due,
+        details=details,
+        institution_ref=institution_ref,
+        created_at=at.merchant,
+        updated_at=at.merchant,
+    )
+    session.add(payment)
+    session.flush()
+    change_status(
+        session,
+        payment,
+        APPLIED,
+        operation="apply",
+        now=at.merchant,
+        initial=True,
+        notify_at=at.real,
+    )
+    return payment
 
 
 def locked(session: Session, merchant: MerchantRef, payment_id: int, payment_type: str) -> Payment:

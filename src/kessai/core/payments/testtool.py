@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, cvs, later
+from kessai.core.payments import atm, banknet, banknet_clearing, cvs, later
 from kessai.core.payments.models import Payment
+from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.states.cvs import CvsStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound, SandboxOnly
@@ -77,6 +78,26 @@ def _cvs_paid(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput
     return _cvs_pay(core, merchant, payment_id, inp)
 
 
+def _banknet_paid(
+    core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput
+) -> PaymentView:
+    """→ 40: the bank's completion notice, late (15 → 40) for a payment already closed. Not for
+    direct banks (D…), whose buyers pay on the bank's page (§4)."""
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        details = payment.details if payment is not None else {}
+        closed = payment is not None and payment.status == BankNetStatus.ABANDONED
+    if str(details.get("bank_code", "")).startswith("D"):
+        raise InvalidState(
+            "S002", message="direct banks (D…) are paid on the bank's page, not by the tool"
+        )
+    if closed:
+        return banknet_clearing.pay_late(core, merchant, payment_id, paid_at=inp.paid_at)
+    return banknet_clearing.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, bank_code=inp.bank_code
+    )
+
+
 def _expire(payment_type: str) -> Move:
     def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
         return later.expire_now(core, merchant, payment_id, payment_type)
@@ -99,6 +120,11 @@ TOOL: dict[str, MethodMoves] = {
             "12": _expire(cvs.PAYMENT_TYPE),
             "61": _cvs_settle(confirmed=False),
         },
+    ),
+    banknet.PAYMENT_TYPE: MethodMoves(
+        "bank net",
+        pay=_banknet_paid,
+        moves={"40": _banknet_paid, "15": _expire(banknet.PAYMENT_TYPE)},
     ),
 }
 

@@ -14,16 +14,18 @@ from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import atm, commands, cvs
+from kessai.core.payments import atm, banknet, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
+from kessai.web.buyer.banknet import asp_url, bank_url
 from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
 from kessai.web.legacy.specs import (
     ATM_PAYMENT_RECORD,
+    BANKNET_PAYMENT_RECORD,
     CVS_PAYMENT_RECORD,
     RESPONSE_FIELDS,
     STORED_CARD_CSV_COLUMNS,
@@ -344,6 +346,89 @@ def cvs_values(view: PaymentView) -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------- 060 / 050 bank net
+
+_BANK_NET_DETAILS = (
+    "customer_family_name",
+    "customer_name",
+    "customer_family_name_kana",
+    "customer_name_kana",
+    "receipt_name_kana",
+    "receipt_name",
+    "return_url",
+    "stop_return_url",
+    "merchant_name",
+    "banner_url",
+    "free_memo",
+    "copy_right",
+)
+
+
+def apply_bank_net(core: Core, t: Telegram) -> Reply:
+    """060 (and 050 with its bank_code): the application and the page the buyer is sent to."""
+    f = t.fields
+    application = banknet.BankNetApplication(
+        trading_id=f["trading_id"],
+        amount=_amount(f["amount"], "amount"),
+        claim_kana=f["claim_kana"],
+        claim_kanji=f["claim_kanji"],
+        term=f.get("asp_payment_term") or banknet.DEFAULT_TERM,
+        site_id=f.get("site_id", ""),
+        bank_code=f.get("bank_code", ""),
+        details={name: f.get(name, "") for name in _BANK_NET_DETAILS},
+    )
+    try:
+        applied = banknet.apply(core, t.merchant, application)
+    except banknet.ApplicationExists as exists:
+        if exists.code != "5010":
+            raise
+        # §1.5: a duplicate open application still answers its fields.
+        values = bank_net_values(core, t, banknet.Applied(exists.request))
+        return error_fields(exists.code, exists.detail) + [
+            (name, values.get(name, "")) for name in RESPONSE_FIELDS[t.kind]
+        ]
+    return success_fields(RESPONSE_FIELDS[t.kind], bank_net_values(core, t, applied))
+
+
+def bank_net_values(core: Core, t: Telegram, applied: banknet.Applied) -> dict[str, str]:
+    request = applied.request
+    values = {
+        "trading_id": request.trading_id,
+        "asp_limit_date": jst_stamp(request.limit_at),
+        "asp_payment_limit_date": jst_stamp(request.payment_limit_at, "%Y%m%d"),
+        "asp_url": asp_url(t.base_url, core.secret, request.merchant_id, request.trading_id),
+        "amount": str(request.amount),
+        "claim_kana": request.claim_kana,
+        "claim_kanji": request.claim_kanji,
+        "trade_generation_date": jst_stamp(request.created_at),
+        "bank_code": request.bank_code,
+    }
+    if applied.payment is not None:  # 050: straight to the bank's page
+        values["payment_id"] = str(applied.payment.payment_id)
+        values["asp_url"] = bank_url(t.base_url, core.secret, applied.payment.payment_id)
+    return values
+
+
+def banknet_values(view: PaymentView) -> dict[str, str]:
+    """094's bank net record."""
+    names = (
+        "bank_code",
+        "claim_kana",
+        "claim_kanji",
+        "customer_family_name",
+        "customer_name",
+        "customer_family_name_kana",
+        "customer_name_kana",
+    )
+    paid = view.detail("user_payment_date")
+    return {name: view.detail(name) for name in names} | {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+        "payment_limit_date": jst_stamp(view.due_at, "%Y%m%d"),
+        "user_payment_date": jst_stamp(datetime.fromisoformat(paid)) if paid else "",
+    }
+
+
 # ---------------------------------------------------------------- 094
 
 
@@ -353,6 +438,8 @@ def inquire(core: Core, t: Telegram) -> Reply:
         return success_fields(ATM_PAYMENT_RECORD, atm_values(view) | _record_values(view))
     if view.payment_type == cvs.PAYMENT_TYPE:
         return success_fields(CVS_PAYMENT_RECORD, cvs_values(view) | _record_values(view))
+    if view.payment_type == banknet.PAYMENT_TYPE:
+        return success_fields(BANKNET_PAYMENT_RECORD, banknet_values(view) | _record_values(view))
     values = card_values(view) | {
         "payment_type": view.payment_type,
         "site_id": view.site_id,
@@ -515,6 +602,8 @@ def csv_error(error: KessaiError) -> bytes:
 
 HANDLERS: dict[str, Handler] = {
     "010": apply_atm,
+    "050": apply_bank_net,
+    "060": apply_bank_net,
     "030": apply_cvs,
     "020": authorize,
     "021": _follow_up(commands.void),

@@ -158,8 +158,33 @@ _CVS = (  # 030 (§1.5)
     _SITE_ID,
 )
 
+_URL = FieldKind.ASCII
+_BANK_NET = (  # 060 (§1.5); sizes the sources do not give are generous guesses
+    FieldSpec("amount", FieldKind.AMOUNT, 11, _REQ),
+    FieldSpec("claim_kana", FieldKind.KANA, 24, _REQ),
+    FieldSpec("claim_kanji", FieldKind.FULLWIDTH, 24, _REQ),
+    FieldSpec("customer_family_name", FieldKind.FULLWIDTH, 12, _OPT),
+    FieldSpec("customer_name", FieldKind.FULLWIDTH, 12, _OPT),
+    FieldSpec("customer_family_name_kana", FieldKind.KANA, 12, _OPT),
+    FieldSpec("customer_name_kana", FieldKind.KANA, 12, _OPT),
+    FieldSpec("receipt_name_kana", FieldKind.KANA, 48, _OPT),  # no documented limit
+    FieldSpec("receipt_name", FieldKind.FULLWIDTH, 48, _OPT),  # no documented limit
+    FieldSpec("return_url", _URL, 1024, _OPT),  # no documented limit
+    FieldSpec("merchant_name", FieldKind.TEXT, 64, _OPT),  # no documented limit
+    FieldSpec("banner_url", _URL, 1024, _OPT),  # no documented limit
+    FieldSpec("free_memo", FieldKind.TEXT, 512, _OPT),  # no documented limit
+    FieldSpec("asp_payment_term", _D, 7, _OPT, min_bytes=7),  # FDDhhmm
+    FieldSpec("stop_return_url", _URL, 1024, _OPT),  # no documented limit
+    FieldSpec("copy_right", _URL, 128, _OPT),  # half-width text; no documented limit
+    _SITE_ID,
+)
+# 050 (bank net direct): the sources give no fields; Kessai's reading is 060 plus the bank.
+_BANK_NET_DIRECT = (*_BANK_NET, FieldSpec("bank_code", FieldKind.ALNUM, 4, _REQ, min_bytes=4))
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
+    "050": COMMON_HEADER + _BANK_NET_DIRECT,
+    "060": COMMON_HEADER + _BANK_NET,
     "030": COMMON_HEADER + _CVS,
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
@@ -376,7 +401,42 @@ CVS_PAYMENT_RECORD = (
     "confirm_notice_date",
 )
 
+# 094's bank net record (§1.5 094 "Other methods": bank_code, user_payment_date).
+BANKNET_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "payment_limit_date",
+    "payment_date",
+    "bank_code",
+    "user_payment_date",
+    "claim_kana",
+    "claim_kanji",
+    "customer_family_name",
+    "customer_name",
+    "customer_family_name_kana",
+    "customer_name_kana",
+)
+
+_BANK_NET_REPLY = (  # 060 (§1.5)
+    "trading_id",
+    "asp_limit_date",
+    "asp_payment_limit_date",
+    "asp_url",
+    "amount",
+    "claim_kana",
+    "claim_kanji",
+    "trade_generation_date",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
+    "060": _BANK_NET_REPLY,
+    # 050: Kessai's reading; the payment exists at once, and asp_url is the bank's page.
+    "050": ("payment_id", *_BANK_NET_REPLY, "bank_code"),
     "030": (
         "payment_id",
         "trading_id",
