@@ -67,31 +67,63 @@ def create(
 ) -> PaymentView:
     """Write the payment (申込済) with its numbers; one transaction, the notice included."""
     with core.sessions.begin() as session:
-        at = now(core, merchant)
-        payment = Payment(
-            merchant_id=merchant.id,
-            trading_id=trading_id,
-            site_id=site_id,
-            payment_type=payment_type,
-            amount=amount,
-            status=APPLIED,
-            due_at=due,
-            details=details,
-            created_at=at.merchant,
-            updated_at=at.merchant,
-        )
-        session.add(payment)
-        session.flush()
-        change_status(
+        payment = add(
             session,
-            payment,
-            APPLIED,
-            operation="apply",
-            now=at.merchant,
-            initial=True,
-            notify_at=at.real,
+            merchant,
+            now(core, merchant),
+            payment_type=payment_type,
+            trading_id=trading_id,
+            amount=amount,
+            site_id=site_id,
+            due=due,
+            details=details,
         )
         return PaymentView.of(payment)
+
+
+def add(
+    session: Session,
+    merchant: MerchantRef,
+    at: Now,
+    *,
+    payment_type: str,
+    trading_id: str,
+    amount: int,
+    site_id: str,
+    due: datetime | None,
+    details: dict[str, Any],
+    status: str = APPLIED,
+    operation: str = "apply",
+    paid_at: datetime | None = None,
+) -> Payment:
+    """`create` inside the caller's transaction, for a method that writes more in the same one
+    (a virtual account claims its account). `status`/`paid_at`: a payment that arrives already
+    paid (a transfer nobody claimed, 消込済 at once)."""
+    payment = Payment(
+        merchant_id=merchant.id,
+        trading_id=trading_id,
+        site_id=site_id,
+        payment_type=payment_type,
+        amount=amount,
+        status=status,
+        due_at=due,
+        details=details,
+        captured_at=paid_at,
+        created_at=at.merchant,
+        updated_at=at.merchant,
+    )
+    session.add(payment)
+    session.flush()
+    change_status(
+        session,
+        payment,
+        status,
+        operation=operation,
+        now=at.merchant,
+        initial=True,
+        notify_at=at.real,
+    )
+    return payment
 
 
 def locked(session: Session, merchant: MerchantRef, payment_id: int, payment_type: str) -> Payment:
