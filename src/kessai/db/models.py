@@ -4,6 +4,12 @@ from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.core.payments.vaccount.models import (
+    VirtualAccount,
+    VirtualAccountClaim,
+    VirtualAccountTerms,
+    VirtualAccountTransfer,
+)
 from kessai.db.base import Base
 
 __all__ = [
@@ -18,4 +24,8 @@ __all__ = [
     "PaymentOperation",
     "StoredCard",
     "VaultCard",
+    "VirtualAccount",
+    "VirtualAccountClaim",
+    "VirtualAccountTerms",
+    "VirtualAccountTransfer",
 ]
