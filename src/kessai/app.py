@@ -21,6 +21,7 @@ from kessai.connectors.base import CardAcquirer
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
+from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
@@ -93,6 +94,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
         payeasy_for=_constant(SandboxPayEasy()),
         cvs_for=_constant(SandboxCvs()),
+        virtual_bank_for=_constant(SandboxVirtualAccountBank()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
