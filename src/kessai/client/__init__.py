@@ -39,6 +39,7 @@ from kessai.client._results import (
     PaymentInquiry,
     Response,
     StoredCard,
+    VirtualAccountResult,
 )
 from kessai.client._telegram import Kind
 
@@ -59,6 +60,7 @@ __all__ = [
     "StoredCard",
     "TimeoutError",
     "TransportError",
+    "VirtualAccountResult",
     "notice_hash",
     "notices",
     "verify_notice",
