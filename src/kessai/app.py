@@ -22,6 +22,7 @@ from kessai.connectors.sandbox.banknet import SandboxBankNet
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
+from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
@@ -97,6 +98,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         payeasy_for=_constant(SandboxPayEasy()),
         cvs_for=_constant(SandboxCvs()),
         banknet_for=_constant(SandboxBankNet()),
+        virtual_bank_for=_constant(SandboxVirtualAccountBank()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 

@@ -116,6 +116,7 @@ def test_worker_once_runs_the_jobs_and_prints_what_they_did(home):
     result = kessai(home, "worker", "--once")
     assert json.loads(result.stdout) == {
         "expired": 0,
+        "closed": 0,
         "reconciled": 0,
         "purged": 0,
         "delivered": 0,

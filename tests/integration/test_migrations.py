@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from kessai.db.models import Base
 from kessai.db.migrate import downgrade, upgrade
+from kessai.db.models import Base
 
 
 def test_models_match_the_migrated_schema(database_url):

@@ -68,6 +68,7 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "028",
         "029",
         "030",
+        "070",
         "091",
         "094",
         "116",
@@ -277,7 +278,8 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["030"] == "/n/conveni/request"
     assert KIND_PATHS["050"] == "/n/bank/request"
     assert KIND_PATHS["060"] == "/n/bank/requestasp"
-    card_kinds = set(REQUEST_SPECS) - {"010", "030", "050", "060", "091", "094"}
+    assert KIND_PATHS["070"] == "/n/virtualaccount/request"
+    card_kinds = set(REQUEST_SPECS) - {"010", "030", "050", "060", "070", "091", "094"}
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 

@@ -244,12 +244,13 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import keys, merchants, notices, sandbox
+    from kessai.cli import keys, merchants, notices, sandbox, vaccount
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
     main.add_command(notices.notices)
     main.add_command(sandbox.sandbox)
+    main.add_command(vaccount.va)
 
 
 _register()

@@ -5,12 +5,14 @@ merchants only (production merchants are refused). The moves themselves are
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from kessai.cli.main import _fail, _guard, _settings
+from kessai.cli.vaccount import transfer_dict
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments.views import PaymentView
 
@@ -84,6 +86,30 @@ def move(
     core, merchant = _sandbox_payment(payment_id)
     inp = _input(paid_at, amount, bank_code, chain)
     _echo(testtool.move(core, merchant, payment_id, status, inp))
+
+
+@sandbox.command()
+@click.argument("merchant_id", type=int)
+@click.option(
+    "--account",
+    default="",
+    help="BANK-BRANCH-NUMBER (e.g. 0033-801-1234567); default: a free account of the pool.",
+)
+@click.option("--amount", type=int, required=True, help="Yen transferred.")
+@click.option("--payer", default="", help="振込依頼人名 in half-width kana.")
+@_AT
+@_guard
+def transfer(merchant_id: int, account: str, amount: int, payer: str, paid_at: str | None) -> None:
+    """A transfer to a virtual account, whatever is claimed on it (the tool's "unmatched
+    transfer"): with no open claim the merchant gets a payment of its own (40, clear_detail 05)."""
+    from kessai.core.payments import testtool
+    from kessai.core.payments.vaccount.pool import AccountKey
+
+    key = AccountKey.parse(account) if account else None
+    inp = _input(paid_at, amount, "", "")
+    inp = replace(inp, payer_name=payer)
+    view = testtool.transfer(_core(), merchant_id, key, amount, inp)
+    click.echo(json.dumps(transfer_dict(view), ensure_ascii=False))
 
 
 @sandbox.group()

@@ -41,6 +41,7 @@ from kessai.client._results import (
     PaymentInquiry,
     Response,
     StoredCard,
+    VirtualAccountResult,
 )
 from kessai.client._sandbox import SandboxClient, SandboxError
 from kessai.client._telegram import Kind
@@ -66,6 +67,7 @@ __all__ = [
     "StoredCard",
     "TimeoutError",
     "TransportError",
+    "VirtualAccountResult",
     "notice_hash",
     "notices",
     "verify_notice",

@@ -22,6 +22,7 @@ from kessai.client._results import (
     PaymentInquiry,
     Response,
     StoredCard,
+    VirtualAccountResult,
 )
 from kessai.client._telegram import (
     CSV_KINDS,
@@ -54,6 +55,7 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.APPLY_CVS: PaidLaterApplication,
     Kind.BANK_NET: BankNetResult,
     Kind.BANK_NET_ASP: BankNetResult,
+    Kind.APPLY_VIRTUAL_ACCOUNT: VirtualAccountResult,
 }
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
 _TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -384,6 +386,49 @@ class KessaiClient:
         }
         kind = Kind.BANK_NET if bank_code else Kind.BANK_NET_ASP
         return self._call(kind, fields, BankNetResult)
+
+    # --- virtual accounts ------------------------------------------------------------------------
+
+    def apply_virtual_account(
+        self,
+        *,
+        claim_amount: int | str,
+        trading_id: str | None = None,
+        billing_name: str | None = None,
+        billing_name_kana: str | None = None,
+        expire_days: int | str | None = None,
+        fixed: bool = False,
+        virtual_account: tuple[str, str, str] | None = None,
+        fix_numbering_registered: str | None = None,
+        site_id: str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+    ) -> VirtualAccountResult:
+        """Claim `claim_amount` yen by bank transfer to a virtual account (仮想口座決済申込, 070).
+
+        The answer names the account (`bank_code`, `branch_code`, `account_number`, names) and the
+        last day to transfer (`expire_date`, `expire_days` from today: 0–364, default 30). By
+        default the account is the payment's alone (rotating numbering). `fixed=True` gives a
+        customer an account for good: leave `virtual_account` out the first time, then pass the
+        answered ``(bank_code, branch_code, account_number)`` for the customer's next claims;
+        `fix_numbering_registered` is a memo kept with it. The transfer's outcome comes as a notice
+        (and 094) with ``clear_detail``: 01 exact, 02/03 short, 04 over.
+        """
+        bank, branch, number = virtual_account or (None, None, None)
+        fields = {
+            "trading_id": trading_id,
+            "claim_amount": claim_amount,
+            "billing_name": billing_name,
+            "billing_name_kana": billing_name_kana,
+            "expire_days": expire_days,
+            "numbering_type": "1" if fixed else None,
+            "virtual_account_bank_code": bank,
+            "virtual_account_branch_code": branch,
+            "virtual_account_number": number,
+            "fix_numbering_registered": fix_numbering_registered,
+            "site_id": site_id,
+            **(extra or {}),
+        }
+        return self._call(Kind.APPLY_VIRTUAL_ACCOUNT, fields, VirtualAccountResult)
 
     # --- stored cards ----------------------------------------------------------------------------
 

@@ -200,6 +200,49 @@ class BankNetResult(Response):
         return _int_or_none(self.fields.get("amount"))
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class VirtualAccountResult(Response):
+    """The answer to 070 (仮想口座決済申込): the account the buyer transfers to, by `expire_date`."""
+
+    @property
+    def bank_code(self) -> str | None:
+        """The receiving bank's code (金融機関コード, 4 digits)."""
+        return self.fields.get("virtual_account_bank_code") or None
+
+    @property
+    def bank_name(self) -> str | None:
+        return self.fields.get("virtual_account_bank_name") or None
+
+    @property
+    def branch_code(self) -> str | None:
+        """The branch's code (支店コード, 3 digits)."""
+        return self.fields.get("virtual_account_branch_code") or None
+
+    @property
+    def branch_name(self) -> str | None:
+        return self.fields.get("virtual_account_branch_name") or None
+
+    @property
+    def deposit_kind(self) -> str | None:
+        """``1`` 普通, ``2`` 当座, ``4`` 貯蓄."""
+        return self.fields.get("virtual_account_deposit_kind") or None
+
+    @property
+    def account_number(self) -> str | None:
+        """The account number (口座番号, 7 digits)."""
+        return self.fields.get("virtual_account_number") or None
+
+    @property
+    def expire_date(self) -> str | None:
+        """The last day to transfer (``YYYYMMDD``)."""
+        return self.fields.get("expire_date") or None
+
+    @property
+    def fixed(self) -> bool:
+        """True for fixed numbering (``numbering_type=1``): the customer's account for good."""
+        return self.fields.get("numbering_type") == "1"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCard:
     """One row of a 027 answer. `columns` keeps every column as the gateway named it."""

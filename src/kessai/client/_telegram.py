@@ -39,6 +39,7 @@ class Kind(StrEnum):
     APPLY_CVS = "030"  # コンビニ決済（番号方式）申込
     BANK_NET = "050"  # 銀行ネット決済申込 (the merchant names the bank)
     BANK_NET_ASP = "060"  # 銀行ネット決済ASP申込 (the buyer picks the bank)
+    APPLY_VIRTUAL_ACCOUNT = "070"  # 仮想口座決済申込
     INQUIRE = "094"  # 決済情報照会
     UPDATE_CARD = "116"  # カード情報更新
 

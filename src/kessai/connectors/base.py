@@ -8,6 +8,7 @@ an exception; a timeout is *unknown* and the reconciler (or the next inquiry) as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -160,4 +161,43 @@ class BankNet(Protocol):
         """The buyer's answer at the bank: SUCCEEDED (the money moved, `amount` echoed) or
         DECLINED (the bank refused; the buyer may try again). Money moves once per reference:
         a paid reference answers SUCCEEDED again."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualAccountNumber:
+    """One account the receiving bank opened for the PSP (仮想口座): where a buyer transfers to."""
+
+    bank_code: str  # 4 digits (全銀 bank code)
+    bank_name: str
+    branch_code: str  # 3 digits
+    branch_name: str
+    deposit_kind: str  # 1 普通, 2 当座, 4 貯蓄
+    number: str  # 7 digits
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingTransfer:
+    """A transfer the receiving bank reports (入金明細). `reference` is the bank's own id of it:
+    the same transfer reported twice is recorded once."""
+
+    reference: str
+    bank_code: str
+    branch_code: str
+    account_number: str
+    amount: int
+    transferred_at: datetime  # 振込日 (when the buyer sent it)
+    payer_name: str = ""  # 振込依頼人名, half-width kana as the bank reports it
+    payer_bank_name: str = ""
+    payer_branch_name: str = ""
+
+
+class VirtualAccountBank(Protocol):
+    """The bank holding the virtual accounts (仮想口座). Opening accounts moves no money; transfers
+    reach the core as `IncomingTransfer`s (the sandbox's come from the status-simulation tool)."""
+
+    name: str
+
+    def open_accounts(self, *, idempotency_key: str, count: int) -> list[VirtualAccountNumber]:
+        """`count` new account numbers; the same key answers the same accounts."""
         ...

@@ -9,7 +9,13 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kessai.connectors.base import BankNet, CardAcquirer, CvsChain, PayEasyAgency
+from kessai.connectors.base import (
+    BankNet,
+    CardAcquirer,
+    CvsChain,
+    PayEasyAgency,
+    VirtualAccountBank,
+)
 from kessai.core.cards.models import VaultCard
 from kessai.kit.clock import Clock
 from kessai.kit.secrets import CardNumber
@@ -59,6 +65,7 @@ class Core:
     payeasy_for: Callable[[MerchantRef], PayEasyAgency]
     cvs_for: Callable[[MerchantRef], CvsChain]
     banknet_for: Callable[[MerchantRef], BankNet]
+    virtual_bank_for: Callable[[MerchantRef], VirtualAccountBank]
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

@@ -5,6 +5,12 @@ from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.banknet_models import BankNetRequest
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.core.payments.vaccount.models import (
+    VirtualAccount,
+    VirtualAccountClaim,
+    VirtualAccountTerms,
+    VirtualAccountTransfer,
+)
 from kessai.db.base import Base
 
 __all__ = [
@@ -20,4 +26,8 @@ __all__ = [
     "PaymentOperation",
     "StoredCard",
     "VaultCard",
+    "VirtualAccount",
+    "VirtualAccountClaim",
+    "VirtualAccountTerms",
+    "VirtualAccountTransfer",
 ]

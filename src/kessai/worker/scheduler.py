@@ -19,6 +19,7 @@ from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
 from kessai.core.payments import commands, later
+from kessai.core.payments.vaccount import claims as vaccount_claims
 from kessai.worker.outbox import DeliveryLoop, deliver_due
 
 log = logging.getLogger("kessai.worker")
@@ -30,11 +31,12 @@ def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
 
 
 def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
-    """Expiries, the reconciler and the notice purge: the jobs that are fine every 30 seconds."""
+    """Expiries (and virtual-account closings), the reconciler and the notice purge: the jobs that are fine every 30 seconds."""
     with core.sessions() as session:
         merchants = {m.id: MerchantRef.of(m) for m in session.scalars(select(Merchant))}
     return {
         "expired": commands.expire_due(core) + later.expire_due(core),
+        "closed": vaccount_claims.close_due(core),  # virtual accounts past deadline + grace (16)
         "reconciled": commands.reconcile_all(core, merchants),
         "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
     }

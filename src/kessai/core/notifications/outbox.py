@@ -52,8 +52,34 @@ def _stamp_iso(value: object) -> str:
     return jst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) and value else ""
 
 
+# Notice fields a method keeps in its payment's details under their protocol names (§1.5 091):
+# the virtual account's clearing (and its buyer's deadline as payment_limit_date).
+DETAIL_FIELDS = (
+    "payment_limit_date",
+    "clear_detail",
+    "claim_amount",
+    "excess_deficiency_amount",
+    "adjustment_amount",
+    "virtual_account_bank_code",
+    "virtual_account_branch_code",
+    "virtual_account_number",
+    "billing_name",
+    "billing_name_kana",
+    "transfer_client_name",
+    "transfer_bank_name",
+    "transfer_branch_name",
+    "transfer_date",
+)
+
+
 def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
-    """The 091 / push fields of a card payment (§1.5 091), as strings."""
+    """The 091 / push fields of a payment (§1.5 091), as strings."""
+    details = payment.details or {}
+    kept = {name: str(details[name]) for name in DETAIL_FIELDS if name in details}
+    return _common_fields(payment, notice_id, now) | kept
+
+
+def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
     details = payment.details or {}
     return {
         "payment_notice_id": str(notice_id),

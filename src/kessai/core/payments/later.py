@@ -79,7 +79,7 @@ def create(
         payment = add(
             session,
             merchant,
-            at=now(core, merchant),
+            now(core, merchant),
             payment_type=payment_type,
             trading_id=trading_id,
             amount=amount,
@@ -93,26 +93,32 @@ def create(
 def add(
     session: Session,
     merchant: MerchantRef,
-    *,
     at: Now,
+    *,
     payment_type: str,
     trading_id: str,
     amount: int,
     site_id: str,
-    due: datetime,
+    due: datetime | None,
     details: dict[str, Any],
+    status: str = APPLIED,
+    operation: str = "apply",
+    paid_at: datetime | None = None,
     institution_ref: str | None = None,
 ) -> Payment:
-    """`create` inside the caller's transaction (bank net writes its application in the same one)."""
+    """`create` inside the caller's transaction, for a method that writes more in the same one
+    (bank net its application, a virtual account its account). `status`/`paid_at`: a payment that
+    arrives already paid (a transfer nobody claimed, 消込済 at once)."""
     payment = Payment(
         merchant_id=merchant.id,
         trading_id=trading_id,
         site_id=site_id,
         payment_type=payment_type,
         amount=amount,
-        status=APPLIED,
+        status=status,
         due_at=due,
         details=details,
+        captured_at=paid_at,
         institution_ref=institution_ref,
         created_at=at.merchant,
         updated_at=at.merchant,
@@ -122,8 +128,8 @@ def add(
     change_status(
         session,
         payment,
-        APPLIED,
-        operation="apply",
+        status,
+        operation=operation,
         now=at.merchant,
         initial=True,
         notify_at=at.real,

@@ -8,18 +8,23 @@ Production merchants are refused (S001) before anything is read.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from kessai.connectors.base import IncomingTransfer
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, banknet, banknet_clearing, cvs, later
+from kessai.core.payments import atm, banknet, banknet_clearing, cvs, later, vaccount
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.states.cvs import CvsStatus
+from kessai.core.payments.states.vaccount import VaStatus
+from kessai.core.payments.vaccount import claims, pool, transfers
+from kessai.core.payments.vaccount.models import VirtualAccount
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound, SandboxOnly
 
@@ -32,6 +37,7 @@ class MoveInput:
     amount: int | None = None  # the amount transferred (virtual account; default: the claim)
     bank_code: str = ""  # ATM, bank net: the bank paid at
     company_id: str = ""  # CVS: the chain paid at
+    payer_name: str = ""  # virtual account: 振込依頼人名 (default: the claim's billing_name_kana)
 
 
 _PRODUCTION = (
@@ -105,6 +111,45 @@ def _expire(payment_type: str) -> Move:
     return move
 
 
+def _va_pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    """A transfer of `inp.amount` (default: the claim) to the payment's account: 10 → 40, or a
+    late one 12 → 40; the amount decides the clear_detail (01–04)."""
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        details = dict(payment.details)
+    account = pool.AccountKey(
+        str(details["virtual_account_bank_code"]),
+        str(details["virtual_account_branch_code"]),
+        str(details["virtual_account_number"]),
+    )
+    amount = inp.amount if inp.amount is not None else int(details["claim_amount"])
+    payer = inp.payer_name or str(details.get("billing_name_kana") or SANDBOX_PAYER)
+    transfers.receive(
+        core, _transfer(core, merchant, account, amount, inp, payer), for_payment=payment_id
+    )
+    with core.sessions() as session:
+        paid = session.get(Payment, payment_id)
+        assert paid is not None
+        return PaymentView.of(paid)
+
+
+def _va_paid(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    """→ 40: a transfer clears an open claim; a closed one (16) is cleared by hand (06–08)."""
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        closed = payment is not None and payment.status == VaStatus.CLOSED
+        claim = int(payment.details.get("claim_amount") or 0) if payment else 0
+    if closed:
+        amount = inp.amount if inp.amount is not None else claim
+        return claims.clear_manually(core, merchant, payment_id, amount)
+    return _va_pay(core, merchant, payment_id, inp)
+
+
+def _va_close(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    return claims.close_now(core, merchant, payment_id)
+
+
 TOOL: dict[str, MethodMoves] = {
     atm.PAYMENT_TYPE: MethodMoves(
         "ATM (Pay-easy)",
@@ -125,6 +170,11 @@ TOOL: dict[str, MethodMoves] = {
         "bank net",
         pay=_banknet_paid,
         moves={"40": _banknet_paid, "15": _expire(banknet.PAYMENT_TYPE)},
+    ),
+    vaccount.PAYMENT_TYPE: MethodMoves(
+        "virtual account",
+        pay=_va_pay,
+        moves={"40": _va_paid, "12": _expire(vaccount.PAYMENT_TYPE), "16": _va_close},
     ),
 }
 
@@ -167,6 +217,72 @@ def move(
     return target(core, merchant, payment_id, inp)
 
 
+# ---------------------------------------------------------------- transfers nobody claimed
+
+SANDBOX_PAYER = "ｻﾝﾄﾞﾎﾞｯｸｽ ﾀﾛｳ"
+
+
+def transfer(
+    core: Core,
+    merchant_id: int,
+    account: pool.AccountKey | None,
+    amount: int,
+    inp: MoveInput | None = None,
+) -> transfers.TransferView:
+    """The tool's "generate an unmatched transfer": `amount` yen to `account` of a sandbox
+    merchant, as the bank would report it, whatever is claimed on it — an account with no open
+    claim gives the merchant a 05 payment; one with a claim clears it. Without `account`, a free
+    account of the merchant's pool. An account of another merchant → 8003; one no pool has is
+    recorded as an unknown account."""
+    if amount <= 0:
+        raise InvalidRequest("P014", field="amount")
+    with core.sessions() as session:
+        row = _sandbox_merchant(session.get(Merchant, merchant_id), merchant_id)
+        merchant = MerchantRef.of(row)
+    key = account or _free_account(core, merchant)
+    with core.sessions() as session:
+        owner = session.scalar(
+            select(VirtualAccount.merchant_id).where(
+                VirtualAccount.bank_code == key.bank_code,
+                VirtualAccount.branch_code == key.branch_code,
+                VirtualAccount.number == key.number,
+            )
+        )
+    if owner is not None and owner != merchant_id:
+        raise InvalidRequest("8003")
+    inp = inp or MoveInput()
+    incoming = _transfer(core, merchant, key, amount, inp, inp.payer_name or SANDBOX_PAYER)
+    return transfers.receive(core, incoming)
+
+
+def _free_account(core: Core, merchant: MerchantRef) -> pool.AccountKey:
+    free = [
+        a for a in pool.list_accounts(core, merchant.id) if a.payment_id is None and not a.closed
+    ]
+    if not free:
+        free = pool.add_accounts(core, merchant, 1)
+    return pool.AccountKey(free[0].bank_code, free[0].branch_code, free[0].number)
+
+
+def _transfer(
+    core: Core,
+    merchant: MerchantRef,
+    account: pool.AccountKey,
+    amount: int,
+    inp: MoveInput,
+    payer: str,
+) -> IncomingTransfer:
+    return IncomingTransfer(
+        reference=f"SANDBOX-{uuid.uuid4().hex}",
+        bank_code=account.bank_code,
+        branch_code=account.branch_code,
+        account_number=account.number,
+        amount=amount,
+        transferred_at=inp.paid_at or core.now_for(merchant),
+        payer_name=payer,
+    )
+
+
 # ---------------------------------------------------------------- the test clock
 
 
@@ -197,7 +313,7 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row = _sandbox_merchant(session.scalar(query), merchant_id)
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
-    expired = later.expire_due(core)
+    expired = later.expire_due(core) + claims.close_due(core)
     return TestClockView(
         merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired
     )

@@ -36,6 +36,7 @@ _NON_CARD_KINDS: dict[str, str | None] = {
     "030": "03",
     "050": "05",
     "060": "05",
+    "070": "07",
 }
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS

@@ -17,6 +17,9 @@ from kessai.core.notifications import inquiry
 from kessai.core.payments import atm, banknet, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
+from kessai.core.payments.vaccount import PAYMENT_TYPE as VIRTUAL_ACCOUNT
+from kessai.core.payments.vaccount import claims as vaccount
+from kessai.core.payments.vaccount.pool import AccountKey
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
@@ -29,6 +32,7 @@ from kessai.web.legacy.specs import (
     CVS_PAYMENT_RECORD,
     RESPONSE_FIELDS,
     STORED_CARD_CSV_COLUMNS,
+    VIRTUAL_ACCOUNT_PAYMENT_RECORD,
 )
 
 Reply = list[tuple[str, str]] | bytes
@@ -429,6 +433,56 @@ def banknet_values(view: PaymentView) -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------- 070 virtual account
+
+_ACCOUNT_FIELDS = (
+    "virtual_account_bank_code",
+    "virtual_account_branch_code",
+    "virtual_account_number",
+)
+
+
+def apply_virtual_account(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    expire_days = f.get("expire_days", "")
+    view = vaccount.apply(
+        core,
+        t.merchant,
+        vaccount.ClaimRequest(
+            trading_id=f["trading_id"],
+            claim_amount=_amount(f["claim_amount"], "claim_amount"),
+            billing_name=f.get("billing_name", ""),
+            billing_name_kana=f.get("billing_name_kana", ""),
+            expire_days=int(expire_days) if expire_days else vaccount.DEFAULT_EXPIRE_DAYS,
+            site_id=f.get("site_id", ""),
+            fixed=f.get("numbering_type") == "1",
+            account=_account_key(t),
+            fix_numbering_registered=f.get("fix_numbering_registered", ""),
+        ),
+    )
+    return success_fields(RESPONSE_FIELDS["070"], vaccount_values(view))
+
+
+def _account_key(t: Telegram) -> AccountKey | None:
+    """The account a fixed-numbering 070 names: all three fields or none (P005/P006)."""
+    given = [name for name in _ACCOUNT_FIELDS if t.fields.get(name)]
+    if not given:
+        return None
+    for name in _ACCOUNT_FIELDS:
+        if name not in given:
+            raise InvalidRequest("P005" if name not in t.raw else "P006", field=name)
+    return AccountKey(*(t.fields[name] for name in _ACCOUNT_FIELDS))
+
+
+def vaccount_values(view: PaymentView) -> dict[str, str]:
+    """The claim's fields, kept in its details under their protocol names (the 094 record's
+    payment fields come from `_record_values`)."""
+    return {name: view.detail(name) for name in VIRTUAL_ACCOUNT_PAYMENT_RECORD} | {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+    }
+
+
 # ---------------------------------------------------------------- 094
 
 
@@ -440,6 +494,10 @@ def inquire(core: Core, t: Telegram) -> Reply:
         return success_fields(CVS_PAYMENT_RECORD, cvs_values(view) | _record_values(view))
     if view.payment_type == banknet.PAYMENT_TYPE:
         return success_fields(BANKNET_PAYMENT_RECORD, banknet_values(view) | _record_values(view))
+    if view.payment_type == VIRTUAL_ACCOUNT:
+        return success_fields(
+            VIRTUAL_ACCOUNT_PAYMENT_RECORD, vaccount_values(view) | _record_values(view)
+        )
     values = card_values(view) | {
         "payment_type": view.payment_type,
         "site_id": view.site_id,
@@ -605,6 +663,7 @@ HANDLERS: dict[str, Handler] = {
     "050": apply_bank_net,
     "060": apply_bank_net,
     "030": apply_cvs,
+    "070": apply_virtual_account,
     "020": authorize,
     "021": _follow_up(commands.void),
     "022": _follow_up(commands.capture),

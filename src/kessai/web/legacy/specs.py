@@ -181,11 +181,26 @@ _BANK_NET = (  # 060 (§1.5); sizes the sources do not give are generous guesses
 # 050 (bank net direct): the sources give no fields; Kessai's reading is 060 plus the bank.
 _BANK_NET_DIRECT = (*_BANK_NET, FieldSpec("bank_code", FieldKind.ALNUM, 4, _REQ, min_bytes=4))
 
+_VIRTUAL_ACCOUNT = (  # 070 (§1.5)
+    FieldSpec("claim_amount", FieldKind.AMOUNT, 7, _REQ),
+    FieldSpec("billing_name", FieldKind.FULLWIDTH, 100, _OPT),
+    FieldSpec("billing_name_kana", FieldKind.KANA, 48, _OPT),
+    FieldSpec("expire_days", _D, 3, _OPT),
+    _SITE_ID,
+    FieldSpec("numbering_type", _D, 1, _OPT, choices=_ZERO_ONE),
+    # All three or none (the handler checks): fixed numbering names the customer's account.
+    FieldSpec("virtual_account_bank_code", _D, 4, _COND, min_bytes=4),
+    FieldSpec("virtual_account_branch_code", _D, 3, _COND, min_bytes=3),
+    FieldSpec("virtual_account_number", _D, 7, _COND, min_bytes=7),
+    FieldSpec("fix_numbering_registered", FieldKind.TEXT, 200, _OPT),
+)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
     "050": COMMON_HEADER + _BANK_NET_DIRECT,
     "060": COMMON_HEADER + _BANK_NET,
     "030": COMMON_HEADER + _CVS,
+    "070": COMMON_HEADER + _VIRTUAL_ACCOUNT,
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
     "022": COMMON_HEADER,
@@ -433,10 +448,55 @@ _BANK_NET_REPLY = (  # 060 (§1.5)
     "trade_generation_date",
 )
 
+# 094's virtual-account record: the claim, its account, and the clearing fields of 091 (§1.5 094).
+VIRTUAL_ACCOUNT_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",  # the claim; once cleared, the amount transferred
+    "payment_init_date",
+    "payment_limit_date",  # = expire_date
+    "payment_date",
+    "clear_detail",
+    "claim_amount",
+    "excess_deficiency_amount",
+    "adjustment_amount",
+    "virtual_account_bank_code",
+    "virtual_account_bank_name",
+    "virtual_account_branch_code",
+    "virtual_account_branch_name",
+    "virtual_account_deposit_kind",
+    "virtual_account_number",
+    "expire_date",
+    "numbering_type",
+    "fix_numbering_registered",
+    "billing_name",
+    "billing_name_kana",
+    "transfer_client_name",
+    "transfer_bank_name",
+    "transfer_branch_name",
+    "transfer_date",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "060": _BANK_NET_REPLY,
     # 050: Kessai's reading; the payment exists at once, and asp_url is the bank's page.
     "050": ("payment_id", *_BANK_NET_REPLY, "bank_code"),
+    "070": (
+        "payment_id",
+        "trading_id",
+        "virtual_account_bank_code",
+        "virtual_account_bank_name",
+        "virtual_account_branch_code",
+        "virtual_account_branch_name",
+        "virtual_account_deposit_kind",
+        "virtual_account_number",
+        "expire_date",
+        "numbering_type",
+        "fix_numbering_registered",
+    ),
     "030": (
         "payment_id",
         "trading_id",

@@ -6,12 +6,13 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, banknet, card, cvs
+from kessai.core.payments.states import atm, banknet, card, cvs, vaccount
 
 CARD = "02"
 ATM = "01"
 CVS = "03"
 BANK_NET = "05"
+VIRTUAL_ACCOUNT = "07"
 
 
 def notifies(payment_type: str, status: str) -> bool:
@@ -24,4 +25,6 @@ def notifies(payment_type: str, status: str) -> bool:
         return cvs.notifies_merchant(cvs.CvsStatus(status))
     if payment_type == BANK_NET:
         return banknet.notifies_merchant(banknet.BankNetStatus(status))
+    if payment_type == VIRTUAL_ACCOUNT:
+        return vaccount.notifies_merchant(vaccount.VaStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")

@@ -4,7 +4,7 @@ A bank net application (060/050) lives before and across its payments: one row p
 trading_id), each bank the buyer picks making a payment of its own.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-27 05:37:42
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
