@@ -8,6 +8,7 @@ expiry together, while the notices it causes still go out in real time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -64,8 +65,11 @@ def create(
     site_id: str,
     due: datetime,
     details: dict[str, Any],
+    institution_code: str = "",
+    institution_name: str = "",
 ) -> PaymentView:
-    """Write the payment (申込済) with its numbers; one transaction, the notice included."""
+    """Write the payment (申込済) with its numbers; one transaction, the notice included.
+    `institution_code`/`_name`: which institution of the method takes it (carrier: its type)."""
     with core.sessions.begin() as session:
         at = now(core, merchant)
         payment = Payment(
@@ -75,6 +79,8 @@ def create(
             payment_type=payment_type,
             amount=amount,
             status=APPLIED,
+            institution_code=institution_code,
+            institution_name=institution_name,
             due_at=due,
             details=details,
             created_at=at.merchant,
@@ -122,8 +128,11 @@ def payable(
 
 
 def expire_if_due(session: Session, payment: Payment, at: Now) -> bool:
-    """Expire `payment` (already locked) if it is still unpaid and its deadline has passed."""
+    """Expire `payment` (already locked) if it is still unpaid and its deadline has passed, and no
+    operation on it is waiting for an institution's answer (a carrier approval in flight)."""
     if payment.status != APPLIED or payment.due_at is None or payment.due_at >= at.merchant:
+        return False
+    if repository.open_operation(session, payment.id) is not None:
         return False
     expired = EXPIRED_STATUS.get(payment.payment_type, EXPIRED)
     set_status(session, payment, expired, operation="expire", at=at)
@@ -149,25 +158,38 @@ def expire_now(
 def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500) -> int:
     """Expire every unpaid payment (of `payment_type`, or of every method paid later) past its
     deadline, on each merchant's own time, one by one, each under its row lock."""
-    real = core.clock.now()
-    with core.sessions() as session:
-        offsets = repository.clock_offsets(session)
-        due = repository.due_unpaid(
-            session, payment_type=payment_type, now=real, limit=batch, exclude=set(offsets)
+
+    def find(
+        session: Session, at: datetime, merchant_id: int | None, exclude: set[int]
+    ) -> list[int]:
+        return repository.due_unpaid(
+            session,
+            payment_type=payment_type,
+            now=at,
+            limit=batch,
+            merchant_id=merchant_id,
+            exclude=exclude,
         )
-        candidates = [(payment_id, timedelta(0)) for payment_id in due]
-        for merchant_id, offset in offsets.items():
-            due = repository.due_unpaid(
-                session,
-                payment_type=payment_type,
-                now=real + offset,
-                limit=batch,
-                merchant_id=merchant_id,
-            )
-            candidates += [(payment_id, offset) for payment_id in due]
+
     moved = 0
-    for payment_id, offset in candidates:
-        at = Now(merchant=real + offset, real=real)
+    for payment_id, at in due_candidates(core, find):
         with core.sessions.begin() as session:
             moved += expire_if_due(session, repository.lock_payment(session, payment_id), at)
     return moved
+
+
+# (session, the merchants' time, one merchant or None for all, merchants to leave out) → ids.
+Finder = Callable[[Session, datetime, int | None, set[int]], list[int]]
+
+
+def due_candidates(core: Core, find: Finder) -> list[tuple[int, Now]]:
+    """The payments `find` says are due, each with the time of its merchant: real time for most,
+    the test clock for sandbox merchants whose clock runs ahead (asked one merchant at a time)."""
+    real = core.clock.now()
+    with core.sessions() as session:
+        offsets = repository.clock_offsets(session)
+        found = [(pid, Now(real, real)) for pid in find(session, real, None, set(offsets))]
+        for merchant_id, offset in offsets.items():
+            at = Now(merchant=real + offset, real=real)
+            found += [(pid, at) for pid in find(session, at.merchant, merchant_id, set())]
+    return found
