@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 
 from kessai.config import Settings
 from kessai.connectors.base import CardAcquirer
+from kessai.connectors.sandbox.carrier import SandboxCarrier
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
@@ -30,6 +31,7 @@ from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
+from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.worker.scheduler import Scheduler
@@ -93,6 +95,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
         payeasy_for=_constant(SandboxPayEasy()),
         cvs_for=_constant(SandboxCvs()),
+        carrier_for=_constant(SandboxCarrier()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -130,6 +133,7 @@ def create_app(
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
+        *_carrier_routes(CarrierPages(core)),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
@@ -151,6 +155,14 @@ def create_app(
                 scheduler.stop()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _carrier_routes(pages: CarrierPages) -> list[Route]:
+    """The sandbox carriers' pages: 100's redirect_url / redirect_html and 104's (GET or POST)."""
+    return [
+        Route("/carrier/pay/{payment_id}/{token}", pages.pay, methods=["GET", "POST"]),
+        Route("/carrier/auth/{grant_id}/{token}", pages.login, methods=["GET", "POST"]),
+    ]
 
 
 async def _health(_request: Request) -> PlainTextResponse:

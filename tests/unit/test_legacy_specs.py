@@ -69,6 +69,12 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "091",
         "094",
         "116",
+        "100",
+        "101",
+        "102",
+        "103",
+        "104",
+        "105",
     }
     assert set(REQUEST_SPECS) == expected
 
@@ -273,7 +279,9 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["091"] == "/n/ref/paynotice"
     assert KIND_PATHS["010"] == "/n/atm/request"
     assert KIND_PATHS["030"] == "/n/conveni/request"
-    card_kinds = set(REQUEST_SPECS) - {"010", "030", "091", "094"}
+    carrier_kinds = {"100", "101", "102", "103", "104", "105"}
+    assert {KIND_PATHS[kind] for kind in carrier_kinds} == {"/n/c/request"}
+    card_kinds = set(REQUEST_SPECS) - {"010", "030", "091", "094"} - carrier_kinds
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 

@@ -3,11 +3,13 @@
 from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
+from kessai.core.payments.carrier_models import CarrierOpenId
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.db.base import Base
 
 __all__ = [
     "Base",
+    "CarrierOpenId",
     "Merchant",
     "Notice",
     "NoticeAttempt",

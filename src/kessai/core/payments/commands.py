@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import later, operations, repository
+from kessai.core.payments import carrier, later, operations, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -392,6 +392,9 @@ def inquire(
             ambiguous_code="13002",
             missing_code="13001",
         )
+        found_type = repository.payment_type_of(session, payment_id)
+    if found_type == carrier.PAYMENT_TYPE:  # carrier payments have their own time and institution
+        return carrier.refresh(core, merchant, payment_id)
     with contextlib.suppress(KessaiError):  # the inquiry still answers what we know
         reconcile(core, merchant, payment_id)
     with core.sessions.begin() as session:

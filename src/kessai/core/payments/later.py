@@ -26,7 +26,8 @@ from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 APPLIED = "10"
 EXPIRED = "12"
 # The status an unpaid payment takes at its deadline, where it is not 12 (by payment_type).
-EXPIRED_STATUS: dict[str, str] = {}
+# Carrier (06): the buyer never approved on the carrier's page in time, 申込中断.
+EXPIRED_STATUS: dict[str, str] = {"06": "15"}
 MAX_LIMIT_DAYS = 60
 
 

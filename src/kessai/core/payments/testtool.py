@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, cvs, later
+from kessai.core.payments import atm, carrier, cvs, later
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.cvs import CvsStatus
 from kessai.core.payments.views import PaymentView
@@ -162,7 +162,8 @@ def clock(core: Core, merchant_id: int) -> TestClockView:
 def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockView:
     """Move a sandbox merchant's test clock forward by `delta`, then close at once what that
     passed: every unpaid payment whose deadline is now behind is expired, one by one, each
-    re-checked under its row lock (a payment paid before its deadline is never touched). A running
+    re-checked under its row lock (a payment paid before its deadline is never touched); carrier
+    payments make the moves their time rules say (reports, authorisation expiry). A running
     server picks the new time up within its credential cache's few seconds."""
     if delta <= timedelta(0):
         raise InvalidRequest("P010", field="clock", message="the test clock only moves forward")
@@ -171,7 +172,7 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row = _sandbox_merchant(session.scalar(query), merchant_id)
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
-    expired = later.expire_due(core)
+    expired = later.expire_due(core) + carrier.expire_due(core)
     return TestClockView(
         merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired
     )
