@@ -171,16 +171,22 @@ class TestBuyerLeaves:
         reply = apply(server, merchant)
         buyer = Buyer()
         first = buyer.pay(reply)
-        again = buyer.post(step="approve", test_outcome="ok")  # proofless repost: same answer
+        again = buyer.post(step="approve", login_id="09012345678", test_outcome="ok")
         assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
 
-    def test_approval_needs_the_login_step(self, server, merchant):
+    def test_approval_needs_a_login(self, server, merchant):
         reply = apply(server, merchant)
         buyer = Buyer()
         buyer.open(reply)
-        page = buyer.post(step="approve", login_id="someone", proof="forged")
+        page = buyer.post(step="approve")
         assert page.status_code == 200 and 'value="login"' in page.text
         assert status(server, merchant, reply["payment_id"]) == "10"
+
+    def test_a_script_approves_with_one_post(self, server, merchant):
+        reply = apply(server, merchant, AU_KANTAN)
+        buyer = Buyer(url=reply["redirect_url"])
+        assert buyer.post(step="approve", login_id="tester").status_code == 303
+        assert status(server, merchant, reply["payment_id"]) == "20"
 
     def test_wrong_token_is_not_found(self, server, merchant):
         reply = apply(server, merchant)

@@ -168,7 +168,7 @@ class TestTime:
         pid = int(paid(server, merchant))
         with pytest.raises(KessaiError) as refused:
             testtool.pay(runtime.core, ref(merchant), pid, testtool.MoveInput())
-        assert refused.value.code == "S002"
+        assert refused.value.code == "S002" and "carrier's page" in refused.value.message
 
 
 class TestCorrection:

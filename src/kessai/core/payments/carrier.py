@@ -150,12 +150,6 @@ def consent_token(secret: bytes, payment_id: int) -> str:
     return hmac.new(secret, f"carrier-pay:{payment_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def login_proof(secret: bytes, payment_id: int, login_id: str) -> str:
-    """Carried by the carrier page's approval form: the buyer logged in as `login_id` first."""
-    message = f"carrier-login:{payment_id}:{login_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
-
-
 def consent(core: Core, payment_id: int, token: str) -> Consent:
     """The payment a carrier page shows; NotFound for a wrong token or another method."""
     if not hmac.compare_digest(consent_token(core.secret, payment_id), token):

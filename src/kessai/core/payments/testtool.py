@@ -103,6 +103,16 @@ TOOL: dict[str, MethodMoves] = {
 }
 
 
+# Methods §4 leaves out of the tool ("card, carrier and e-money statuses are changed by
+# telegrams"), and how their sandbox payments move instead.
+NOT_IN_TOOL: dict[str, str] = {
+    carrier.PAYMENT_TYPE: (
+        "the buyer approves, cancels or is refused on the sandbox carrier's page (100's "
+        "redirect_url / redirect_html); 101, 102 and 103 move it after that, not the tool"
+    ),
+}
+
+
 def payment_type_of(core: Core, merchant: MerchantRef, payment_id: int) -> str:
     if merchant.mode != "sandbox":
         raise SandboxOnly(message=_PRODUCTION.format(merchant.id))
@@ -118,10 +128,8 @@ def pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> P
     payment_type = payment_type_of(core, merchant, payment_id)
     method = TOOL.get(payment_type)
     if method is None:
-        raise InvalidState(
-            "S002",
-            message=f"payment_type {payment_type} is paid through telegrams, not the tool",
-        )
+        how = NOT_IN_TOOL.get(payment_type, "it is paid through telegrams, not the tool")
+        raise InvalidState("S002", message=f"payment_type {payment_type}: {how}")
     return method.pay(core, merchant, payment_id, inp)
 
 
