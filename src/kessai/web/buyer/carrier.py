@@ -95,7 +95,7 @@ class CarrierPages:
         if view.status != CarrierStatus.APPLIED:
             return _settled(consent)
         if step == "cancel" or (step == "other" and view.detail("other_url")):
-            return self._leave(consent, step)
+            return self._leave(consent, token, step)
         if step == "approve":
             return self._approve(consent, token, form)
         login_id = form.get("login_id", "").strip()
@@ -127,13 +127,13 @@ class CarrierPages:
         why = _REFUSED if result.response_code != "2007" else _TOO_LATE
         return _settled(carrier.consent(self.core, view.payment_id, token), why)
 
-    def _leave(self, consent: carrier.Consent, step: str) -> Response:
+    def _leave(self, consent: carrier.Consent, token: str, step: str) -> Response:
         view = consent.payment
         why = "他の支払方法を選択" if step == "other" else "キャンセル"
         try:
-            left = carrier.abandon(self.core, view.payment_id, _token(self.core, view), why=why)
+            left = carrier.abandon(self.core, view.payment_id, token, why=why)
         except KessaiError:  # approved meanwhile
-            return _settled(carrier.consent(self.core, view.payment_id, _token(self.core, view)))
+            return _settled(carrier.consent(self.core, view.payment_id, token))
         target = "other_url" if step == "other" else "cancel_url"
         return RedirectResponse(leave_url(left, target), status_code=303)
 
@@ -157,10 +157,6 @@ class CarrierPages:
             return RedirectResponse(view.cancel_url, status_code=303)
         body = _openid_login(view, error=step == "login")
         return HTMLResponse(_html(view.table.name, _color(view.career_type), body))
-
-
-def _token(core: Core, view: PaymentView) -> str:
-    return carrier.consent_token(core.secret, view.payment_id)
 
 
 async def _form(request: Request) -> dict[str, str]:
