@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from kessai.config import Settings
 from kessai.connectors.base import CardAcquirer
 from kessai.connectors.sandbox.banknet import SandboxBankNet
+from kessai.connectors.sandbox.carrier import SandboxCarrier
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
@@ -33,6 +34,7 @@ from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
+from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
@@ -99,6 +101,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         cvs_for=_constant(SandboxCvs()),
         banknet_for=_constant(SandboxBankNet()),
         virtual_bank_for=_constant(SandboxVirtualAccountBank()),
+        carrier_for=_constant(SandboxCarrier()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -139,6 +142,7 @@ def create_app(
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator).routes(),
         *_bank_net_routes(BankNetPages(core)),
+        *_carrier_routes(CarrierPages(core)),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
@@ -167,6 +171,14 @@ def _bank_net_routes(pages: BankNetPages) -> list[Route]:
     return [
         Route(ASP_PATH, pages.selection, methods=["GET", "POST"]),
         Route(BANK_PATH + "/{payment_id}/{token}", pages.bank, methods=["GET", "POST"]),
+    ]
+
+
+def _carrier_routes(pages: CarrierPages) -> list[Route]:
+    """The sandbox carriers' pages: 100's redirect_url / redirect_html and 104's (GET or POST)."""
+    return [
+        Route("/carrier/pay/{payment_id}/{token}", pages.pay, methods=["GET", "POST"]),
+        Route("/carrier/auth/{grant_id}/{token}", pages.login, methods=["GET", "POST"]),
     ]
 
 

@@ -17,6 +17,7 @@ from kessai.client._results import (
     BankNetResult,
     CardList,
     CardResult,
+    CarrierRedirect,
     CorrectionResult,
     PaidLaterApplication,
     PaymentInquiry,
@@ -56,6 +57,9 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.BANK_NET: BankNetResult,
     Kind.BANK_NET_ASP: BankNetResult,
     Kind.APPLY_VIRTUAL_ACCOUNT: VirtualAccountResult,
+    Kind.APPLY_CARRIER: CarrierRedirect,
+    Kind.CORRECT_CARRIER: CorrectionResult,
+    Kind.AUTHENTICATE_CARRIER_USER: CarrierRedirect,
 }
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
 _TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -429,6 +433,100 @@ class KessaiClient:
             **(extra or {}),
         }
         return self._call(Kind.APPLY_VIRTUAL_ACCOUNT, fields, VirtualAccountResult)
+
+    # --- carrier billing (携帯キャリア決済) -------------------------------------------------------
+
+    def apply_carrier(
+        self,
+        *,
+        career_type: str | int,
+        amount: int | str,
+        return_url: str,
+        cancel_url: str,
+        trading_id: str | None = None,
+        other_url: str | None = None,
+        open_id: str | None = None,
+        sales_flg: bool = False,
+        pc_mobile_type: str | int | None = None,
+        item_cd: str | None = None,
+        outline: str | None = None,
+        service_code: str | None = None,
+        site_id: str | None = None,
+    ) -> CarrierRedirect:
+        """Apply for a carrier payment (携帯キャリア決済申込, 100) and get where to send the buyer.
+
+        `career_type`: ``2`` まとめてau支払い, ``4`` auかんたん決済, ``5`` d払い, ``6``/``7``
+        ソフトバンク・ワイモバイルまとめて支払い (B)/(A). The buyer approves on the carrier's page
+        and comes back to `return_url` (GET, with payment_id, trading_id, career_payment_id,
+        accept_date, payment_class) or to `cancel_url` (d払い: `other_url` for other methods).
+        `sales_flg=True` captures on approval. `open_id` (from `authenticate_carrier_user`) skips
+        the carrier login."""
+        fields: Fields = {
+            "trading_id": trading_id,
+            "career_type": career_type,
+            "amount": amount,
+            "return_url": return_url,
+            "cancel_url": cancel_url,
+            "other_url": other_url,
+            "open_id": open_id,
+            "sales_flg": "1" if sales_flg else None,
+            "pc_mobile_type": pc_mobile_type,
+            "item_cd": item_cd,
+            "outline": outline,
+            "service_code": service_code,
+            "site_id": site_id,
+        }
+        return self._call(Kind.APPLY_CARRIER, fields, CarrierRedirect)
+
+    def capture_carrier(
+        self, *, payment_id: str | int | None = None, trading_id: str | None = None
+    ) -> Response:
+        """Capture (売上, 101) an approved carrier payment."""
+        return self._follow_up(Kind.CAPTURE_CARRIER, payment_id, trading_id, {}, Response)
+
+    def cancel_carrier(
+        self, *, payment_id: str | int | None = None, trading_id: str | None = None
+    ) -> Response:
+        """Cancel (取消, 102) a carrier payment, authorised or captured, as its carrier allows."""
+        return self._follow_up(Kind.CANCEL_CARRIER, payment_id, trading_id, {}, Response)
+
+    def correct_carrier(
+        self,
+        *,
+        amount: int | str,
+        payment_id: str | int | None = None,
+        trading_id: str | None = None,
+    ) -> CorrectionResult:
+        """Capture a lower `amount` instead (補正売上, 103); the answer names a **new** payment."""
+        fields = {"amount": amount}
+        return self._follow_up(
+            Kind.CORRECT_CARRIER, payment_id, trading_id, fields, CorrectionResult
+        )
+
+    def authenticate_carrier_user(
+        self,
+        *,
+        career_type: str | int,
+        redirect_url: str,
+        cancel_url: str,
+        pc_mobile_type: str | int | None = None,
+        site_id: str | None = None,
+    ) -> CarrierRedirect:
+        """User authentication (ユーザ認証, 104; au かんたん決済 and d払い): the buyer logs in on the
+        carrier's page and comes back to `redirect_url` with ``open_id``."""
+        fields: Fields = {
+            "career_type": career_type,
+            "redirect_url": redirect_url,
+            "cancel_url": cancel_url,
+            "pc_mobile_type": pc_mobile_type,
+            "site_id": site_id,
+        }
+        return self._call(Kind.AUTHENTICATE_CARRIER_USER, fields, CarrierRedirect)
+
+    def release_open_id(self, *, open_id: str, career_type: str | int | None = None) -> Response:
+        """Release an OpenID (OpenID解除, 105): payments can no longer use it."""
+        fields: Fields = {"open_id": open_id, "career_type": career_type}
+        return self._call(Kind.RELEASE_OPEN_ID, fields, Response)
 
     # --- stored cards ----------------------------------------------------------------------------
 

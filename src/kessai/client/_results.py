@@ -146,6 +146,30 @@ class PaidLaterApplication(Response):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class CarrierRedirect(Response):
+    """The answer to 100 (携帯キャリア決済申込) or 104 (ユーザ認証): where to send the buyer.
+
+    Exactly one of `redirect_url` (send the browser there with GET) and `redirect_html` (a
+    ``<form name="form">`` to put on a page and submit) is set, depending on the carrier. After
+    100 the buyer comes back to `return_url` (approved) or `cancel_url` (not paid); after 104 to
+    `redirect_url` with ``open_id``.
+    """
+
+    @property
+    def redirect_url(self) -> str | None:
+        return self.fields.get("redirect_url") or None
+
+    @property
+    def redirect_html(self) -> str | None:
+        return (self.fields.get("redirect_html") or "").strip() or None
+
+    @property
+    def trade_generation_date(self) -> str | None:
+        """When the payment was made (``YYYYMMDDhhmmss``, Japan time; 100 only)."""
+        return self.fields.get("trade_generation_date") or None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class PaymentInquiry(Response):
     """The answer to 094 (決済情報照会): one payment's record."""
 

@@ -41,6 +41,12 @@ class Kind(StrEnum):
     BANK_NET_ASP = "060"  # 銀行ネット決済ASP申込 (the buyer picks the bank)
     APPLY_VIRTUAL_ACCOUNT = "070"  # 仮想口座決済申込
     INQUIRE = "094"  # 決済情報照会
+    APPLY_CARRIER = "100"  # 携帯キャリア決済申込
+    CAPTURE_CARRIER = "101"  # 携帯キャリア決済売上
+    CANCEL_CARRIER = "102"  # 携帯キャリア決済取消
+    CORRECT_CARRIER = "103"  # 携帯キャリア決済補正売上
+    AUTHENTICATE_CARRIER_USER = "104"  # 携帯キャリア決済ユーザ認証 (OpenID)
+    RELEASE_OPEN_ID = "105"  # OpenID解除
     UPDATE_CARD = "116"  # カード情報更新
 
 

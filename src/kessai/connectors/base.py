@@ -201,3 +201,59 @@ class VirtualAccountBank(Protocol):
     def open_accounts(self, *, idempotency_key: str, count: int) -> list[VirtualAccountNumber]:
         """`count` new account numbers; the same key answers the same accounts."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierConsent:
+    """What the buyer did on the carrier's page: who logged in and, for the sandbox carrier, the
+    answer the tester chose there ("ok", or "ng" for a refusal such as the monthly limit)."""
+
+    login_id: str
+    test_outcome: str = "ok"
+
+
+class CarrierBilling(Protocol):
+    """Mobile carriers (携帯キャリア決済: d払い, au, SoftBank). Payments are authorised when the buyer
+    approves on the carrier's page, then captured, cancelled or reduced by the merchant. The same
+    five outcomes as the card acquirer; `reference` is the carrier's payment ID (career_payment_id).
+    `career_type` is PAYGENT's code of the carrier (2, 4, 5, 6, 7)."""
+
+    name: str
+
+    def authorize(
+        self,
+        *,
+        idempotency_key: str,
+        career_type: str,
+        amount: int,
+        capture: bool,
+        consent: CarrierConsent,
+    ) -> ConnectorResult:
+        """Authorise `amount` on the buyer's phone bill; with `capture` also capture it."""
+        ...
+
+    def capture(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Capture (売上) an authorisation."""
+        ...
+
+    def cancel(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Cancel an authorisation or a capture, wholly."""
+        ...
+
+    def reduce(self, *, idempotency_key: str, reference: str, amount: int) -> ConnectorResult:
+        """Capture the lower `amount` instead (補正売上): the answer's `reference` names the new
+        capture; the old authorisation or capture is gone."""
+        ...
+
+    def lookup(self, *, idempotency_key: str) -> ConnectorResult:
+        """What happened to the operation sent with `idempotency_key`."""
+        ...
+
+    def authenticate(self, *, idempotency_key: str, career_type: str, login_id: str) -> str:
+        """The OpenID the carrier issues for the buyer who logged in (ユーザ認証); the same key
+        answers the same OpenID."""
+        ...
+
+    def release(self, *, open_id: str) -> None:
+        """Forget an OpenID (OpenID解除): no payment may use it any more."""
+        ...

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kessai.connectors.base import (
     BankNet,
     CardAcquirer,
+    CarrierBilling,
     CvsChain,
     PayEasyAgency,
     VirtualAccountBank,
@@ -66,6 +67,7 @@ class Core:
     cvs_for: Callable[[MerchantRef], CvsChain]
     banknet_for: Callable[[MerchantRef], BankNet]
     virtual_bank_for: Callable[[MerchantRef], VirtualAccountBank]
+    carrier_for: Callable[[MerchantRef], CarrierBilling]
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

@@ -4,6 +4,7 @@ from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.banknet_models import BankNetRequest
+from kessai.core.payments.carrier_models import CarrierOpenId
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.core.payments.vaccount.models import (
     VirtualAccount,
@@ -16,6 +17,7 @@ from kessai.db.base import Base
 __all__ = [
     "BankNetRequest",
     "Base",
+    "CarrierOpenId",
     "Merchant",
     "Notice",
     "NoticeAttempt",

@@ -18,7 +18,7 @@ from kessai.config import Settings
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
-from kessai.core.payments import commands, later
+from kessai.core.payments import carrier, commands, later
 from kessai.core.payments.vaccount import claims as vaccount_claims
 from kessai.worker.outbox import DeliveryLoop, deliver_due
 
@@ -35,9 +35,10 @@ def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
     with core.sessions() as session:
         merchants = {m.id: MerchantRef.of(m) for m in session.scalars(select(Merchant))}
     return {
-        "expired": commands.expire_due(core) + later.expire_due(core),
+        "expired": commands.expire_due(core) + later.expire_due(core) + carrier.expire_due(core),
         "closed": vaccount_claims.close_due(core),  # virtual accounts past deadline + grace (16)
-        "reconciled": commands.reconcile_all(core, merchants),
+        "reconciled": commands.reconcile_all(core, merchants)
+        + carrier.reconcile_all(core, merchants),
         "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
     }
 

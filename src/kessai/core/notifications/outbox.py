@@ -80,7 +80,9 @@ def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, 
 
 
 def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
+    """The common fields, the card's acquirer (acq_*), the carrier's extras (career_*)."""
     details = payment.details or {}
+    card = payment.payment_type == "02"  # other methods keep their institution out of acq_*
     return {
         "payment_notice_id": str(notice_id),
         "change_date": jst_stamp(now),
@@ -96,11 +98,14 @@ def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str,
         "cancel_date": jst_stamp(payment.cancelled_at),
         "payment_date": jst_stamp(payment.captured_at),
         "related_payment_id": str(payment.related_payment_id or ""),
-        "acq_id": payment.institution_code,
-        "acq_name": payment.institution_name,
+        "acq_id": payment.institution_code if card else "",
+        "acq_name": payment.institution_name if card else "",
         "payment_class": str(details.get("payment_class", "")),
         "split_count": str(details.get("split_count", "")),
         "issur_name": str(details.get("issur_name", "")),
+        "career_type": str(details.get("career_type", "")),
+        "pc_mobile_type": str(details.get("pc_mobile_type", "")),
+        "career_payment_id": str(details.get("career_payment_id", "")),
         "site_id": payment.site_id,
         "customer_id": str(details.get("customer_id", "")),
         "customer_card_id": str(details.get("customer_card_id", "")),

@@ -11,18 +11,15 @@ same payment impossible — so two racing captures make one capture.
 from __future__ import annotations
 
 import contextlib
-import time
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import banknet, later, repository
+from kessai.core.payments import banknet, carrier, later, operations, repository
 from kessai.core.payments.models import Payment, PaymentOperation
 from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.states.card import (
@@ -38,11 +35,7 @@ from kessai.core.payments.states.card import (
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, KessaiError
 
-# How long a follow-up waits for another operation on the same payment to settle before answering
-# 9005 (retry). In-process institutions answer in milliseconds; real ones within seconds.
-WAIT_FOR_OPEN_OPERATION = timedelta(seconds=5)
-# A `sending` row older than this belongs to a process that died mid-call.
-STALE_SENDING = timedelta(seconds=60)
+CARD = "02"
 MAX_INPUT_ERROR_RETRIES = 3
 
 
@@ -218,15 +211,10 @@ def operate(
     core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
 ) -> OperationResult:
     """Run `operation` on the payment, waiting briefly for another operation on it to settle."""
-    deadline = time.monotonic() + WAIT_FOR_OPEN_OPERATION.total_seconds()
-    while True:
-        try:
-            return _operate_once(core, merchant, payment_id, operation)
-        except InProgress:
-            reconcile(core, merchant, payment_id)
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
+    return operations.waiting(
+        lambda: _operate_once(core, merchant, payment_id, operation),
+        lambda: reconcile(core, merchant, payment_id),
+    )
 
 
 def _operate_once(
@@ -248,7 +236,7 @@ def _begin(
     with core.sessions.begin() as session:
         now = core.clock.now()
         payment = repository.lock_payment(session, payment_id)
-        if payment.payment_type != "02":
+        if payment.payment_type != CARD:
             raise InvalidState("2004")  # a card telegram on another method's payment
         apply_due_expiry(session, payment, now)
         if repository.open_operation(session, payment.id) is not None:
@@ -293,22 +281,7 @@ def _call(
 def _open_operation(
     session: Session, payment: Payment, operation: CardOperation, amount: int, now: datetime
 ) -> PaymentOperation:
-    op = PaymentOperation(
-        payment_id=payment.id,
-        kind=operation.value,
-        status="sending",
-        idempotency_key=uuid.uuid4().hex,
-        amount=amount,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(op)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # the open-operation index: someone else got there first
-        raise InProgress() from exc
-    return op
+    return operations.open_operation(session, payment, operation.value, amount, now)
 
 
 def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) -> OperationResult:
@@ -337,7 +310,7 @@ def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
 
 def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
     """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2)."""
-    if payment.payment_type != "02":
+    if payment.payment_type != CARD:
         return
     if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:
         if payment.authorized_at + AUTH_LIFETIME <= now:
@@ -366,7 +339,7 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
     for status, window in (("20", AUTH_LIFETIME), ("40", CANCEL_WINDOW)):
         with core.sessions() as session:
             ids = repository.due_for_expiry(
-                session, status=status, column_before=now - window, limit=batch
+                session, status=status, column_before=now - window, limit=batch, payment_type=CARD
             )
         for payment_id in ids:
             with core.sessions.begin() as session:
@@ -379,14 +352,13 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
 
 
 def reconcile(core: Core, merchant: MerchantRef, payment_id: int) -> OperationResult | None:
-    """Settle an operation whose answer was lost, by asking the institution (`lookup`).
+    """Settle a card operation whose answer was lost, by asking the acquirer (`lookup`).
     A `sending` operation that is still fresh belongs to a live request and is left alone."""
     with core.sessions() as session:
         op = repository.open_operation(session, payment_id)
-        if op is None:
+        if op is None or repository.payment_type_of(session, payment_id) != CARD:
             return None
-        stale = op.updated_at + STALE_SENDING <= core.clock.now()
-        if op.status == "sending" and not stale:
+        if op.status == "sending" and not operations.is_stale(op, core.clock.now()):
             return None
         op_id, key = op.id, op.idempotency_key
     result = core.acquirer_for(merchant).lookup(idempotency_key=key)
@@ -394,32 +366,12 @@ def reconcile(core: Core, merchant: MerchantRef, payment_id: int) -> OperationRe
 
 
 def reconcile_all(core: Core, merchants: dict[int, MerchantRef], *, batch: int = 100) -> int:
-    """The reconciler's sweep over unsettled operations; returns how many it asked about.
-    An operation the institution could not answer for is asked again on a back-off schedule
+    """The reconciler's sweep over unsettled card operations; returns how many it asked about.
+    An operation the acquirer could not answer for is asked again on a back-off schedule
     (5 min, 1 h, then daily); a merchant's 094 inquiry asks at once whatever the schedule."""
-    now = core.clock.now()
-    with core.sessions() as session:
-        candidates = repository.unsettled_operations(
-            session, older_than=now - STALE_SENDING, limit=batch
-        )
-        due = [pid for pid, attempts, updated in candidates if _due(attempts, updated, now)]
-        owners = {pid: session.get(Payment, pid) for pid in due}
-    asked = 0
-    for payment_id, payment in owners.items():
-        if payment is not None and payment.merchant_id in merchants:
-            reconcile(core, merchants[payment.merchant_id], payment_id)
-            asked += 1
-    return asked
-
-
-RECONCILE_BACKOFF = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1))
-
-
-def _due(attempts: int, updated_at: datetime, now: datetime) -> bool:
-    """`sending` rows (0 attempts) are due once stale; unknown ones by the back-off schedule."""
-    if attempts == 0:
-        return True
-    return updated_at + RECONCILE_BACKOFF[min(attempts, len(RECONCILE_BACKOFF)) - 1] <= now
+    return operations.reconcile_sweep(
+        core, merchants, payment_type=CARD, reconcile=reconcile, batch=batch
+    )
 
 
 # ---------------------------------------------------------------- inquiry (094)
@@ -442,6 +394,9 @@ def inquire(
             ambiguous_code="13002",
             missing_code="13001",
         )
+        found_type = repository.payment_type_of(session, payment_id)
+    if found_type == carrier.PAYMENT_TYPE:  # carrier payments have their own time and institution
+        return carrier.refresh(core, merchant, payment_id)
     with contextlib.suppress(KessaiError):  # the inquiry still answers what we know
         reconcile(core, merchant, payment_id)
     with core.sessions.begin() as session:

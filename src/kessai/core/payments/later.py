@@ -8,6 +8,7 @@ expiry together, while the notices it causes still go out in real time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,8 +25,9 @@ from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 
 APPLIED = "10"
 EXPIRED = "12"
-# The status an unpaid payment takes at its deadline, where it is not 12 (by payment_type).
-EXPIRED_STATUS: dict[str, str] = {"05": "15"}  # bank net: 申込中断
+# The status an unpaid payment takes at its deadline where it is not 12: 申込中断 for bank net (05)
+# and for a carrier payment (06) the buyer never approved in time.
+EXPIRED_STATUS: dict[str, str] = {"05": "15", "06": "15"}
 MAX_LIMIT_DAYS = 60
 
 
@@ -73,8 +75,11 @@ def create(
     site_id: str,
     due: datetime,
     details: dict[str, Any],
+    institution_code: str = "",
+    institution_name: str = "",
 ) -> PaymentView:
-    """Write the payment (申込済) with its numbers; one transaction, the notice included."""
+    """Write the payment (申込済) with its numbers; one transaction, the notice included.
+    `institution_code`/`_name`: which institution of the method takes it (carrier: its type)."""
     with core.sessions.begin() as session:
         payment = add(
             session,
@@ -86,6 +91,8 @@ def create(
             site_id=site_id,
             due=due,
             details=details,
+            institution_code=institution_code,
+            institution_name=institution_name,
         )
         return PaymentView.of(payment)
 
@@ -105,6 +112,8 @@ def add(
     operation: str = "apply",
     paid_at: datetime | None = None,
     institution_ref: str | None = None,
+    institution_code: str = "",
+    institution_name: str = "",
 ) -> Payment:
     """`create` inside the caller's transaction, for a method that writes more in the same one
     (bank net its application, a virtual account its account). `status`/`paid_at`: a payment that
@@ -120,6 +129,8 @@ def add(
         details=details,
         captured_at=paid_at,
         institution_ref=institution_ref,
+        institution_code=institution_code,
+        institution_name=institution_name,
         created_at=at.merchant,
         updated_at=at.merchant,
     )
@@ -165,8 +176,11 @@ def payable(
 
 
 def expire_if_due(session: Session, payment: Payment, at: Now) -> bool:
-    """Expire `payment` (already locked) if it is still unpaid and its deadline has passed."""
+    """Expire `payment` (already locked) if it is still unpaid and its deadline has passed, and no
+    operation on it is waiting for an institution's answer (a carrier approval in flight)."""
     if payment.status != APPLIED or payment.due_at is None or payment.due_at >= at.merchant:
+        return False
+    if repository.open_operation(session, payment.id) is not None:
         return False
     expired = EXPIRED_STATUS.get(payment.payment_type, EXPIRED)
     set_status(session, payment, expired, operation="expire", at=at)
@@ -192,25 +206,38 @@ def expire_now(
 def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500) -> int:
     """Expire every unpaid payment (of `payment_type`, or of every method paid later) past its
     deadline, on each merchant's own time, one by one, each under its row lock."""
-    real = core.clock.now()
-    with core.sessions() as session:
-        offsets = repository.clock_offsets(session)
-        due = repository.due_unpaid(
-            session, payment_type=payment_type, now=real, limit=batch, exclude=set(offsets)
+
+    def find(
+        session: Session, at: datetime, merchant_id: int | None, exclude: set[int]
+    ) -> list[int]:
+        return repository.due_unpaid(
+            session,
+            payment_type=payment_type,
+            now=at,
+            limit=batch,
+            merchant_id=merchant_id,
+            exclude=exclude,
         )
-        candidates = [(payment_id, timedelta(0)) for payment_id in due]
-        for merchant_id, offset in offsets.items():
-            due = repository.due_unpaid(
-                session,
-                payment_type=payment_type,
-                now=real + offset,
-                limit=batch,
-                merchant_id=merchant_id,
-            )
-            candidates += [(payment_id, offset) for payment_id in due]
+
     moved = 0
-    for payment_id, offset in candidates:
-        at = Now(merchant=real + offset, real=real)
+    for payment_id, at in due_candidates(core, find):
         with core.sessions.begin() as session:
             moved += expire_if_due(session, repository.lock_payment(session, payment_id), at)
     return moved
+
+
+# (session, the merchants' time, one merchant or None for all, merchants to leave out) → ids.
+Finder = Callable[[Session, datetime, int | None, set[int]], list[int]]
+
+
+def due_candidates(core: Core, find: Finder) -> list[tuple[int, Now]]:
+    """The payments `find` says are due, each with the time of its merchant: real time for most,
+    the test clock for sandbox merchants whose clock runs ahead (asked one merchant at a time)."""
+    real = core.clock.now()
+    with core.sessions() as session:
+        offsets = repository.clock_offsets(session)
+        found = [(pid, Now(real, real)) for pid in find(session, real, None, set(offsets))]
+        for merchant_id, offset in offsets.items():
+            at = Now(merchant=real + offset, real=real)
+            found += [(pid, at) for pid in find(session, at.merchant, merchant_id, set())]
+    return found

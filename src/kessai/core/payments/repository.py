@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -21,6 +22,20 @@ def lock_payment(session: Session, payment_id: int) -> Payment:
     if payment is None:
         raise NotFound("2006")
     return payment
+
+
+def merchant_of(session: Session, merchant_id: int) -> Merchant:
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound("2006")
+    return merchant
+
+
+def payment_type_of(session: Session, payment_id: int) -> str:
+    payment_type = session.scalar(select(Payment.payment_type).where(Payment.id == payment_id))
+    if payment_type is None:
+        raise NotFound("2006")
+    return payment_type
 
 
 def find_payment_id(
@@ -52,6 +67,16 @@ def find_payment_id(
     if payment_id and trading_id and found_trading != trading_id:
         raise NotFound(missing_code)  # both given: both must match
     return int(found_id)
+
+
+def newest_related(session: Session, payment_id: int) -> Payment | None:
+    """The newest payment made from `payment_id` (a correction's new payment)."""
+    return session.scalar(
+        select(Payment)
+        .where(Payment.related_payment_id == payment_id)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    )
 
 
 def open_operation(session: Session, payment_id: int) -> PaymentOperation | None:
@@ -98,15 +123,18 @@ def latest_card_payment_by_trading_id(
 
 
 def unsettled_operations(
-    session: Session, *, older_than: datetime, limit: int
+    session: Session, *, older_than: datetime, limit: int, payment_type: str
 ) -> list[tuple[int, int, datetime]]:
-    """Open operations untouched since `older_than`: (payment_id, attempts, updated_at), oldest
-    first, for the reconciler to choose from by its back-off schedule."""
+    """Open operations of `payment_type` payments untouched since `older_than`: (payment_id,
+    attempts, updated_at), oldest first, for the reconciler to choose from by its back-off
+    schedule."""
     rows = session.execute(
         select(PaymentOperation.payment_id, PaymentOperation.attempts, PaymentOperation.updated_at)
+        .join(Payment, Payment.id == PaymentOperation.payment_id)
         .where(
             PaymentOperation.status.in_(OPEN_STATUSES),
             PaymentOperation.updated_at <= older_than,
+            Payment.payment_type == payment_type,
         )
         .order_by(PaymentOperation.updated_at)
         .limit(limit)
@@ -143,11 +171,45 @@ def clock_offsets(session: Session) -> dict[int, timedelta]:
 
 
 def due_for_expiry(
-    session: Session, *, status: str, column_before: datetime, limit: int
+    session: Session, *, status: str, column_before: datetime, limit: int, payment_type: str
 ) -> list[int]:
     column = Payment.authorized_at if status == "20" else Payment.captured_at
     return list(
         session.scalars(
-            select(Payment.id).where(Payment.status == status, column <= column_before).limit(limit)
+            select(Payment.id)
+            .where(
+                Payment.payment_type == payment_type,
+                Payment.status == status,
+                column <= column_before,
+            )
+            .limit(limit)
         )
     )
+
+
+def due_timed(
+    session: Session,
+    *,
+    payment_type: str,
+    status: str,
+    since: str,
+    before: datetime,
+    institution_codes: Collection[str],
+    limit: int,
+    merchant_id: int | None = None,
+    exclude: set[int] | None = None,
+) -> list[int]:
+    """Payments in `status` at one of `institution_codes` whose `since` time (authorized_at,
+    captured_at, cancelled_at) is at or before `before`: a move time makes is due on them."""
+    column = getattr(Payment, since)
+    query = select(Payment.id).where(
+        Payment.payment_type == payment_type,
+        Payment.status == status,
+        Payment.institution_code.in_(list(institution_codes)),
+        column <= before,
+    )
+    if merchant_id is not None:
+        query = query.where(Payment.merchant_id == merchant_id)
+    if exclude:
+        query = query.where(Payment.merchant_id.not_in(exclude))
+    return list(session.scalars(query.limit(limit)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -65,75 +66,152 @@ def change_status(
         record_change(session, payment, now, deliver_at=notify_at)
 
 
+class SettleRules(Protocol):
+    """How a method's state table answers an institution's outcome (`CARD_RULES` for cards)."""
+
+    def succeeded(
+        self,
+        session: Session,
+        payment: Payment,
+        op: PaymentOperation,
+        result: ConnectorResult,
+        now: datetime,
+        notify_at: datetime | None,
+    ) -> str:
+        """Stamp what the success changed on the payment (or made: a correction's new payment,
+        whose notice goes out at `notify_at`); the status it moves to."""
+        ...
+
+    def declined(self, payment: Payment, op: PaymentOperation, result: ConnectorResult) -> str:
+        """The status a refusal leaves the payment in."""
+        ...
+
+    def unsettled(self, payment: Payment, op: PaymentOperation) -> str | None:
+        """The status shown while the answer is unknown (None: the payment stays as it is)."""
+        ...
+
+
+class CardRules:
+    """The card table (§3.2) as `settle` asks it."""
+
+    def succeeded(
+        self,
+        session: Session,
+        payment: Payment,
+        op: PaymentOperation,
+        result: ConnectorResult,
+        now: datetime,
+        notify_at: datetime | None,
+    ) -> str:
+        rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
+        _stamp(payment, op.kind, result, now)
+        return rule.on_success
+
+    def declined(self, payment: Payment, op: PaymentOperation, result: ConnectorResult) -> str:
+        rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
+        # 2003 (input error): the payment stays 申込済 and may be retried by payment_id (§3.2).
+        return payment.status if result.response_code == "2003" else rule.on_decline
+
+    def unsettled(self, payment: Payment, op: PaymentOperation) -> str | None:
+        return None
+
+
+CARD_RULES = CardRules()
+
+
 def settle(
-    session: Session, *, payment_id: int, operation_id: int, result: ConnectorResult, now: datetime
+    session: Session,
+    *,
+    payment_id: int,
+    operation_id: int,
+    result: ConnectorResult,
+    now: datetime,
+    rules: SettleRules = CARD_RULES,
+    notify_at: datetime | None = None,
 ) -> OperationResult:
-    """Apply `result` to the operation and its payment. Idempotent: a settled operation is left."""
+    """Apply `result` to the operation and its payment. Idempotent: a settled operation is left.
+    `rules` is the payment's method. `notify_at` is real time when `now` is a sandbox merchant's
+    test clock: when the notice may go out, and the operation row's own time (the reconciler
+    reads operation rows on real time)."""
     payment = repository.lock_payment(session, payment_id)
     op = session.get(PaymentOperation, operation_id)  # guarded by the payment's lock
     assert op is not None, f"operation {operation_id} vanished"
     if op.status not in repository.OPEN_STATUSES:
         return _already_settled(payment, op)
     op.attempts += 1
-    op.updated_at = now
+    op.updated_at = notify_at or now
+    changes = _Change(session, payment, op, result, now, rules, notify_at)
     match result.outcome:
         case Outcome.SUCCEEDED:
-            return _succeeded(session, payment, op, result, now)
+            return changes.succeeded()
         case Outcome.DECLINED:
-            return _declined(session, payment, op, result, now)
+            return changes.declined()
         case Outcome.NOT_SENT:
             op.status = "not_sent"
             return _unsettled(payment, op, "institution unreachable; nothing was sent")
         case Outcome.UNKNOWN | Outcome.PENDING:
             op.status = "unknown"
             log.warning("payment %s: %s answer unknown; will ask again", payment.id, op.kind)
+            changes.show_unsettled()
             return _unsettled(payment, op, "answer not known yet; inquire with 094")
 
 
-def _succeeded(
-    session: Session,
-    payment: Payment,
-    op: PaymentOperation,
-    result: ConnectorResult,
-    now: datetime,
-) -> OperationResult:
-    if not _integrity_ok(op, result):
-        op.status = "integrity_failure"
-        log.error("payment %s: %s answer does not match what was sent", payment.id, op.kind)
-        return OperationResult(False, PaymentView.of(payment), "E001", "integrity check failed")
-    op.status = "succeeded"
-    op.reference = result.reference or op.reference
-    rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
-    _stamp(payment, op.kind, result, now)
-    change_status(session, payment, rule.on_success, operation=op.kind, now=now)
-    return OperationResult(True, PaymentView.of(payment))
+class _Change:
+    """One outcome applied to one payment, through its method's rules."""
 
+    def __init__(
+        self,
+        session: Session,
+        payment: Payment,
+        op: PaymentOperation,
+        result: ConnectorResult,
+        now: datetime,
+        rules: SettleRules,
+        notify_at: datetime | None,
+    ) -> None:
+        self.session, self.payment, self.op, self.result = session, payment, op, result
+        self.now, self.rules, self.notify_at = now, rules, notify_at
 
-def _declined(
-    session: Session,
-    payment: Payment,
-    op: PaymentOperation,
-    result: ConnectorResult,
-    now: datetime,
-) -> OperationResult:
-    op.status = "declined"
-    op.response_code = result.response_code
-    op.response_detail = result.response_detail
-    rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
-    # 2003 (input error): the payment stays 申込済 and may be retried by payment_id (§3.2).
-    new_status = payment.status if result.response_code == "2003" else rule.on_decline
-    change_status(
-        session,
-        payment,
-        new_status,
-        operation=op.kind,
-        now=now,
-        response_code=result.response_code,
-        response_detail=result.response_detail,
-    )
-    return OperationResult(
-        False, PaymentView.of(payment), result.response_code, result.response_detail
-    )
+    def succeeded(self) -> OperationResult:
+        payment, op, result = self.payment, self.op, self.result
+        if not _integrity_ok(op, result):
+            op.status = "integrity_failure"
+            log.error("payment %s: %s answer does not match what was sent", payment.id, op.kind)
+            return OperationResult(False, PaymentView.of(payment), "E001", "integrity check failed")
+        op.status = "succeeded"
+        op.reference = result.reference or op.reference
+        new_status = self.rules.succeeded(
+            self.session, payment, op, result, self.now, self.notify_at
+        )
+        self._move(new_status)
+        return OperationResult(True, PaymentView.of(payment))
+
+    def declined(self) -> OperationResult:
+        payment, op, result = self.payment, self.op, self.result
+        op.status = "declined"
+        op.response_code = result.response_code
+        op.response_detail = result.response_detail
+        self._move(self.rules.declined(payment, op, result), result)
+        return OperationResult(
+            False, PaymentView.of(payment), result.response_code, result.response_detail
+        )
+
+    def show_unsettled(self) -> None:
+        shown = self.rules.unsettled(self.payment, self.op)
+        if shown is not None and shown != self.payment.status:
+            self._move(shown)
+
+    def _move(self, new_status: str, result: ConnectorResult | None = None) -> None:
+        change_status(
+            self.session,
+            self.payment,
+            new_status,
+            operation=self.op.kind,
+            now=self.now,
+            response_code=result.response_code if result else "",
+            response_detail=result.response_detail if result else "",
+            notify_at=self.notify_at,
+        )
 
 
 def _unsettled(payment: Payment, op: PaymentOperation, why: str) -> OperationResult:

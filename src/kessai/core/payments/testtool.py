@@ -18,7 +18,7 @@ from sqlalchemy import select
 from kessai.connectors.base import IncomingTransfer
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, banknet, banknet_clearing, cvs, later, vaccount
+from kessai.core.payments import atm, banknet, banknet_clearing, carrier, cvs, later, vaccount
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.states.cvs import CvsStatus
@@ -179,6 +179,16 @@ TOOL: dict[str, MethodMoves] = {
 }
 
 
+# Methods §4 leaves out of the tool ("card, carrier and e-money statuses are changed by
+# telegrams"), and how their sandbox payments move instead.
+NOT_IN_TOOL: dict[str, str] = {
+    carrier.PAYMENT_TYPE: (
+        "the buyer approves, cancels or is refused on the sandbox carrier's page (100's "
+        "redirect_url / redirect_html); 101, 102 and 103 move it after that, not the tool"
+    ),
+}
+
+
 def payment_type_of(core: Core, merchant: MerchantRef, payment_id: int) -> str:
     if merchant.mode != "sandbox":
         raise SandboxOnly(message=_PRODUCTION.format(merchant.id))
@@ -194,10 +204,8 @@ def pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> P
     payment_type = payment_type_of(core, merchant, payment_id)
     method = TOOL.get(payment_type)
     if method is None:
-        raise InvalidState(
-            "S002",
-            message=f"payment_type {payment_type} is paid through telegrams, not the tool",
-        )
+        how = NOT_IN_TOOL.get(payment_type, "it is paid through telegrams, not the tool")
+        raise InvalidState("S002", message=f"payment_type {payment_type}: {how}")
     return method.pay(core, merchant, payment_id, inp)
 
 
@@ -304,7 +312,8 @@ def clock(core: Core, merchant_id: int) -> TestClockView:
 def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockView:
     """Move a sandbox merchant's test clock forward by `delta`, then close at once what that
     passed: every unpaid payment whose deadline is now behind is expired, one by one, each
-    re-checked under its row lock (a payment paid before its deadline is never touched). A running
+    re-checked under its row lock (a payment paid before its deadline is never touched); carrier
+    payments make the moves their time rules say (reports, authorisation expiry). A running
     server picks the new time up within its credential cache's few seconds."""
     if delta <= timedelta(0):
         raise InvalidRequest("P010", field="clock", message="the test clock only moves forward")
@@ -313,7 +322,7 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row = _sandbox_merchant(session.scalar(query), merchant_id)
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
-    expired = later.expire_due(core) + claims.close_due(core)
+    expired = later.expire_due(core) + claims.close_due(core) + carrier.expire_due(core)
     return TestClockView(
         merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired
     )

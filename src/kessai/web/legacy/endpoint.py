@@ -38,6 +38,7 @@ _NON_CARD_KINDS: dict[str, str | None] = {
     "060": "05",
     "070": "07",
 }
+_NON_CARD_KINDS |= dict.fromkeys(("100", "101", "102", "103", "104", "105"), "06")  # carrier
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }

@@ -14,7 +14,7 @@ from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import atm, banknet, commands, cvs
+from kessai.core.payments import atm, banknet, carrier, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
 from kessai.core.payments.vaccount import PAYMENT_TYPE as VIRTUAL_ACCOUNT
@@ -25,10 +25,12 @@ from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.buyer.banknet import asp_url, bank_url
+from kessai.web.legacy import carrier as carrier_face
 from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
 from kessai.web.legacy.specs import (
     ATM_PAYMENT_RECORD,
     BANKNET_PAYMENT_RECORD,
+    CARRIER_PAYMENT_RECORD,
     CVS_PAYMENT_RECORD,
     RESPONSE_FIELDS,
     STORED_CARD_CSV_COLUMNS,
@@ -498,6 +500,9 @@ def inquire(core: Core, t: Telegram) -> Reply:
         return success_fields(
             VIRTUAL_ACCOUNT_PAYMENT_RECORD, vaccount_values(view) | _record_values(view)
         )
+    if view.payment_type == carrier.PAYMENT_TYPE:
+        values = carrier_face.carrier_values(view) | _record_values(view)
+        return success_fields(CARRIER_PAYMENT_RECORD, values)
     values = card_values(view) | {
         "payment_type": view.payment_type,
         "site_id": view.site_id,
@@ -676,4 +681,5 @@ HANDLERS: dict[str, Handler] = {
     "091": difference_inquiry,
     "094": inquire,
     "116": update_card,
+    **carrier_face.CARRIER_HANDLERS,
 }

@@ -195,6 +195,42 @@ _VIRTUAL_ACCOUNT = (  # 070 (§1.5)
     FieldSpec("fix_numbering_registered", FieldKind.TEXT, 200, _OPT),
 )
 
+# Carrier billing (§1.5 100–105). The annex with the exact sizes is not in the sources: URLs as
+# return_url (512), the other limits generous guesses (marked), so that real clients pass.
+_CAREER_TYPE = FieldSpec("career_type", _D, 2, _REQ)  # 2, 4, 5, 6, 7 (checked by the core: P010)
+_CARRIER_URL = 512
+_PC_MOBILE_TYPE = FieldSpec("pc_mobile_type", _D, 1, _OPT, choices=("0", "1", "2", "3", "4"))
+
+_CARRIER_APPLY = (  # 100
+    _CAREER_TYPE,
+    FieldSpec("amount", FieldKind.AMOUNT, 6, _REQ),
+    FieldSpec("return_url", FieldKind.ASCII, _CARRIER_URL, _REQ),
+    FieldSpec("cancel_url", FieldKind.ASCII, _CARRIER_URL, _REQ),
+    FieldSpec("other_url", FieldKind.ASCII, _CARRIER_URL, _OPT),
+    _SITE_ID,
+    FieldSpec("item_cd", FieldKind.ASCII, 32, _OPT),  # no documented limit
+    _PC_MOBILE_TYPE,
+    FieldSpec("open_id", FieldKind.ASCII, 256, _OPT),  # no documented limit
+    FieldSpec("outline", FieldKind.TEXT, 128, _OPT),  # no documented limit
+    FieldSpec("service_code", FieldKind.ASCII, 32, _OPT),  # no documented limit
+    _flag("sales_flg"),
+)
+
+_CARRIER_CORRECT = (FieldSpec("amount", FieldKind.AMOUNT, 6, _REQ),)  # 103: the new total
+
+_CARRIER_AUTHENTICATE = (  # 104
+    _CAREER_TYPE,
+    FieldSpec("redirect_url", FieldKind.ASCII, _CARRIER_URL, _REQ),
+    FieldSpec("cancel_url", FieldKind.ASCII, _CARRIER_URL, _REQ),
+    _PC_MOBILE_TYPE,
+    _SITE_ID,
+)
+
+_CARRIER_RELEASE = (  # 105
+    FieldSpec("career_type", _D, 2, _OPT),
+    FieldSpec("open_id", FieldKind.ASCII, 256, _REQ),
+)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
     "050": COMMON_HEADER + _BANK_NET_DIRECT,
@@ -213,6 +249,12 @@ REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "091": _HEADER_WITHOUT_PAYMENT + _DIFFERENCE_INQUIRY,
     "094": COMMON_HEADER + _INQUIRE,
     "116": COMMON_HEADER + _UPDATE_CARD,
+    "100": COMMON_HEADER + _CARRIER_APPLY,
+    "101": COMMON_HEADER,
+    "102": COMMON_HEADER,
+    "103": COMMON_HEADER + _CARRIER_CORRECT,
+    "104": COMMON_HEADER + _CARRIER_AUTHENTICATE,
+    "105": COMMON_HEADER + _CARRIER_RELEASE,
 }
 
 # The 020 reply; 021/022/023 answer the same names ("パラメータ名のみ返却"), most of them empty.
@@ -480,6 +522,33 @@ VIRTUAL_ACCOUNT_PAYMENT_RECORD = (
     "transfer_date",
 )
 
+# 094's carrier record (§1.5 094 "Other methods").
+CARRIER_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "authorized_date",
+    "cancel_date",
+    "payment_date",
+    "career_type",
+    "pc_mobile_type",
+    "career_payment_id",
+    "running_id",
+    "running_target_ym",
+    "item_cd",
+    "service_code",
+    "outline",
+    "payment_class",
+    "sales_flg",
+)
+
+# 100 and 104 answer `redirect_url` or, for the carriers that post a form, `redirect_html` (last).
+_CARRIER_REDIRECT = ("redirect_url", "redirect_html")
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "060": _BANK_NET_REPLY,
     # 050: Kessai's reading; the payment exists at once, and asp_url is the bank's page.
@@ -524,6 +593,12 @@ RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "091": ("success_code", "success_detail", *NOTICE_FIELDS),
     "094": CARD_PAYMENT_RECORD,
     "116": ("num_of_cards", "customer_card_id"),
+    "100": ("payment_id", "trading_id", "trade_generation_date", *_CARRIER_REDIRECT),
+    "101": ("payment_id", "trading_id"),
+    "102": ("payment_id", "trading_id"),
+    "103": ("payment_id", "base_payment_id", "trading_id"),
+    "104": ("trading_id", *_CARRIER_REDIRECT),
+    "105": ("open_id",),
 }
 
 # 027 answers CSV (§1.3) with these columns for every card; the validity-check columns are empty for

@@ -6,13 +6,14 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, banknet, card, cvs, vaccount
+from kessai.core.payments.states import atm, banknet, card, carrier, cvs, vaccount
 
 CARD = "02"
 ATM = "01"
 CVS = "03"
 BANK_NET = "05"
 VIRTUAL_ACCOUNT = "07"
+CARRIER = "06"
 
 
 def notifies(payment_type: str, status: str) -> bool:
@@ -27,4 +28,6 @@ def notifies(payment_type: str, status: str) -> bool:
         return banknet.notifies_merchant(banknet.BankNetStatus(status))
     if payment_type == VIRTUAL_ACCOUNT:
         return vaccount.notifies_merchant(vaccount.VaStatus(status))
+    if payment_type == CARRIER:
+        return carrier.notifies_merchant(carrier.CarrierStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")
