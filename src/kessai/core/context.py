@@ -9,7 +9,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kessai.connectors.base import CardAcquirer, CvsChain, PayEasyAgency
+from kessai.connectors.base import CardAcquirer, CvsChain, PayEasyAgency, SlipAgency
 from kessai.core.cards.models import VaultCard
 from kessai.kit.clock import Clock
 from kessai.kit.secrets import CardNumber
@@ -58,6 +58,7 @@ class Core:
     secret: bytes  # server secret for credential hashes
     payeasy_for: Callable[[MerchantRef], PayEasyAgency]
     cvs_for: Callable[[MerchantRef], CvsChain]
+    slip_for: Callable[[MerchantRef], SlipAgency]
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

@@ -15,7 +15,7 @@ from kessai.core.notifications.models import NoticeCounter
 from kessai.kit.errors import InvalidRequest, NotFound
 
 # payment_type codes a merchant can have enabled; card only until the other methods land.
-KNOWN_METHODS = ("01", "02", "03")  # ATM (Pay-easy), card, CVS number
+KNOWN_METHODS = ("01", "02", "03", "04")  # ATM (Pay-easy), card, CVS number, CVS slip
 MODES = ("sandbox", "production")
 
 

@@ -8,6 +8,8 @@ expiry together, while the notices it causes still go out in real time.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -64,8 +66,11 @@ def create(
     site_id: str,
     due: datetime,
     details: dict[str, Any],
+    status: str = APPLIED,
+    operation: str = "apply",
 ) -> PaymentView:
-    """Write the payment (申込済) with its numbers; one transaction, the notice included."""
+    """Write the payment (申込済, or the `status` a payment first seen at the institution starts
+    in) with its numbers; one transaction, the notice included."""
     with core.sessions.begin() as session:
         at = now(core, merchant)
         payment = Payment(
@@ -74,7 +79,7 @@ def create(
             site_id=site_id,
             payment_type=payment_type,
             amount=amount,
-            status=APPLIED,
+            status=status,
             due_at=due,
             details=details,
             created_at=at.merchant,
@@ -85,12 +90,32 @@ def create(
         change_status(
             session,
             payment,
-            APPLIED,
-            operation="apply",
+            status,
+            operation=operation,
             now=at.merchant,
             initial=True,
             notify_at=at.real,
         )
+        return PaymentView.of(payment)
+
+
+def page_token(secret: bytes, purpose: str, payment_id: int) -> str:
+    """The unguessable part of a buyer page's URL for a payment (keyed by the server secret), so
+    that payment IDs cannot be walked; `purpose` keeps one page's token from opening another."""
+    message = f"{purpose}:{payment_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def page_payment(
+    core: Core, purpose: str, payment_type: str, payment_id: int, token: str
+) -> PaymentView:
+    """The payment a buyer page shows; NotFound for a wrong token or another method."""
+    if not hmac.compare_digest(page_token(core.secret, purpose, payment_id), token):
+        raise NotFound("2006")
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.payment_type != payment_type:
+            raise NotFound("2006")
         return PaymentView.of(payment)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, cvs, later
+from kessai.core.payments import atm, cvs, later, slip
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.cvs import CvsStatus
 from kessai.core.payments.views import PaymentView
@@ -77,6 +77,19 @@ def _cvs_paid(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput
     return _cvs_pay(core, merchant, payment_id, inp)
 
 
+def _slip_pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    return slip.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, company_id=inp.company_id or None
+    )
+
+
+def _slip_settle(confirmed: bool) -> Move:
+    def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+        return slip.settle_report(core, merchant, payment_id, confirmed=confirmed)
+
+    return move
+
+
 def _expire(payment_type: str) -> Move:
     def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
         return later.expire_now(core, merchant, payment_id, payment_type)
@@ -98,6 +111,16 @@ TOOL: dict[str, MethodMoves] = {
             "40": _cvs_paid,
             "12": _expire(cvs.PAYMENT_TYPE),
             "61": _cvs_settle(confirmed=False),
+        },
+    ),
+    slip.PAYMENT_TYPE: MethodMoves(
+        "CVS payment slip",
+        pay=_slip_pay,  # the agency reports the till payment first: 10 → 43
+        moves={
+            "43": _slip_pay,
+            "40": _slip_settle(confirmed=True),
+            "61": _slip_settle(confirmed=False),
+            "12": _expire(slip.PAYMENT_TYPE),
         },
     ),
 }
@@ -139,6 +162,25 @@ def move(
             message=f"payment_type {payment_type} cannot be moved to {to} (moves: {allowed})",
         )
     return target(core, merchant, payment_id, inp)
+
+
+def slip_payment(
+    core: Core,
+    merchant_id: int,
+    *,
+    amount: int,
+    company_id: str = "",
+    paid_at: datetime | None = None,
+    free_field: str = "",
+) -> PaymentView:
+    """The tool's "generate a slip payment": a slip paid at a till without any application,
+    reported to the merchant directly as 43 (§3.4, §4)."""
+    with core.sessions() as session:
+        row = _sandbox_merchant(session.get(Merchant, merchant_id), merchant_id)
+        merchant = MerchantRef.of(row)
+    return slip.record_unapplied(
+        core, merchant, amount=amount, company_id=company_id, paid_at=paid_at, free_field=free_field
+    )
 
 
 # ---------------------------------------------------------------- the test clock

@@ -6,11 +6,12 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, card, cvs
+from kessai.core.payments.states import atm, card, cvs, slip
 
 CARD = "02"
 ATM = "01"
 CVS = "03"
+SLIP = "04"
 
 
 def notifies(payment_type: str, status: str) -> bool:
@@ -21,4 +22,6 @@ def notifies(payment_type: str, status: str) -> bool:
         return atm.notifies_merchant(atm.AtmStatus(status))
     if payment_type == CVS:
         return cvs.notifies_merchant(cvs.CvsStatus(status))
+    if payment_type == SLIP:
+        return slip.notifies_merchant(slip.SlipStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")
