@@ -21,6 +21,7 @@ from kessai.connectors.base import CardAcquirer
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
+from kessai.connectors.sandbox.slip import SandboxSlipAgency
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
@@ -31,6 +32,7 @@ from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.receipt import ReceiptPage
+from kessai.web.buyer.slip import SlipPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.worker.scheduler import Scheduler
 
@@ -93,6 +95,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
         payeasy_for=_constant(SandboxPayEasy()),
         cvs_for=_constant(SandboxCvs()),
+        slip_for=_constant(SandboxSlipAgency()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -130,6 +133,11 @@ def create_app(
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
+    ]
+    slips = SlipPage(core, font=runtime.settings.slip_font)
+    routes += [
+        Route("/cvs/slip/{payment_id}/{token}", slips.page, methods=["GET"]),
+        Route("/cvs/slip/{payment_id}/{token}/slip.pdf", slips.pdf, methods=["GET"]),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator

@@ -66,6 +66,7 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "028",
         "029",
         "030",
+        "040",
         "091",
         "094",
         "116",
@@ -273,7 +274,8 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["091"] == "/n/ref/paynotice"
     assert KIND_PATHS["010"] == "/n/atm/request"
     assert KIND_PATHS["030"] == "/n/conveni/request"
-    card_kinds = set(REQUEST_SPECS) - {"010", "030", "091", "094"}
+    assert KIND_PATHS["040"] == "/n/conveni/request_print"
+    card_kinds = set(REQUEST_SPECS) - {"010", "030", "040", "091", "094"}
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 
 

@@ -9,6 +9,7 @@ The bump is the last statement before commit, to hold that lock as briefly as po
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ def record_change(
 
 
 def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, str]:
-    """The 091 / push fields of a card payment (§1.5 091), as strings."""
+    """The 091 / push fields of a payment (§1.5 091), as strings."""
     details = payment.details or {}
     return {
         "payment_notice_id": str(notice_id),
@@ -59,8 +60,14 @@ def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, 
         "payment_status": payment.status,
         "payment_amount": str(payment.amount),
         "payment_init_date": jst_stamp(payment.created_at),
-        "payment_limit_date": jst_stamp(payment.due_at, "%Y%m%d"),
+        # A slip prints its own deadline before its validity (due_at) ends.
+        "payment_limit_date": str(
+            details.get("payment_limit_date") or jst_stamp(payment.due_at, "%Y%m%d")
+        ),
+        "user_payment_date": _paid_at(details),
         "bank_code": str(details.get("bank_code", "")),
+        "cvs_company_id": str(details.get("cvs_company_id", "")),
+        "bar_code": str(details.get("bar_code", "")),
         "cancel_date": jst_stamp(payment.cancelled_at),
         "payment_date": jst_stamp(payment.captured_at),
         "related_payment_id": str(payment.related_payment_id or ""),
@@ -74,3 +81,9 @@ def notice_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str, 
         "customer_card_id": str(details.get("customer_card_id", "")),
         "fingerprint": str(details.get("fingerprint", "")),
     }
+
+
+def _paid_at(details: dict[str, Any]) -> str:
+    """user_payment_date: when the buyer paid at the till (CVS), stored as ISO 8601."""
+    paid = details.get("user_payment_date")
+    return jst_stamp(datetime.fromisoformat(paid)) if isinstance(paid, str) and paid else ""

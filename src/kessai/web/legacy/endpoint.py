@@ -30,7 +30,7 @@ log = logging.getLogger("kessai.telegram")
 
 # The payment method a kind needs (P007 without it); None: every merchant may send it (091).
 # The method a telegram kind belongs to (P007 unless the merchant has it); 091 serves every method.
-_NON_CARD_KINDS: dict[str, str | None] = {"091": None, "010": "01", "030": "03"}
+_NON_CARD_KINDS: dict[str, str | None] = {"091": None, "010": "01", "030": "03", "040": "04"}
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }
