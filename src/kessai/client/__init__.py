@@ -22,7 +22,7 @@ Needs only `httpx` and the standard library; it never imports the server's packa
 """
 
 from kessai.client import _notices as notices
-from kessai.client._client import KessaiClient
+from kessai.client._client import KessaiClient, SlipItem
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
 from kessai.client._notices import (
     NOTICE_ACK,
@@ -38,6 +38,7 @@ from kessai.client._results import (
     CorrectionResult,
     PaymentInquiry,
     Response,
+    SlipResult,
     StoredCard,
 )
 from kessai.client._telegram import Kind
@@ -56,6 +57,8 @@ __all__ = [
     "PaymentInquiry",
     "ProtocolError",
     "Response",
+    "SlipItem",
+    "SlipResult",
     "StoredCard",
     "TimeoutError",
     "TransportError",

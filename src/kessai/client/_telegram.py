@@ -35,6 +35,7 @@ class Kind(StrEnum):
     LIST_CARDS = "027"  # カード情報照会 (CSV answer)
     CORRECT_AUTHORIZATION = "028"  # 補正オーソリ
     CORRECT_CAPTURE = "029"  # 補正売上
+    CVS_SLIP = "040"  # コンビニ決済（払込票方式）申込
     INQUIRE = "094"  # 決済情報照会
     UPDATE_CARD = "116"  # カード情報更新
 
