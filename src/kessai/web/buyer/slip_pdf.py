@@ -221,8 +221,9 @@ class _Slip:
         self.c.setDash(3, 3)
         self.c.line(10 * mm, y, 200 * mm, y)
         self.c.setDash()
-        self.text(
-            105 * mm, y + 1.5 * mm, "キリトリ線（この線から下をコンビニのレジへお持ちください）", 7
+        self.c.setFont(self.font, 7)
+        self.c.drawCentredString(
+            105 * mm, y + 2 * mm, "キリトリ線　この線から下をレジへお持ちください"
         )
 
     # --- the till's parts
