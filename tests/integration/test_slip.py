@@ -70,11 +70,14 @@ def payments_of(runtime: Runtime, merchant: NewMerchant) -> int:
 
 
 def read_pdf(data: bytes) -> tuple[list[zxingcpp.Result], str]:
-    """The barcodes on the page as a 300 dpi scan sees them, and the page's text."""
+    """The barcodes on the page's till half as printed at 600 dpi (a laser printer's resolution;
+    at 300 dpi a 0.19 mm module is 2.24 pixels and about one code in ten reads badly), and the
+    page's text."""
     document = pdfium.PdfDocument(data)
     try:
         page = document[0]
-        image = page.render(scale=300 / 72, grayscale=True).to_pil()
+        upper_part = 167 / 25.4 * 72  # points above the 130 mm that hold the till's parts
+        image = page.render(scale=600 / 72, crop=(0, 0, 0, upper_part), grayscale=True).to_pil()
         text = page.get_textpage().get_text_range()
         return list(zxingcpp.read_barcodes(image)), text
     finally:
