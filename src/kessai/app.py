@@ -23,6 +23,7 @@ from kessai.connectors.sandbox.carrier import SandboxCarrier
 from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
+from kessai.connectors.sandbox.slip import SandboxSlipAgency
 from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
@@ -36,6 +37,7 @@ from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
 from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
+from kessai.web.buyer.slip import SlipPage
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
@@ -102,6 +104,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         banknet_for=_constant(SandboxBankNet()),
         virtual_bank_for=_constant(SandboxVirtualAccountBank()),
         carrier_for=_constant(SandboxCarrier()),
+        slip_for=_constant(SandboxSlipAgency()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -143,6 +146,11 @@ def create_app(
         *SandboxApi(core, authenticator).routes(),
         *_bank_net_routes(BankNetPages(core)),
         *_carrier_routes(CarrierPages(core)),
+    ]
+    slips = SlipPage(core, font=runtime.settings.slip_font)
+    routes += [
+        Route("/cvs/slip/{payment_id}/{token}", slips.page, methods=["GET"]),
+        Route("/cvs/slip/{payment_id}/{token}/slip.pdf", slips.pdf, methods=["GET"]),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator

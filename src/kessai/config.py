@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     notice_retention_days: int = Field(
         default=30, ge=7, description="Days delivered notices stay readable by 091 (PAYGENT: 7)"
     )
+    slip_font: Path | None = Field(
+        default=None,
+        description="TrueType Japanese font embedded in payment slip PDFs; default: IPAex Gothic "
+        "or IPA Gothic where Debian installs them (fonts-ipaexfont-gothic), else a font name "
+        "the viewer resolves",
+    )
     log_level: str = "INFO"
 
     @property

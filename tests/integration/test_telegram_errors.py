@@ -77,9 +77,8 @@ class TestKindsAndPaths:
         )
 
     def test_kind_not_offered_answers_p007(self, server, merchant):
-        reply = post(
-            server, auth_fields(merchant, telegram_kind="040"), path="/n/conveni/request_print"
-        )
+        # WebMoney (150): PAYGENT has it, Kessai does not offer it.
+        reply = post(server, auth_fields(merchant, telegram_kind="150"), path="/n/emoney/request")
         assert reply.code == "P007"
 
     def test_card_kind_on_cvs_path_answers_p004(self, server, merchant, runtime):

@@ -69,6 +69,7 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "029",
         "030",
         "070",
+        "040",
         "091",
         "094",
         "116",
@@ -282,13 +283,16 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["091"] == "/n/ref/paynotice"
     assert KIND_PATHS["010"] == "/n/atm/request"
     assert KIND_PATHS["030"] == "/n/conveni/request"
+    assert KIND_PATHS["040"] == "/n/conveni/request_print"
     assert KIND_PATHS["050"] == "/n/bank/request"
     assert KIND_PATHS["060"] == "/n/bank/requestasp"
     assert KIND_PATHS["070"] == "/n/virtualaccount/request"
     carrier_kinds = {"100", "101", "102", "103", "104", "105"}
     assert {KIND_PATHS[kind] for kind in carrier_kinds} == {"/n/c/request"}
     card_kinds = (
-        set(REQUEST_SPECS) - {"010", "030", "050", "060", "070", "091", "094"} - carrier_kinds
+        set(REQUEST_SPECS)
+        - {"010", "030", "040", "050", "060", "070", "091", "094"}
+        - carrier_kinds
     )
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}
 

@@ -46,14 +46,15 @@ _AT = click.option(
 @click.option(
     "--chain",
     default="",
-    help="CVS: the chain paid at (00C001 7-Eleven …); default: the issuing one.",
+    help="CVS, slip: the chain paid at (00C001 7-Eleven …); default: the issuing one (slip: "
+    "7-Eleven).",
 )
 @_guard
 def pay(
     payment_id: int, paid_at: str | None, amount: int | None, bank_code: str, chain: str
 ) -> None:
-    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first); bank
-    net 10 → 40 (15 → 40 late) …"""
+    """The buyer pays: ATM 10 → 40; CVS 10 → 40 (7-Eleven, FamilyMart: 10 → 43 first); payment
+    slip 10 → 43; bank net 10 → 40 (15 → 40 late); virtual account: a transfer of --amount …"""
     from kessai.core.payments import testtool
 
     core, merchant = _sandbox_payment(payment_id)
@@ -110,6 +111,38 @@ def transfer(merchant_id: int, account: str, amount: int, payer: str, paid_at: s
     inp = replace(inp, payer_name=payer)
     view = testtool.transfer(_core(), merchant_id, key, amount, inp)
     click.echo(json.dumps(transfer_dict(view), ensure_ascii=False))
+
+
+@sandbox.command("slip-payment")
+@click.argument("merchant_id", type=int)
+@click.option("--amount", type=int, required=True, help="The amount paid at the till (yen).")
+@click.option(
+    "--chain", default="", help="The chain paid at (00C001 7-Eleven …); default 7-Eleven."
+)
+@_AT
+@click.option(
+    "--free-field",
+    default="",
+    help="The barcode's free-use field (≤ 21 digits); default: a number the agency issues.",
+)
+@_guard
+def slip_payment(
+    merchant_id: int, amount: int, chain: str, paid_at: str | None, free_field: str
+) -> None:
+    """A payment slip paid without any application (the tool's "generate a slip payment"): the
+    merchant sees a new payment directly in 43 (速報), to be moved to 40 or 61 like any slip."""
+    from kessai.core.payments import testtool
+
+    moment = _input(paid_at, None, "", chain).paid_at
+    view = testtool.slip_payment(
+        _core(),
+        merchant_id,
+        amount=amount,
+        company_id=chain,
+        paid_at=moment,
+        free_field=free_field,
+    )
+    _echo(view)
 
 
 @sandbox.group()

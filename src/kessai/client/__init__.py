@@ -22,7 +22,7 @@ Needs only `httpx` and the standard library; it never imports the server's packa
 """
 
 from kessai.client import _notices as notices
-from kessai.client._client import KessaiClient
+from kessai.client._client import KessaiClient, SlipItem
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
 from kessai.client._notices import (
     NOTICE_ACK,
@@ -41,6 +41,7 @@ from kessai.client._results import (
     PaidLaterApplication,
     PaymentInquiry,
     Response,
+    SlipResult,
     StoredCard,
     VirtualAccountResult,
 )
@@ -66,6 +67,8 @@ __all__ = [
     "Response",
     "SandboxClient",
     "SandboxError",
+    "SlipItem",
+    "SlipResult",
     "StoredCard",
     "TimeoutError",
     "TransportError",

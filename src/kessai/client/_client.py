@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from types import TracebackType
 from typing import Final, Self, TypeVar
 
@@ -22,6 +24,7 @@ from kessai.client._results import (
     PaidLaterApplication,
     PaymentInquiry,
     Response,
+    SlipResult,
     StoredCard,
     VirtualAccountResult,
 )
@@ -51,6 +54,7 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.UPDATE_CARD: CardResult,
     Kind.DELETE_CARD: CardResult,
     Kind.INQUIRE: PaymentInquiry,
+    Kind.CVS_SLIP: SlipResult,
     Kind.LIST_CARDS: CardList,
     Kind.APPLY_ATM: PaidLaterApplication,
     Kind.APPLY_CVS: PaidLaterApplication,
@@ -528,6 +532,72 @@ class KessaiClient:
         fields: Fields = {"open_id": open_id, "career_type": career_type}
         return self._call(Kind.RELEASE_OPEN_ID, fields, Response)
 
+    # --- methods paid later ----------------------------------------------------------------------
+
+    def apply_slip(
+        self,
+        *,
+        payment_amount: int | str,
+        customer_family_name: str,
+        customer_zip_code: str,
+        customer_address_1: str,
+        customer_tel: str,
+        trading_id: str | None = None,
+        customer_name: str | None = None,
+        customer_family_name_kana: str | None = None,
+        customer_name_kana: str | None = None,
+        customer_address_2: str | None = None,
+        customer_address_3: str | None = None,
+        customer_tel_type: str | int | None = None,
+        company: bool = False,
+        customer_dept: str | None = None,
+        customer_representative: str | None = None,
+        items: Sequence[SlipItem] = (),
+        tax_class: str | int | None = None,
+        sales_tax_amount: int | str | None = None,
+        site_info: str | None = None,
+        payment_limit_date: int | str | None = None,
+        bill_expiration_date: int | str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+    ) -> SlipResult:
+        """Apply for a CVS payment slip (コンビニ払込票, 040) of `payment_amount` yen (≤ 299,999).
+
+        The slip is addressed to the payer: a person (`customer_family_name` + `customer_name`) or,
+        with `company=True`, a company (its name in `customer_family_name`, optionally
+        `customer_dept` and `customer_representative`). `payment_limit_date` is the deadline in
+        days (1–364, default 30); `bill_expiration_date` the days the slip stays valid at the
+        tills, not fewer. `items` (at most 20) must add up to the amount (plus `sales_tax_amount`
+        when `tax_class` is 1). The answer's `slip_url` is the buyer's page with the PDF; the
+        payment is reported 43 when paid, then 40. Raises ValueError for more than 20 items.
+        """
+        if len(items) > MAX_SLIP_ITEMS:
+            raise ValueError(f"a slip has at most {MAX_SLIP_ITEMS} items")
+        fields: dict[str, FieldValue | None] = {
+            "trading_id": trading_id,
+            "payment_amount": payment_amount,
+            "tax_class": tax_class,
+            "sales_tax_amount": sales_tax_amount,
+            "site_info": site_info,
+            "payment_limit_date": payment_limit_date,
+            "bill_expiration_date": bill_expiration_date,
+            "customer_type": "1" if company else "0",
+            "customer_family_name": customer_family_name,
+            "customer_name": customer_name,
+            "customer_family_name_kana": customer_family_name_kana,
+            "customer_name_kana": customer_name_kana,
+            "customer_dept": customer_dept,
+            "customer_representative": customer_representative,
+            "customer_zip_code": customer_zip_code,
+            "customer_address_1": customer_address_1,
+            "customer_address_2": customer_address_2,
+            "customer_address_3": customer_address_3,
+            "customer_tel_type": customer_tel_type,
+            "customer_tel": customer_tel,
+            **_item_fields(items),
+            **(extra or {}),
+        }
+        return self._call(Kind.CVS_SLIP, fields, SlipResult)
+
     # --- stored cards ----------------------------------------------------------------------------
 
     def register_card(
@@ -791,6 +861,27 @@ def _correction_fields(
         "reduction_flag": "1" if reduction_flag else "0",
         "base_payment_cancel_timing": base_payment_cancel_timing,
     }
+
+
+MAX_SLIP_ITEMS: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SlipItem:
+    """One line of a payment slip's statement (明細): `amount` yen, what it is for, and when."""
+
+    amount: int
+    detail: str = ""
+    day: date | None = None
+
+
+def _item_fields(items: Sequence[SlipItem]) -> dict[str, FieldValue | None]:
+    fields: dict[str, FieldValue | None] = {}
+    for n, item in enumerate(items, start=1):
+        fields[f"item_date_{n}"] = item.day.strftime("%Y%m%d") if item.day else None
+        fields[f"item_detail_{n}"] = item.detail or None
+        fields[f"item_amount_{n}"] = item.amount
+    return fields
 
 
 def _add_info(*values: str | None) -> dict[str, FieldValue | None]:

@@ -267,6 +267,26 @@ class VirtualAccountResult(Response):
         return self.fields.get("numbering_type") == "1"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class SlipResult(Response):
+    """The answer to 040 (コンビニ払込票): the payment, and where the buyer gets the slip."""
+
+    @property
+    def slip_url(self) -> str | None:
+        """The buyer's page (plain HTML) that explains the payment and links the slip's PDF."""
+        return self.fields.get("slip_url") or None
+
+    @property
+    def bar_code(self) -> str | None:
+        """The slip's 44-digit GS1-128 convenience-store code."""
+        return self.fields.get("bar_code") or None
+
+    @property
+    def payment_limit_date(self) -> str | None:
+        """The deadline printed on the slip (``YYYYMMDD``, 23:59:59 Japan time)."""
+        return self.fields.get("payment_limit_date") or None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCard:
     """One row of a 027 answer. `columns` keeps every column as the gateway named it."""

@@ -37,6 +37,7 @@ class Kind(StrEnum):
     CORRECT_AUTHORIZATION = "028"  # 補正オーソリ
     CORRECT_CAPTURE = "029"  # 補正売上
     APPLY_CVS = "030"  # コンビニ決済（番号方式）申込
+    CVS_SLIP = "040"  # コンビニ決済（払込票方式）申込
     BANK_NET = "050"  # 銀行ネット決済申込 (the merchant names the bank)
     BANK_NET_ASP = "060"  # 銀行ネット決済ASP申込 (the buyer picks the bank)
     APPLY_VIRTUAL_ACCOUNT = "070"  # 仮想口座決済申込

@@ -257,3 +257,24 @@ class CarrierBilling(Protocol):
     def release(self, *, open_id: str) -> None:
         """Forget an OpenID (OpenID解除): no payment may use it any more."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class SlipNumber:
+    """What a collection agency gives one paper payment slip (払込票) to go into its barcode."""
+
+    company_code: str  # 収納企業コード (6 digits): whose slips the agency collects
+    slip_number: str  # 払込票番号, the barcode's free-use field (≤ 21 digits)
+    chains: tuple[str, ...]  # the chains (cvs_company_id) whose tills take the agency's slips
+
+
+class SlipAgency(Protocol):
+    """A collection agency (収納代行会社) for paper payment slips: any chain it lists reads the
+    slip's GS1-128 barcode at the till and reports the payment (速報, then 確報). Issuing moves no
+    money, so an issue whose answer is lost costs nothing but an unused number."""
+
+    name: str
+
+    def issue(self, *, idempotency_key: str, amount: int) -> SlipNumber:
+        """A number for one slip of `amount` yen; the same key answers the same number."""
+        ...

@@ -15,6 +15,7 @@ from kessai.connectors.base import (
     CarrierBilling,
     CvsChain,
     PayEasyAgency,
+    SlipAgency,
     VirtualAccountBank,
 )
 from kessai.core.cards.models import VaultCard
@@ -68,6 +69,7 @@ class Core:
     banknet_for: Callable[[MerchantRef], BankNet]
     virtual_bank_for: Callable[[MerchantRef], VirtualAccountBank]
     carrier_for: Callable[[MerchantRef], CarrierBilling]
+    slip_for: Callable[[MerchantRef], SlipAgency]
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

@@ -15,8 +15,8 @@ from kessai.core.notifications.models import NoticeCounter
 from kessai.kit.errors import InvalidRequest, NotFound
 
 # payment_type codes a merchant can have enabled; card only until the other methods land.
-KNOWN_METHODS = ("01", "02", "03", "05", "06", "07")
-# ATM (Pay-easy), card, CVS number, bank net, carrier, virtual account
+KNOWN_METHODS = ("01", "02", "03", "04", "05", "06", "07")
+# ATM (Pay-easy), card, CVS number, CVS slip, bank net, carrier, virtual account
 MODES = ("sandbox", "production")
 
 

@@ -92,9 +92,14 @@ def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str,
         "payment_status": payment.status,
         "payment_amount": str(payment.amount),
         "payment_init_date": jst_stamp(payment.created_at),
-        "payment_limit_date": jst_stamp(payment.due_at, "%Y%m%d"),
+        # A slip prints its own deadline before its validity (due_at) ends.
+        "payment_limit_date": str(
+            details.get("payment_limit_date") or jst_stamp(payment.due_at, "%Y%m%d")
+        ),
         "bank_code": str(details.get("bank_code", "")),
         "user_payment_date": _stamp_iso(details.get("user_payment_date")),
+        "cvs_company_id": str(details.get("cvs_company_id", "")),
+        "bar_code": str(details.get("bar_code", "")),
         "cancel_date": jst_stamp(payment.cancelled_at),
         "payment_date": jst_stamp(payment.captured_at),
         "related_payment_id": str(payment.related_payment_id or ""),
@@ -111,3 +116,4 @@ def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str,
         "customer_card_id": str(details.get("customer_card_id", "")),
         "fingerprint": str(details.get("fingerprint", "")),
     }
+

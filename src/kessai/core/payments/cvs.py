@@ -5,8 +5,6 @@ expired. The shared mechanics of methods paid later are in `later`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +16,7 @@ from kessai.core.payments import later
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.views import PaymentView
-from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
+from kessai.kit.errors import InvalidRequest, InvalidState
 
 PAYMENT_TYPE = "03"
 DEFAULT_LIMIT_DAYS = 30
@@ -72,21 +70,17 @@ def usable_chains(cvs_type: str, cvs_company_id: str) -> tuple[str, ...]:
     return (cvs_company_id,)
 
 
+RECEIPT_PAGE = "cvs-receipt"
+
+
 def receipt_token(secret: bytes, payment_id: int) -> str:
     """The unguessable part of a payment's receipt page URL (keyed by the server secret)."""
-    message = f"cvs-receipt:{payment_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    return later.page_token(secret, RECEIPT_PAGE, payment_id)
 
 
 def receipt(core: Core, payment_id: int, token: str) -> PaymentView:
     """The payment a receipt page shows; NotFound for a wrong token or another method."""
-    if not hmac.compare_digest(receipt_token(core.secret, payment_id), token):
-        raise NotFound("2006")
-    with core.sessions() as session:
-        payment = session.get(Payment, payment_id)
-        if payment is None or payment.payment_type != PAYMENT_TYPE:
-            raise NotFound("2006")
-        return PaymentView.of(payment)
+    return later.page_payment(core, RECEIPT_PAGE, PAYMENT_TYPE, payment_id, token)
 
 
 def apply(core: Core, merchant: MerchantRef, req: CvsRequest) -> PaymentView:

@@ -8,6 +8,8 @@ expiry together, while the notices it causes still go out in real time.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -77,9 +79,12 @@ def create(
     details: dict[str, Any],
     institution_code: str = "",
     institution_name: str = "",
+    status: str = APPLIED,
+    operation: str = "apply",
 ) -> PaymentView:
-    """Write the payment (申込済) with its numbers; one transaction, the notice included.
-    `institution_code`/`_name`: which institution of the method takes it (carrier: its type)."""
+    """Write the payment (申込済, or the `status` a payment first seen at the institution starts
+    in) with its numbers; one transaction, the notice included. `institution_code`/`_name`: which
+    institution of the method takes it (carrier: its type)."""
     with core.sessions.begin() as session:
         payment = add(
             session,
@@ -93,6 +98,8 @@ def create(
             details=details,
             institution_code=institution_code,
             institution_name=institution_name,
+            status=status,
+            operation=operation,
         )
         return PaymentView.of(payment)
 
@@ -146,6 +153,26 @@ def add(
         notify_at=at.real,
     )
     return payment
+
+
+def page_token(secret: bytes, purpose: str, payment_id: int) -> str:
+    """The unguessable part of a buyer page's URL for a payment (keyed by the server secret), so
+    that payment IDs cannot be walked; `purpose` keeps one page's token from opening another."""
+    message = f"{purpose}:{payment_id}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def page_payment(
+    core: Core, purpose: str, payment_type: str, payment_id: int, token: str
+) -> PaymentView:
+    """The payment a buyer page shows; NotFound for a wrong token or another method."""
+    if not hmac.compare_digest(page_token(core.secret, purpose, payment_id), token):
+        raise NotFound("2006")
+    with core.sessions() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.payment_type != payment_type:
+            raise NotFound("2006")
+        return PaymentView.of(payment)
 
 
 def locked(session: Session, merchant: MerchantRef, payment_id: int, payment_type: str) -> Payment:

@@ -18,7 +18,16 @@ from sqlalchemy import select
 from kessai.connectors.base import IncomingTransfer
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import atm, banknet, banknet_clearing, carrier, cvs, later, vaccount
+from kessai.core.payments import (
+    atm,
+    banknet,
+    banknet_clearing,
+    carrier,
+    cvs,
+    later,
+    slip,
+    vaccount,
+)
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.states.cvs import CvsStatus
@@ -104,6 +113,19 @@ def _banknet_paid(
     )
 
 
+def _slip_pay(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+    return slip.pay(
+        core, merchant, payment_id, paid_at=inp.paid_at, company_id=inp.company_id or None
+    )
+
+
+def _slip_settle(confirmed: bool) -> Move:
+    def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
+        return slip.settle_report(core, merchant, payment_id, confirmed=confirmed)
+
+    return move
+
+
 def _expire(payment_type: str) -> Move:
     def move(core: Core, merchant: MerchantRef, payment_id: int, inp: MoveInput) -> PaymentView:
         return later.expire_now(core, merchant, payment_id, payment_type)
@@ -164,6 +186,16 @@ TOOL: dict[str, MethodMoves] = {
             "40": _cvs_paid,
             "12": _expire(cvs.PAYMENT_TYPE),
             "61": _cvs_settle(confirmed=False),
+        },
+    ),
+    slip.PAYMENT_TYPE: MethodMoves(
+        "CVS payment slip",
+        pay=_slip_pay,  # the agency reports the till payment first: 10 → 43
+        moves={
+            "43": _slip_pay,
+            "40": _slip_settle(confirmed=True),
+            "61": _slip_settle(confirmed=False),
+            "12": _expire(slip.PAYMENT_TYPE),
         },
     ),
     banknet.PAYMENT_TYPE: MethodMoves(
@@ -288,6 +320,25 @@ def _transfer(
         amount=amount,
         transferred_at=inp.paid_at or core.now_for(merchant),
         payer_name=payer,
+    )
+
+
+def slip_payment(
+    core: Core,
+    merchant_id: int,
+    *,
+    amount: int,
+    company_id: str = "",
+    paid_at: datetime | None = None,
+    free_field: str = "",
+) -> PaymentView:
+    """The tool's "generate a slip payment": a slip paid at a till without any application,
+    reported to the merchant directly as 43 (§3.4, §4)."""
+    with core.sessions() as session:
+        row = _sandbox_merchant(session.get(Merchant, merchant_id), merchant_id)
+        merchant = MerchantRef.of(row)
+    return slip.record_unapplied(
+        core, merchant, amount=amount, company_id=company_id, paid_at=paid_at, free_field=free_field
     )
 
 

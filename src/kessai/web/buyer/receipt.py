@@ -17,6 +17,7 @@ from kessai.core.payments import cvs
 from kessai.core.payments.views import PaymentView
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import NotFound
+from kessai.web.buyer.html import page
 
 # How to pay at each chain's terminal or till (the chains' own wording, shortened).
 STEPS: dict[str, tuple[str, ...]] = {
@@ -61,10 +62,8 @@ class ReceiptPage:
                 self.core, int(request.path_params["payment_id"]), request.path_params["token"]
             )
         except (NotFound, ValueError):
-            return HTMLResponse(
-                _page("ページが見つかりません", "<p>URLをご確認ください。</p>"), 404
-            )
-        return HTMLResponse(_page("お支払い方法のご案内", _body(view)))
+            return HTMLResponse(page("ページが見つかりません", "<p>URLをご確認ください。</p>"), 404)
+        return HTMLResponse(page("お支払い方法のご案内", _body(view)))
 
 
 def _body(view: PaymentView) -> str:
@@ -85,13 +84,3 @@ def _body(view: PaymentView) -> str:
         else "<p><strong>このお支払いは受付を終了しています。</strong></p>"
     )
     return f"{note}<table>{table}</table><ol>{steps}</ol>"
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title></head>"
-        '<body style="font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em">'
-        f"<h1>{escape(title)}</h1>{body}</body></html>"
-    )

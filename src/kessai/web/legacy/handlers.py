@@ -6,15 +6,16 @@ Handlers receive fields already checked against `specs.REQUEST_SPECS` and return
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import atm, banknet, carrier, commands, cvs
+from kessai.core.payments import atm, banknet, carrier, commands, cvs, slip
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.corrections import CorrectionRequest, correct
 from kessai.core.payments.vaccount import PAYMENT_TYPE as VIRTUAL_ACCOUNT
@@ -33,6 +34,7 @@ from kessai.web.legacy.specs import (
     CARRIER_PAYMENT_RECORD,
     CVS_PAYMENT_RECORD,
     RESPONSE_FIELDS,
+    SLIP_PAYMENT_RECORD,
     STORED_CARD_CSV_COLUMNS,
     VIRTUAL_ACCOUNT_PAYMENT_RECORD,
 )
@@ -485,6 +487,117 @@ def vaccount_values(view: PaymentView) -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------- 040 CVS payment slip
+
+_TEL = re.compile(r"[0-9]+(-[0-9]+){0,2}")
+
+
+def apply_slip(core: Core, t: Telegram) -> Reply:
+    f = t.fields
+    view = slip.apply(
+        core,
+        t.merchant,
+        slip.SlipRequest(
+            trading_id=f["trading_id"],
+            amount=_amount(f["payment_amount"]),
+            payer=_payer(t),
+            items=_slip_items(f),
+            tax_class=f.get("tax_class") or "0",
+            sales_tax_amount=int(f.get("sales_tax_amount") or 0),
+            site_info=f.get("site_info", ""),
+            limit_days=_limit_days(f, slip.DEFAULT_LIMIT_DAYS),
+            expiration_days=int(f["bill_expiration_date"])
+            if f.get("bill_expiration_date")
+            else None,
+        ),
+    )
+    return success_fields(RESPONSE_FIELDS["040"], slip_values(core, view, t.base_url))
+
+
+def _payer(t: Telegram) -> slip.Payer:
+    f = t.fields
+    customer_type = f.get("customer_type") or "0"
+    if customer_type == "0" and not f.get("customer_name"):
+        raise InvalidRequest("P006" if "customer_name" in t.raw else "P005", field="customer_name")
+    return slip.Payer(
+        family_name=f["customer_family_name"],
+        zip_code=f["customer_zip_code"],
+        address=(f["customer_address_1"], f["customer_address_2"], f["customer_address_3"]),
+        tel=_tel(f["customer_tel"]),
+        customer_type=customer_type,
+        name=f.get("customer_name", ""),
+        family_name_kana=f.get("customer_family_name_kana", ""),
+        name_kana=f.get("customer_name_kana", ""),
+        dept=f.get("customer_dept", ""),
+        representative=f.get("customer_representative", ""),
+        tel_type=f.get("customer_tel_type", ""),
+    )
+
+
+def _tel(value: str) -> str:
+    """A Japanese phone number, hyphens allowed (P008 for other characters, P010 for a number
+    that is not 10 or 11 digits long)."""
+    if not _TEL.fullmatch(value):
+        raise InvalidRequest("P008", field="customer_tel")
+    if not 10 <= len(value.replace("-", "")) <= 11:
+        raise InvalidRequest("P010", field="customer_tel")
+    return value
+
+
+def _slip_items(f: Mapping[str, str]) -> tuple[slip.SlipItem, ...]:
+    """The statement's lines in N order; a line with any field needs its item_amount_N."""
+    items = []
+    for n in range(1, slip.MAX_ITEMS + 1):
+        day, detail, amount = (
+            f.get(f"item_{name}_{n}", "") for name in ("date", "detail", "amount")
+        )
+        if not (day or detail or amount):
+            continue
+        if not amount:
+            raise InvalidRequest("P006", field=f"item_amount_{n}")
+        items.append(slip.SlipItem(amount=int(amount), detail=detail, day=_item_day(day, n)))
+    return tuple(items)
+
+
+def _item_day(value: str, n: int) -> date | None:
+    if not value:
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise InvalidRequest("P010", field=f"item_date_{n}") from None
+
+
+def slip_url(core: Core, payment_id: int, base_url: str) -> str:
+    """The buyer's slip page (plain HTML linking the PDF): `slip_url` of the 040 reply and 094."""
+    return f"{base_url}/cvs/slip/{payment_id}/{slip.slip_token(core.secret, payment_id)}"
+
+
+def slip_values(core: Core, view: PaymentView, base_url: str) -> dict[str, str]:
+    names = (
+        "bar_code",
+        "usable_cvs_company_id",
+        "cvs_company_id",
+        "payment_limit_date",
+        "tax_class",
+        "sales_tax_amount",
+        "customer_type",
+        "customer_family_name",
+        "customer_name",
+        "customer_family_name_kana",
+        "customer_name_kana",
+        "customer_zip_code",
+        "customer_tel",
+    )
+    return {name: view.detail(name) for name in names} | {
+        "payment_id": str(view.payment_id),
+        "trading_id": view.trading_id,
+        "bill_expiration_date": jst_stamp(view.due_at, "%Y%m%d"),
+        "user_payment_date": jst_stamp(slip.paid_on(view)),
+        "slip_url": slip_url(core, view.payment_id, base_url),
+    }
+
+
 # ---------------------------------------------------------------- 094
 
 
@@ -494,6 +607,9 @@ def inquire(core: Core, t: Telegram) -> Reply:
         return success_fields(ATM_PAYMENT_RECORD, atm_values(view) | _record_values(view))
     if view.payment_type == cvs.PAYMENT_TYPE:
         return success_fields(CVS_PAYMENT_RECORD, cvs_values(view) | _record_values(view))
+    if view.payment_type == slip.PAYMENT_TYPE:
+        values = slip_values(core, view, t.base_url) | _record_values(view)
+        return success_fields(SLIP_PAYMENT_RECORD, values)
     if view.payment_type == banknet.PAYMENT_TYPE:
         return success_fields(BANKNET_PAYMENT_RECORD, banknet_values(view) | _record_values(view))
     if view.payment_type == VIRTUAL_ACCOUNT:
@@ -668,6 +784,7 @@ HANDLERS: dict[str, Handler] = {
     "050": apply_bank_net,
     "060": apply_bank_net,
     "030": apply_cvs,
+    "040": apply_slip,
     "070": apply_virtual_account,
     "020": authorize,
     "021": _follow_up(commands.void),

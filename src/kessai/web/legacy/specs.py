@@ -231,11 +231,52 @@ _CARRIER_RELEASE = (  # 105
     FieldSpec("open_id", FieldKind.ASCII, 256, _REQ),
 )
 
+# 040 (§1.5 040 gives only names and a few sizes; the other sizes are (infer), generous enough for
+# a company's name and a Japanese address). The slip is mailed or printed, hence the address.
+# customer_tel is checked as ASCII here because real clients send it with hyphens
+# ("03-1234-5678"); the handler checks its digits. Addresses and item details are printed, not
+# matched, and real ones mix half-width digits in ("神宮前1-2-3"): any text Windows-31J carries.
+_SLIP_ITEM_COUNT = 20
+
+
+def _slip_item(n: int) -> tuple[FieldSpec, ...]:
+    return (
+        FieldSpec(f"item_date_{n}", _D, 8, _OPT, min_bytes=8),  # YYYYMMDD
+        FieldSpec(f"item_detail_{n}", FieldKind.TEXT, 60, _OPT),
+        FieldSpec(f"item_amount_{n}", FieldKind.AMOUNT, 6, _OPT),
+    )
+
+
+_SLIP = (
+    FieldSpec("payment_amount", FieldKind.AMOUNT, 6, _REQ),
+    FieldSpec("tax_class", _D, 1, _OPT, choices=_ZERO_ONE),
+    FieldSpec("sales_tax_amount", FieldKind.AMOUNT, 6, _OPT),
+    FieldSpec("site_info", FieldKind.FULLWIDTH, 60, _OPT),
+    FieldSpec("payment_limit_date", _D, 3, _OPT),
+    FieldSpec("bill_expiration_date", _D, 3, _OPT),
+    FieldSpec("customer_type", _D, 1, _OPT, choices=_ZERO_ONE),
+    FieldSpec("customer_family_name", FieldKind.FULLWIDTH, 60, _REQ),
+    FieldSpec("customer_name", FieldKind.FULLWIDTH, 40, _COND),  # a person's (customer_type 0)
+    FieldSpec("customer_family_name_kana", FieldKind.KANA, 60, _OPT),
+    FieldSpec("customer_name_kana", FieldKind.KANA, 40, _OPT),
+    FieldSpec("customer_dept", FieldKind.FULLWIDTH, 60, _OPT),
+    FieldSpec("customer_representative", FieldKind.FULLWIDTH, 40, _OPT),
+    FieldSpec("customer_zip_code", _D, 7, _REQ, min_bytes=7),
+    FieldSpec("customer_address_1", FieldKind.TEXT, 100, _REQ),
+    FieldSpec("customer_address_2", FieldKind.TEXT, 100, _OPT),
+    FieldSpec("customer_address_3", FieldKind.TEXT, 100, _OPT),
+    FieldSpec("customer_tel_type", _D, 1, _OPT),
+    FieldSpec("customer_tel", FieldKind.ASCII, 13, _REQ),
+    *(spec for n in range(1, _SLIP_ITEM_COUNT + 1) for spec in _slip_item(n)),
+)
+
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
     "050": COMMON_HEADER + _BANK_NET_DIRECT,
     "060": COMMON_HEADER + _BANK_NET,
     "030": COMMON_HEADER + _CVS,
+    "040": COMMON_HEADER + _SLIP,
     "070": COMMON_HEADER + _VIRTUAL_ACCOUNT,
     "020": COMMON_HEADER + _AUTHORISE,
     "021": COMMON_HEADER,
@@ -549,6 +590,48 @@ CARRIER_PAYMENT_RECORD = (
 # 100 and 104 answer `redirect_url` or, for the carriers that post a form, `redirect_html` (last).
 _CARRIER_REDIRECT = ("redirect_url", "redirect_html")
 
+# 094's CVS slip record (§1.5 094 "CVS slip (barcode fields…)"): the slip's own fields after the
+# CVS number record's; `slip_url` is Kessai's (the buyer's page, as in the 040 reply).
+SLIP_PAYMENT_RECORD = (
+    "payment_id",
+    "trading_id",
+    "payment_type",
+    "site_id",
+    "payment_status",
+    "payment_amount",
+    "payment_init_date",
+    "payment_limit_date",
+    "bill_expiration_date",
+    "cancel_date",
+    "user_payment_date",
+    "payment_date",
+    "cvs_company_id",
+    "usable_cvs_company_id",
+    "bar_code",
+    "slip_url",
+    "tax_class",
+    "sales_tax_amount",
+    "customer_type",
+    "customer_family_name",
+    "customer_name",
+    "customer_family_name_kana",
+    "customer_name_kana",
+    "customer_zip_code",
+    "customer_tel",
+)
+
+# The 040 reply: PAYGENT documents payment_id and trading_id (it mails the slip itself); Kessai
+# adds where the buyer gets it (`slip_url`), its barcode and its dates, so a merchant can send the
+# link or print its own slip.
+SLIP_REPLY = (
+    "payment_id",
+    "trading_id",
+    "slip_url",
+    "bar_code",
+    "payment_limit_date",
+    "bill_expiration_date",
+)
+
 RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "060": _BANK_NET_REPLY,
     # 050: Kessai's reading; the payment exists at once, and asp_url is the bank's page.
@@ -574,6 +657,7 @@ RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
         "usable_cvs_company_id",
         "payment_limit_date",
     ),
+    "040": SLIP_REPLY,
     "010": (
         "payment_id",
         "trading_id",

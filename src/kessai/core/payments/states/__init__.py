@@ -6,7 +6,7 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, banknet, card, carrier, cvs, vaccount
+from kessai.core.payments.states import atm, banknet, card, carrier, cvs, slip, vaccount
 
 CARD = "02"
 ATM = "01"
@@ -14,6 +14,7 @@ CVS = "03"
 BANK_NET = "05"
 VIRTUAL_ACCOUNT = "07"
 CARRIER = "06"
+SLIP = "04"
 
 
 def notifies(payment_type: str, status: str) -> bool:
@@ -30,4 +31,6 @@ def notifies(payment_type: str, status: str) -> bool:
         return vaccount.notifies_merchant(vaccount.VaStatus(status))
     if payment_type == CARRIER:
         return carrier.notifies_merchant(carrier.CarrierStatus(status))
+    if payment_type == SLIP:
+        return slip.notifies_merchant(slip.SlipStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")
