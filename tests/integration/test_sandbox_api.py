@@ -16,11 +16,12 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
+from kessai.client import SandboxClient
 from kessai.core.merchants.commands import NewMerchant
 from kessai.kit.clock import JST
 from tests.conftest import make_merchant
 from tests.support.paid_later import notice_statuses, status
-from tests.support.telegrams import send
+from tests.support.telegrams import authorised, send
 
 
 def api(
@@ -152,6 +153,20 @@ class TestClock:
         applied = datetime.strptime(after["payment_init_date"], "%Y%m%d%H%M%S").replace(tzinfo=JST)
         assert applied > datetime.now(JST) + timedelta(days=9)
 
+    def test_card_authorisations_expire_on_the_merchants_time(self, server, merchant, runtime):
+        kept = authorised(server, merchant, "CARD1")
+        other = make_merchant(runtime)
+        elsewhere = authorised(server, other, "CARD3")
+        captured = authorised(server, merchant, "CARD2")
+        assert send(server, merchant, "022", payment_id=captured).result == "0"
+        assert api(server, merchant, "/clock/advance", {"days": 59}).status_code == 200
+        assert status(server, merchant, kept) == "20"
+        assert api(server, merchant, "/clock/advance", {"days": 2}).status_code == 200
+        assert status(server, merchant, kept) == "33"  # 60 days after authorisation
+        assert status(server, merchant, captured) == "41"  # the cancel window closed
+        assert send(server, merchant, "023", payment_id=captured).code == "2007"
+        assert status(server, other, elsewhere) == "20"  # another merchant's time
+
     @pytest.mark.parametrize("body", [{}, {"days": -1}, {"hours": "2"}, {"days": 0, "hours": 0}])
     def test_the_clock_only_moves_forward(self, server, merchant, body):
         refused = api(server, merchant, "/clock/advance", body)
@@ -194,3 +209,53 @@ def test_cli_advances_the_clock_and_the_running_server_follows_within_seconds(
         [*command, str(merchant.merchant_id)], env=env, capture_output=True, text=True, timeout=60
     )
     assert refused.returncode != 0 and "--days" in refused.stderr
+
+
+class TestToolActions:
+    """The tool's actions that are not a move of one payment, over HTTP and the SDK."""
+
+    def sandbox(self, server: str, merchant: NewMerchant) -> SandboxClient:
+        return SandboxClient(
+            server,
+            merchant_id=merchant.merchant_id,
+            connect_id=merchant.connect_id,
+            connect_password=merchant.connect_password,
+        )
+
+    def test_a_transfer_nobody_claimed_becomes_a_paid_payment(self, server, merchant):
+        with self.sandbox(server, merchant) as tool:
+            made = tool.transfer(amount=4321, payer="ﾃｽﾄ ﾀﾛｳ")
+        assert made["amount"] == 4321 and made["clear_detail"] == "05"
+        inquiry = send(server, merchant, "094", payment_id=made["payment_id"])
+        assert (inquiry["payment_type"], inquiry["payment_status"]) == ("07", "40")
+        assert inquiry["payment_amount"] == "4321"
+
+    def test_a_transfer_to_an_open_claim_clears_it_by_its_amount(self, server, merchant):
+        reply = send(server, merchant, "070", trading_id="VA1", claim_amount=10000)
+        account = "-".join(
+            reply[name]
+            for name in (
+                "virtual_account_bank_code",
+                "virtual_account_branch_code",
+                "virtual_account_number",
+            )
+        )
+        with self.sandbox(server, merchant) as tool:
+            made = tool.transfer(amount=9000, account=account)
+        assert made["payment_id"] == int(reply["payment_id"]) and made["clear_detail"] == "03"
+        assert status(server, merchant, reply["payment_id"]) == "40"
+
+    def test_a_slip_paid_without_application_appears_reported(self, server, merchant):
+        with self.sandbox(server, merchant) as tool:
+            made = tool.slip_payment(amount=1200, chain="00C002")
+            assert (made["payment_type"], made["payment_status"]) == ("04", "43")
+            assert tool.move(made["payment_id"], "40")["payment_status"] == "40"
+
+    def test_bad_amounts_and_production_merchants_are_refused(self, server, merchant, runtime):
+        assert api(server, merchant, "/transfers", {}).status_code == 400
+        assert api(server, merchant, "/slip-payments", {"amount": -5}).status_code == 400
+        assert api(server, merchant, "/transfers", {"amount": 5, "account": "x"}).status_code == 400
+        production = make_merchant(runtime, mode="production")
+        for path in ("/transfers", "/slip-payments"):
+            refused = api(server, production, path, {"amount": 100})
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "S001"

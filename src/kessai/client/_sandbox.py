@@ -95,6 +95,33 @@ class SandboxClient:
         """Move the test clock forward; unpaid payments whose deadline it passes expire."""
         return self._post("/clock/advance", {"days": days, "hours": hours})
 
+    def transfer(
+        self,
+        *,
+        amount: int,
+        account: str | None = None,
+        payer: str | None = None,
+        paid_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A bank transfer of `amount` yen to a virtual account (``BANK-BRANCH-NUMBER``; default a
+        free one of the pool), whatever is claimed on it: it clears an open claim, or becomes a
+        payment of its own (40, clear_detail 05)."""
+        body = {"amount": amount, "account": account, "payer": payer}
+        body |= _inputs(paid_at, None, None, None)
+        return self._post("/transfers", {k: v for k, v in body.items() if v is not None})
+
+    def slip_payment(
+        self,
+        *,
+        amount: int,
+        chain: str | None = None,
+        paid_at: datetime | None = None,
+        free_field: str | None = None,
+    ) -> dict[str, Any]:
+        """A payment slip paid at a till without any application: a new payment in 43."""
+        body = {"amount": amount, "free_field": free_field} | _inputs(paid_at, None, None, chain)
+        return self._post("/slip-payments", {k: v for k, v in body.items() if v is not None})
+
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return _answer(self._http.post(path, json=body))
 

@@ -116,4 +116,3 @@ def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str,
         "customer_card_id": str(details.get("customer_card_id", "")),
         "fingerprint": str(details.get("fingerprint", "")),
     }
-

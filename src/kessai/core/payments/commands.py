@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -220,7 +220,7 @@ def operate(
 def _operate_once(
     core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
 ) -> OperationResult:
-    verdict, sent = _begin(core, payment_id, operation)
+    verdict, sent = _begin(core, merchant, payment_id, operation)
     if sent is None:
         return _answer_without_call(core, payment_id, verdict)
     payment_ref, op_id, key, amount, call = sent
@@ -230,7 +230,7 @@ def _operate_once(
 
 
 def _begin(
-    core: Core, payment_id: int, operation: CardOperation
+    core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
 ) -> tuple[Verdict, tuple[str, int, str, int, Call] | None]:
     """Transaction 1: judge the operation and, if it calls the institution, write it `sending`."""
     with core.sessions.begin() as session:
@@ -238,7 +238,7 @@ def _begin(
         payment = repository.lock_payment(session, payment_id)
         if payment.payment_type != CARD:
             raise InvalidState("2004")  # a card telegram on another method's payment
-        apply_due_expiry(session, payment, now)
+        apply_due_expiry(session, payment, later.now(core, merchant))
         if repository.open_operation(session, payment.id) is not None:
             raise InProgress()
         verdict = judge(CardStatus(payment.status), operation)
@@ -308,46 +308,65 @@ def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
 # ---------------------------------------------------------------- time and reconciliation
 
 
-def apply_due_expiry(session: Session, payment: Payment, now: datetime) -> None:
-    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2)."""
+def apply_due_expiry(session: Session, payment: Payment, at: later.Now) -> None:
+    """20 → 33 sixty days after authorisation; 40 → 41 sixty days after capture (§3.2), on the
+    merchant's time (a sandbox test clock moves them too)."""
     if payment.payment_type != CARD:
         return
+    now = at.merchant
     if payment.status == CardStatus.AUTHORIZED and payment.authorized_at is not None:
         if payment.authorized_at + AUTH_LIFETIME <= now:
-            change_status(
+            later.set_status(
                 session,
                 payment,
-                CardStatus.AUTH_EXPIRED.value,
-                operation=CardOperation.EXPIRE_AUTH.value,
-                now=now,
+                CardStatus.AUTH_EXPIRED,
+                operation=CardOperation.EXPIRE_AUTH,
+                at=at,
             )
     elif payment.status == CardStatus.CAPTURED and payment.captured_at is not None:  # noqa: SIM102
         if payment.captured_at + CANCEL_WINDOW <= now:
-            change_status(
+            later.set_status(
                 session,
                 payment,
-                CardStatus.CAPTURED_CLOSED.value,
-                operation=CardOperation.CLOSE_CANCEL_WINDOW.value,
-                now=now,
+                CardStatus.CAPTURED_CLOSED,
+                operation=CardOperation.CLOSE_CANCEL_WINDOW,
+                at=at,
             )
 
 
 def expire_due(core: Core, *, batch: int = 500) -> int:
-    """Apply every due expiry (the scheduler runs this); returns how many payments moved."""
-    moved = 0
-    now = core.clock.now()
+    """Apply every due expiry (the scheduler runs this), each payment on its merchant's time under
+    its row lock; returns how many payments moved."""
+    candidates: dict[int, later.Now] = {}
     for status, window in (("20", AUTH_LIFETIME), ("40", CANCEL_WINDOW)):
-        with core.sessions() as session:
-            ids = repository.due_for_expiry(
-                session, status=status, column_before=now - window, limit=batch, payment_type=CARD
+
+        def find(
+            session: Session,
+            now: datetime,
+            merchant_id: int | None,
+            exclude: set[int],
+            status: str = status,
+            window: timedelta = window,
+        ) -> list[int]:
+            return repository.due_for_expiry(
+                session,
+                status=status,
+                column_before=now - window,
+                limit=batch,
+                payment_type=CARD,
+                merchant_id=merchant_id,
+                exclude=exclude,
             )
-        for payment_id in ids:
-            with core.sessions.begin() as session:
-                payment = repository.lock_payment(session, payment_id)
-                if repository.open_operation(session, payment_id) is None:
-                    before = payment.status
-                    apply_due_expiry(session, payment, now)
-                    moved += payment.status != before
+
+        candidates.update(later.due_candidates(core, find))
+    moved = 0
+    for payment_id, at in candidates.items():
+        with core.sessions.begin() as session:
+            payment = repository.lock_payment(session, payment_id)
+            if repository.open_operation(session, payment_id) is None:
+                before = payment.status
+                apply_due_expiry(session, payment, at)
+                moved += payment.status != before
     return moved
 
 
@@ -404,7 +423,7 @@ def inquire(
         if payment.due_at is not None:  # a method paid later
             later.expire_if_due(session, payment, later.now(core, merchant))
         elif repository.open_operation(session, payment_id) is None:
-            apply_due_expiry(session, payment, core.clock.now())
+            apply_due_expiry(session, payment, later.now(core, merchant))
         return PaymentView.of(payment)
 
 

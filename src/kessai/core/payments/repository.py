@@ -171,20 +171,26 @@ def clock_offsets(session: Session) -> dict[int, timedelta]:
 
 
 def due_for_expiry(
-    session: Session, *, status: str, column_before: datetime, limit: int, payment_type: str
+    session: Session,
+    *,
+    status: str,
+    column_before: datetime,
+    limit: int,
+    payment_type: str,
+    merchant_id: int | None = None,
+    exclude: set[int] | None = None,
 ) -> list[int]:
+    """Card payments in `status` authorised (20) or captured (40) before `column_before` (of one
+    merchant, or of all but `exclude`)."""
     column = Payment.authorized_at if status == "20" else Payment.captured_at
-    return list(
-        session.scalars(
-            select(Payment.id)
-            .where(
-                Payment.payment_type == payment_type,
-                Payment.status == status,
-                column <= column_before,
-            )
-            .limit(limit)
-        )
+    query = select(Payment.id).where(
+        Payment.payment_type == payment_type, Payment.status == status, column <= column_before
     )
+    if merchant_id is not None:
+        query = query.where(Payment.merchant_id == merchant_id)
+    if exclude:
+        query = query.where(Payment.merchant_id.not_in(exclude))
+    return list(session.scalars(query.limit(limit)))
 
 
 def due_timed(

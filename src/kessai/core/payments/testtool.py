@@ -23,6 +23,7 @@ from kessai.core.payments import (
     banknet,
     banknet_clearing,
     carrier,
+    commands,
     cvs,
     later,
     slip,
@@ -373,7 +374,12 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row = _sandbox_merchant(session.scalar(query), merchant_id)
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
-    expired = later.expire_due(core) + claims.close_due(core) + carrier.expire_due(core)
+    expired = (
+        later.expire_due(core)
+        + claims.close_due(core)
+        + carrier.expire_due(core)
+        + commands.expire_due(core)
+    )
     return TestClockView(
         merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired
     )

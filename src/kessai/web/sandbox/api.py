@@ -4,6 +4,11 @@
     POST /sandbox/merchants/{merchant_id}/payments/{payment_id}/move  {"to": "40", …same inputs}
     GET  /sandbox/merchants/{merchant_id}/clock
     POST /sandbox/merchants/{merchant_id}/clock/advance               {"days": N, "hours": N}
+    POST /sandbox/merchants/{merchant_id}/transfers       {"amount", "account", "payer", "paid_at"}
+    POST /sandbox/merchants/{merchant_id}/slip-payments   {"amount", "chain", "paid_at", "free_field"}
+
+The last two are the tool's actions that are not moves of one payment: a transfer to a virtual
+account whatever is claimed on it, and a payment slip paid without any application.
 
 The merchant authenticates as its telegrams do: HTTP Basic with the connect ID as user name and the
 connect password, the merchant ID in the path. Production merchants are refused (403, S001) by
@@ -17,7 +22,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +34,7 @@ from starlette.routing import Route
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
 from kessai.core.payments import testtool
+from kessai.core.payments.vaccount.pool import AccountKey
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import (
     AuthError,
@@ -60,6 +66,8 @@ class SandboxApi:
             Route(f"{base}/payments/{{payment_id:int}}/move", self.move, methods=["POST"]),
             Route(f"{base}/clock", self.clock, methods=["GET"]),
             Route(f"{base}/clock/advance", self.advance, methods=["POST"]),
+            Route(f"{base}/transfers", self.transfer, methods=["POST"]),
+            Route(f"{base}/slip-payments", self.slip_payment, methods=["POST"]),
         ]
 
     async def pay(self, request: Request) -> JSONResponse:
@@ -73,6 +81,12 @@ class SandboxApi:
 
     async def advance(self, request: Request) -> JSONResponse:
         return await self._run(request, self._advance)
+
+    async def transfer(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._transfer)
+
+    async def slip_payment(self, request: Request) -> JSONResponse:
+        return await self._run(request, self._slip_payment)
 
     # ------------------------------------------------------------ the moves (in a worker thread)
 
@@ -97,6 +111,36 @@ class SandboxApi:
         view = testtool.advance_clock(self.core, merchant.id, delta)
         self.authenticator.forget(merchant.id)  # this server's telegrams see the new time at once
         return _clock(view)
+
+    def _transfer(self, merchant: MerchantRef, request: Request, body: dict[str, Any]) -> object:
+        inp = _move_input(body)
+        amount = _required_amount(inp)
+        account = body.get("account")
+        key = AccountKey.parse(str(account)) if account else None
+        inp = replace(inp, payer_name=str(body.get("payer", "")))
+        view = testtool.transfer(self.core, merchant.id, key, amount, inp)
+        return {
+            "transfer_id": view.id,
+            "account": view.account,
+            "amount": view.amount,
+            "outcome": view.outcome,
+            "payment_id": view.payment_id,
+            "clear_detail": view.clear_detail,
+        }
+
+    def _slip_payment(
+        self, merchant: MerchantRef, request: Request, body: dict[str, Any]
+    ) -> object:
+        inp = _move_input(body)
+        view = testtool.slip_payment(
+            self.core,
+            merchant.id,
+            amount=_required_amount(inp),
+            company_id=inp.company_id,
+            paid_at=inp.paid_at,
+            free_field=str(body.get("free_field", "")),
+        )
+        return _payment(view)
 
     # ------------------------------------------------------------ plumbing
 
@@ -176,6 +220,12 @@ def _move_input(body: dict[str, Any]) -> testtool.MoveInput:
         bank_code=str(body.get("bank_code", "")),
         company_id=str(body.get("chain", "")),
     )
+
+
+def _required_amount(inp: testtool.MoveInput) -> int:
+    if inp.amount is None:
+        raise InvalidRequest("P005", field="amount", message="give the amount in yen")
+    return inp.amount
 
 
 def _whole(body: dict[str, Any], name: str) -> int:
