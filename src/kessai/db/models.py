@@ -1,13 +1,29 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
 from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.console.models import (
+    AuditEntry,
+    BulkAction,
+    BulkRow,
+    CertificateDownload,
+    ConsoleCertificate,
+    ConsoleSession,
+    ConsoleUser,
+)
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.db.base import Base
 
 __all__ = [
+    "AuditEntry",
     "Base",
+    "BulkAction",
+    "BulkRow",
+    "CertificateDownload",
+    "ConsoleCertificate",
+    "ConsoleSession",
+    "ConsoleUser",
     "Merchant",
     "Notice",
     "NoticeAttempt",
