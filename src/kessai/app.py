@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from anyio import to_thread
@@ -24,6 +25,7 @@ from kessai.connectors.sandbox.payeasy import SandboxPayEasy
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
+from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
 from kessai.db.session import make_engine, make_sessionmaker
@@ -31,6 +33,8 @@ from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.receipt import ReceiptPage
+from kessai.web.console.config import ConsoleConfig
+from kessai.web.console.face import ConsoleFace
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
@@ -133,6 +137,7 @@ def create_app(
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator).routes(),
+        ConsoleFace(core, console_config(runtime.settings, tls=require_client_cert)).mount(),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
@@ -154,6 +159,29 @@ def create_app(
                 scheduler.stop()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def console_config(settings: Settings, *, tls: bool) -> ConsoleConfig:
+    """The console's deployment facts. Certificates are required when asked for, or ("auto")
+    whenever the gateway is served over TLS or behind a proxy that passes certificates on."""
+    match settings.console_certificates:
+        case "required":
+            required = True
+        case "off":
+            required = False
+        case "auto":
+            required = tls or settings.console_cert_header is not None
+    return ConsoleConfig(
+        var_dir=settings.var_dir,
+        require_certificate=required,
+        idle=timedelta(minutes=settings.console_idle_minutes),
+        lockout=LockoutPolicy(
+            failures=settings.console_lockout_failures,
+            lock_for=timedelta(minutes=settings.console_lockout_minutes),
+        ),
+        cert_header=settings.console_cert_header,
+        trusted_proxies=ConsoleConfig.networks(settings.console_trusted_proxies),
+    )
 
 
 async def _health(_request: Request) -> PlainTextResponse:

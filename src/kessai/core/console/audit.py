@@ -72,7 +72,7 @@ def record(
     )
 
 
-def _query(merchant_id: int, where: AuditFilter) -> Select[tuple[AuditEntry]]:
+def _query(merchant_id: int, where: AuditFilter) -> Select[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.merchant_id == merchant_id)
     if where.login:
         query = query.where(AuditEntry.login == where.login)

@@ -296,3 +296,28 @@ def _get(session: Session, user_id: int) -> ConsoleUser:
     if row is None:
         raise NotFound(message=f"no console user {user_id}")
     return row
+
+
+def check_may_manage(
+    actor: UserView,
+    target: UserView | None,
+    *,
+    role: Role | None = None,
+    permissions: frozenset[Permission] | None = None,
+    changes_self: bool = False,
+) -> None:
+    """Who may manage whom (raises AuthError): users of the same merchant with the user-admin
+    permission; only an admin creates, changes or makes admins; a general user grants only what
+    they have themselves; nobody changes their own role, permissions or enabled state (so the
+    last admin cannot lock everyone out by mistake)."""
+    if not actor.can(Permission.USERS):
+        raise AuthError(message="ユーザー管理の権限がありません。")
+    if target is not None and target.merchant_id != actor.merchant_id:
+        raise NotFound(message="このユーザーは見つかりません。")
+    is_admin = actor.role is Role.ADMIN
+    if not is_admin and (role is Role.ADMIN or (target is not None and target.role is Role.ADMIN)):
+        raise AuthError(message="管理者ユーザーを作成・変更できるのは管理者だけです。")
+    if permissions is not None and not permissions <= actor.permissions:
+        raise AuthError(message="自分にない権限は付与できません。")
+    if changes_self and target is not None and target.id == actor.id:
+        raise AuthError(message="自分自身の権限・状態は変更できません。")

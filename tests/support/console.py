@@ -1,0 +1,130 @@
+"""Driving the console over HTTP the way a browser does: sign in (the double-submit token of the
+sign-in form, then the first-login password change), then pages and forms with the session's
+CSRF token."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import httpx
+
+from kessai.app import Runtime
+from kessai.core.console import users
+from kessai.core.console.permissions import Permission, Role
+
+PASSWORD = "correct-horse-42-battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+@dataclass
+class StaffUser:
+    login: str
+    password: str
+    user_id: int
+    merchant_id: int
+    role: Role = Role.GENERAL
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+
+def make_user(
+    runtime: Runtime,
+    merchant_id: int,
+    login: str,
+    *,
+    role: Role = Role.GENERAL,
+    permissions: frozenset[Permission] = frozenset({Permission.VIEW}),
+) -> StaffUser:
+    """A console user with its initial password (still to be changed at first sign-in)."""
+    with runtime.core.sessions.begin() as session:
+        new = users.create_user(
+            session,
+            merchant_id=merchant_id,
+            login=login,
+            role=role,
+            permissions=permissions,
+            now=runtime.core.clock.now(),
+        )
+    return StaffUser(login, new.initial_password, new.user_id, merchant_id, role, permissions)
+
+
+class ConsoleClient:
+    """An httpx client with the console's cookies, that knows the page's CSRF token."""
+
+    def __init__(self, base_url: str, **httpx_options: object) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30, **httpx_options)  # type: ignore[arg-type]
+        self.csrf = ""
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str, **params: object) -> httpx.Response:
+        response = self.http.get(path, params=params or None)  # type: ignore[arg-type]
+        self._remember(response)
+        return response
+
+    def post(
+        self, path: str, data: dict[str, object] | list[tuple[str, object]] | None = None, *,
+        csrf: bool = True,
+    ) -> httpx.Response:
+        items = list(data.items()) if isinstance(data, dict) else list(data or [])
+        if csrf:
+            items.append(("csrf_token", self.csrf))
+        response = self.http.post(path, data=_form(items))
+        self._remember(response)
+        return response
+
+    def _remember(self, response: httpx.Response) -> None:
+        found = _CSRF.search(response.text) if "text/html" in response.headers.get(
+            "content-type", ""
+        ) else None
+        if found:
+            self.csrf = found.group(1)
+
+    def sign_in(self, login: str, password: str) -> httpx.Response:
+        page = self.http.get("/console/login")
+        token = _LOGIN_CSRF.search(page.text)
+        assert token, page.text[:500]
+        response = self.http.post(
+            "/console/login",
+            data={"login": login, "password": password, "login_csrf": token.group(1)},
+        )
+        return self.follow(response)
+
+    def follow(self, response: httpx.Response) -> httpx.Response:
+        """Follow the console's redirects (303 after a form), remembering the CSRF token."""
+        for _ in range(5):
+            if response.status_code not in (302, 303):
+                break
+            response = self.get(response.headers["location"])
+        return response
+
+
+def _form(items: list[tuple[str, object]]) -> dict[str, list[str]]:
+    """Form fields, repeated names kept (httpx takes a dict of lists for that)."""
+    form: dict[str, list[str]] = {}
+    for name, value in items:
+        form.setdefault(name, []).append(str(value))
+    return form
+
+
+def signed_in(base_url: str, user: StaffUser, **httpx_options: object) -> ConsoleClient:
+    """A client signed in as `user`, its initial password changed to PASSWORD."""
+    client = ConsoleClient(base_url, **httpx_options)
+    response = client.sign_in(user.login, user.password)
+    assert response.status_code == 200, response.text[:500]
+    if user.password != PASSWORD:
+        client.get("/console/password")
+        changed = client.post(
+            "/console/password",
+            {
+                "current_password": user.password,
+                "new_password": PASSWORD,
+                "new_password_again": PASSWORD,
+            },
+        )
+        assert changed.status_code == 303, changed.text[:800]
+        user.password = PASSWORD
+    client.get("/console/dashboard")
+    return client
