@@ -65,7 +65,10 @@ class ConsoleClient:
         return response
 
     def post(
-        self, path: str, data: dict[str, object] | list[tuple[str, object]] | None = None, *,
+        self,
+        path: str,
+        data: dict[str, object] | list[tuple[str, object]] | None = None,
+        *,
         csrf: bool = True,
     ) -> httpx.Response:
         items = list(data.items()) if isinstance(data, dict) else list(data or [])
@@ -76,9 +79,11 @@ class ConsoleClient:
         return response
 
     def _remember(self, response: httpx.Response) -> None:
-        found = _CSRF.search(response.text) if "text/html" in response.headers.get(
-            "content-type", ""
-        ) else None
+        found = (
+            _CSRF.search(response.text)
+            if "text/html" in response.headers.get("content-type", "")
+            else None
+        )
         if found:
             self.csrf = found.group(1)
 
@@ -105,7 +110,8 @@ def _form(items: list[tuple[str, object]]) -> dict[str, list[str]]:
     """Form fields, repeated names kept (httpx takes a dict of lists for that)."""
     form: dict[str, list[str]] = {}
     for name, value in items:
-        form.setdefault(name, []).append(str(value))
+        values = value if isinstance(value, list | tuple) else [value]
+        form.setdefault(name, []).extend(str(v) for v in values)
     return form
 
 
