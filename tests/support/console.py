@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 import httpx
 
 from kessai.app import Runtime
+from kessai.connectors.base import CardData
 from kessai.core.console import users
 from kessai.core.console.permissions import Permission, Role
+from kessai.core.context import MerchantRef
+from kessai.core.merchants.commands import get_merchant
+from kessai.core.payments import commands, cvs
+from kessai.core.payments.commands import AuthorizeRequest
+from kessai.core.payments.cvs import CvsRequest
+from kessai.kit.secrets import CardNumber
 
 PASSWORD = "correct-horse-42-battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -134,3 +141,57 @@ def signed_in(base_url: str, user: StaffUser, **httpx_options: object) -> Consol
         user.password = PASSWORD
     client.get("/console/dashboard")
     return client
+
+
+def merchant_ref(runtime: Runtime, merchant_id: int) -> MerchantRef:
+    with runtime.core.sessions() as session:
+        return MerchantRef.of(get_merchant(session, merchant_id))
+
+
+def card_payment(
+    runtime: Runtime,
+    merchant_id: int,
+    trading_id: str,
+    amount: int = 1000,
+    *,
+    capture: bool = False,
+    card: str = "4900000000000000",
+) -> int:
+    """A card payment made through the core (as a 020 would), authorised or captured."""
+    result = commands.authorize(
+        runtime.core,
+        merchant_ref(runtime, merchant_id),
+        AuthorizeRequest(
+            trading_id=trading_id,
+            amount=amount,
+            capture=capture,
+            card=CardData(CardNumber(card), "1230"),
+        ),
+    )
+    assert result.payment is not None
+    return result.payment.payment_id
+
+
+def cvs_payment(
+    runtime: Runtime, merchant_id: int, trading_id: str, amount: int = 2000, chain: str = "00C002"
+) -> int:
+    view = cvs.apply(
+        runtime.core,
+        merchant_ref(runtime, merchant_id),
+        CvsRequest(
+            trading_id=trading_id,
+            amount=amount,
+            cvs_type="",
+            cvs_company_id=chain,
+            customer_family_name="山田",
+            customer_name="花子",
+            customer_tel="0312345678",
+            sales_type="1",
+        ),
+    )
+    return view.payment_id
+
+
+def listed_ids(html: str) -> list[int]:
+    """The payment IDs of a result list, in the order shown."""
+    return [int(i) for i in re.findall(r'<td class="num"><a href="/console/payments/(\d+)">', html)]
