@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -88,7 +89,7 @@ def test_csv_download_opens_as_shift_jis(page: Page, server, runtime, merchant, 
     with page.expect_download() as info:
         page.click("#csv-sjis")
     download = info.value
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
 
     assert re.fullmatch(r"payments_\d{14}\.csv", download.suggested_filename)
     text = data.decode("cp932")
@@ -162,7 +163,7 @@ def test_certificate_issue_download_and_revoke(page: Page, server, runtime, merc
     with page.expect_download() as info:
         page.click("#download-cert")
     download = info.value
-    bundle = pkcs12.load_pkcs12(open(download.path(), "rb").read(), password.encode())
+    bundle = pkcs12.load_pkcs12(Path(download.path()).read_bytes(), password.encode())
 
     assert download.suggested_filename == f"{clerk.login}.p12"
     assert bundle.cert.certificate.subject.rfc4514_string() == (
