@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from kessai.app import Runtime
 from kessai.connectors.base import CardData
-from kessai.core.console import users
+from kessai.core.console import certificates, users
 from kessai.core.console.permissions import Permission, Role
 from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import get_merchant
@@ -19,6 +22,7 @@ from kessai.core.payments import commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest
 from kessai.core.payments.cvs import CvsRequest
 from kessai.kit.secrets import CardNumber
+from kessai.tls.ca import issue_console_certificate
 
 PASSWORD = "correct-horse-42-battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -195,3 +199,43 @@ def cvs_payment(
 def listed_ids(html: str) -> list[int]:
     """The payment IDs of a result list, in the order shown."""
     return [int(i) for i in re.findall(r'<td class="num"><a href="/console/payments/(\d+)">', html)]
+
+
+@dataclass
+class UserCertificate:
+    cert_path: Path
+    key_path: Path
+    pem: bytes
+    fingerprint: str
+
+
+def issue_certificate(runtime: Runtime, user: StaffUser, directory: Path) -> UserCertificate:
+    """Issue `user` a console certificate (as `kessai user cert` does) as PEM files for httpx."""
+    now = runtime.core.clock.now()
+    issued = issue_console_certificate(
+        runtime.settings.var_dir, user.login, password="test-p12", now=now
+    )
+    with runtime.core.sessions.begin() as session:
+        certificates.record_issued(
+            session,
+            user.user_id,
+            serial=issued.serial_number,
+            fingerprint=issued.sha256_fingerprint,
+            not_valid_after=issued.not_valid_after,
+            issued_by="test",
+            now=now,
+        )
+    bundle = pkcs12.load_pkcs12(issued.p12, b"test-p12")
+    assert bundle.key is not None and bundle.cert is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    pem = bundle.cert.certificate.public_bytes(serialization.Encoding.PEM)
+    cert_path, key_path = directory / f"{user.login}.pem", directory / f"{user.login}.key"
+    cert_path.write_bytes(pem)
+    key_path.write_bytes(
+        bundle.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return UserCertificate(cert_path, key_path, pem, issued.sha256_fingerprint)
