@@ -174,3 +174,34 @@ def test_certificate_issue_download_and_revoke(page: Page, server, runtime, merc
 
     page.click("#revoke-cert")
     expect(page.locator("#cert-history")).to_contain_text("失効")
+
+
+def test_manual_registration_of_a_card_and_a_cvs_payment(page: Page, server, merchant, admin):
+    signed_in(page, server, admin)
+    page.click("nav >> text=手動登録")
+
+    card = page.locator("#register-card")
+    card.locator("input[name=trading_id]").fill("PHONE-1")
+    card.locator("input[name=amount]").fill("4400")
+    card.locator("input[name=card_number]").fill("4111 1111 1111 1111")
+    card.locator("input[name=valid_month]").fill("12")
+    card.locator("input[name=valid_year]").fill("30")
+    card.locator("input[name=security_code]").fill("123")
+    card.locator("input[name=capture][value='1']").check()
+    card.locator("button[type=submit]").click()
+    expect(page.locator("#outcome")).to_have_text("カード決済を登録しました。")
+    expect(page.locator("main")).to_contain_text("411111******1111")
+    assert "4111111111111111" not in page.content()
+
+    page.click("text=続けて登録する")
+    cvs = page.locator("#register-cvs")
+    cvs.locator("input[name=trading_id]").fill("PHONE-2")
+    cvs.locator("input[name=amount]").fill("2980")
+    cvs.locator("select[name=cvs_company_id]").select_option("00C005")
+    cvs.locator("input[name=customer_family_name]").fill("佐藤")
+    cvs.locator("input[name=customer_name]").fill("一郎")
+    cvs.locator("input[name=customer_tel]").fill("09012345678")
+    cvs.locator("button[type=submit]").click()
+    expect(page.locator("#outcome")).to_contain_text("お支払い番号を発行しました")
+    expect(page.locator("#receipt-number")).not_to_be_empty()
+    expect(page.locator("main")).to_contain_text("ファミリーマート")

@@ -44,7 +44,10 @@ def card(ctx: Ctx) -> Response:
         raise InvalidRequest("P007")
     number = CardNumber(ctx.field("card_number").replace(" ", "").replace("-", ""))
     digits = number.reveal()
-    if not (digits.isascii() and digits.isdigit() and 13 <= len(digits) <= 19 and number.luhn_ok()):
+    # The check digit catches a digit misheard on the phone; sandbox merchants use PAYGENT's test
+    # numbers, some of which (4900000000000000) do not pass it, as the sandbox allows.
+    well_formed = digits.isascii() and digits.isdigit() and 13 <= len(digits) <= 19
+    if not (well_formed and (ctx.merchant.mode == "sandbox" or number.luhn_ok())):
         raise InvalidRequest(message="カード番号を確認してください。")
     month, year = ctx.field("valid_month"), ctx.field("valid_year")
     if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) == 2):
