@@ -150,8 +150,8 @@ def _trading_id(session: Session, value: str, prefix: bool) -> ColumnElement[boo
     if not prefix:
         return Payment.trading_id == value
     if session.get_bind().dialect.name == "postgresql":
-        # LIKE 'abc%' uses the (merchant_id, trading_id) index under the C collation and is
-        # correct under any collation; a range would not be.
+        # LIKE 'abc%' uses the (merchant_id, trading_id varchar_pattern_ops) index under any
+        # collation; a plain range would be wrong under some collations.
         escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return Payment.trading_id.like(escaped + "%", escape="\\")
     # SQLite compares bytes (BINARY): every string starting with `value` lies in this range,

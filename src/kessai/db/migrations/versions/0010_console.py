@@ -193,6 +193,16 @@ def upgrade() -> None:
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_console_sessions_user_id"), ["user_id"], unique=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        # Prefix search (LIKE 'abc%') can use the trading_id index only with pattern ops unless
+        # the database collation is exactly "C"; equality lookups keep using it.
+        op.drop_index("ix_payments_merchant_trading", table_name="payments")
+        op.create_index(
+            "ix_payments_merchant_trading",
+            "payments",
+            ["merchant_id", "trading_id"],
+            postgresql_ops={"trading_id": "varchar_pattern_ops"},
+        )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index(
             "ix_payments_merchant_captured", ["merchant_id", "captured_at"], unique=False
@@ -209,6 +219,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_payments_merchant_trading", table_name="payments")
+        op.create_index("ix_payments_merchant_trading", "payments", ["merchant_id", "trading_id"])
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("ix_payments_merchant_status_created")
         batch_op.drop_index("ix_payments_merchant_due")

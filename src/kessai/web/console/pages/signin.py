@@ -113,6 +113,8 @@ class SignInPages:
                 detail = str(result.refusal) + (" (now locked)" if result.just_locked else "")
                 audit.record(session, actor, "login", result="failed", detail=detail, now=now)
                 return None
+            # Sessions nobody came back to are swept here, one cheap DELETE per sign-in.
+            sessions.purge_expired(session, now=now, idle=config.idle)
             token = sessions.open_session(
                 session, user.id, cert_fingerprint=certificate or "", ip=ip, now=now
             )
