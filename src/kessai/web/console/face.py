@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from kessai.core.console import audit, sessions, users
+from kessai.core.console import audit, sessions
 from kessai.core.console.audit import Actor
 from kessai.core.console.permissions import Permission
 from kessai.core.context import Core, MerchantRef
@@ -239,9 +239,6 @@ class ConsoleFace:
                 detail=note.detail,
                 now=self.core.clock.now(),
             )
-
-    def lockout(self) -> users.LockoutPolicy:
-        return self.config.lockout
 
 
 def _status_of(error: KessaiError) -> int:
