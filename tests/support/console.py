@@ -64,7 +64,10 @@ class ConsoleClient:
     """An httpx client with the console's cookies, that knows the page's CSRF token."""
 
     def __init__(self, base_url: str, **httpx_options: object) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30, **httpx_options)  # type: ignore[arg-type]
+        # Connection: close — the test server runs in the tests' own process, and hundreds of
+        # idle keep-alive connections (two descriptors each) would exhaust its file descriptors.
+        headers = {"Connection": "close", **dict(httpx_options.pop("headers", {}))}  # type: ignore[call-overload]
+        self.http = httpx.Client(base_url=base_url, timeout=30, headers=headers, **httpx_options)  # type: ignore[arg-type]
         self.csrf = ""
 
     def close(self) -> None:
