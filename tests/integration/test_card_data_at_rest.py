@@ -97,7 +97,11 @@ def _database_bytes(runtime: Runtime, tmp_path: Path) -> bytes:
         )
         return dump.read_bytes()
     db = Path(url.database or "")
-    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    # Read in another process: opening and closing the file here would drop every POSIX lock this
+    # process's SQLite connections hold on it, and a CLI process closing the database later would
+    # then truncate the WAL under them (SQLITE_IOERR_SHORT_READ in later tests).
+    files = sorted(str(p) for p in db.parent.glob(db.name + "*"))
+    return subprocess.run(["cat", *files], capture_output=True, check=True).stdout
 
 
 def test_card_numbers_are_nowhere_in_the_clear(server, merchant, runtime, log_file, tmp_path):
