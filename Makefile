@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-pg lint bench clean
+.PHONY: help install system-deps run test test-pg lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -16,6 +16,13 @@ $(BIN)/kessai: pyproject.toml
 	@touch $@
 
 install: $(BIN)/kessai ## Create .venv and install Kessai with its test tools
+
+# Debian packages the tests drive: Chromium for the console's browser tests (Playwright uses it
+# as it is, no browser download) and nginx for the documented reverse-proxy setup. Needs root.
+SYSTEM_PACKAGES := chromium nginx-light
+system-deps: ## Install the Debian packages the tests need (chromium, nginx-light; as root)
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 
 run: install ## Run the whole gateway: SQLite under var/, demo merchant, worker in-process, :8080
 	$(BIN)/kessai serve --demo --host 127.0.0.1 --port 8080
@@ -37,6 +44,7 @@ lint: install ## ruff, format check, mypy --strict, the dependency rule (import-
 bench: install ## Authorisation and notification throughput (prints figures)
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/console_search.py
 
 clean: ## Remove the virtualenv and local state (var/ holds the demo database and keys!)
 	rm -rf $(VENV) var

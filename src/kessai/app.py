@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from anyio import to_thread
@@ -28,6 +29,7 @@ from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import Vault, store_card
+from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
 from kessai.db.session import make_engine, make_sessionmaker
@@ -38,6 +40,8 @@ from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
 from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.buyer.slip import SlipPage
+from kessai.web.console.config import ConsoleConfig
+from kessai.web.console.face import ConsoleFace
 from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
@@ -151,6 +155,7 @@ def create_app(
     routes += [
         Route("/cvs/slip/{payment_id}/{token}", slips.page, methods=["GET"]),
         Route("/cvs/slip/{payment_id}/{token}/slip.pdf", slips.pdf, methods=["GET"]),
+        ConsoleFace(core, console_config(runtime.settings, tls=require_client_cert)).mount(),
     ]
     if with_simulators:
         from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
@@ -188,6 +193,29 @@ def _carrier_routes(pages: CarrierPages) -> list[Route]:
         Route("/carrier/pay/{payment_id}/{token}", pages.pay, methods=["GET", "POST"]),
         Route("/carrier/auth/{grant_id}/{token}", pages.login, methods=["GET", "POST"]),
     ]
+
+
+def console_config(settings: Settings, *, tls: bool) -> ConsoleConfig:
+    """The console's deployment facts. Certificates are required when asked for, or ("auto")
+    whenever the gateway is served over TLS or behind a proxy that passes certificates on."""
+    match settings.console_certificates:
+        case "required":
+            required = True
+        case "off":
+            required = False
+        case "auto":
+            required = tls or settings.console_cert_header is not None
+    return ConsoleConfig(
+        var_dir=settings.var_dir,
+        require_certificate=required,
+        idle=timedelta(minutes=settings.console_idle_minutes),
+        lockout=LockoutPolicy(
+            failures=settings.console_lockout_failures,
+            lock_for=timedelta(minutes=settings.console_lockout_minutes),
+        ),
+        cert_header=settings.console_cert_header,
+        trusted_proxies=ConsoleConfig.networks(settings.console_trusted_proxies),
+    )
 
 
 async def _health(_request: Request) -> PlainTextResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,29 @@ class Settings(BaseSettings):
         description="TrueType Japanese font embedded in payment slip PDFs; default: IPAex Gothic "
         "or IPA Gothic where Debian installs them (fonts-ipaexfont-gothic), else a font name "
         "the viewer resolves",
+    )
+    console_certificates: Literal["auto", "required", "off"] = Field(
+        default="auto",
+        description="Console client certificates: auto = required when served over TLS or behind "
+        "a proxy header, off on plain HTTP (development only); required; off",
+    )
+    console_idle_minutes: int = Field(
+        default=15, ge=1, le=15, description="Console sessions end after this many idle minutes"
+    )
+    console_lockout_failures: int = Field(
+        default=5, ge=1, description="Failed console sign-ins that lock a user"
+    )
+    console_lockout_minutes: int = Field(
+        default=30, ge=1, description="How long a locked console user stays locked"
+    )
+    console_cert_header: str | None = Field(
+        default=None,
+        description="Behind a TLS-terminating proxy: the header carrying the verified client "
+        "certificate (URL-encoded PEM, nginx $ssl_client_escaped_cert), e.g. X-SSL-Client-Cert",
+    )
+    console_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (JSON list) whose console_cert_header is believed",
     )
     log_level: str = "INFO"
 

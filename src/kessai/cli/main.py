@@ -81,15 +81,21 @@ def migrate() -> None:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--cert",
+    "--tls-cert",
     type=click.Path(exists=True, dir_okay=False),
     help="Server certificate "
     "(PEM). With it, TLS is on and merchants must present a client certificate.",
 )
-@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Server private key.")
+@click.option(
+    "--key",
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Server private key.",
+)
 @click.option(
     "--client-ca",
     type=click.Path(exists=True, dir_okay=False),
-    help="CA of merchant client certificates; default: Kessai's merchant CA in var/ca/.",
+    help="CA(s) of client certificates; default: Kessai's merchant and console CAs in var/ca/.",
 )
 @click.option(
     "--tls",
@@ -130,13 +136,10 @@ def serve(
     workers: int,
     demo: bool,
 ) -> None:
-    """Run the gateway: the PAYGENT-compatible telegram face under /n/."""
+    """Run the gateway: the PAYGENT-compatible telegram face under /n/, the console under
+    /console/."""
     from kessai.db.migrate import upgrade
-    from kessai.tls.ca import (
-        ensure_server_certificate,
-        load_or_create_merchant_ca,
-        merchant_ca_file,
-    )
+    from kessai.tls.ca import client_ca_bundle, ensure_server_certificate
     from kessai.tls.server import build_uvicorn_config, run_server
 
     settings = _settings()
@@ -149,8 +152,9 @@ def serve(
         cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
         cert, key = str(cert_path), str(key_path)
     if cert and not client_ca:
-        load_or_create_merchant_ca(settings.var_dir)
-        client_ca = str(merchant_ca_file(settings.var_dir))
+        # Merchants' modules and console staff present certificates of different CAs on the
+        # same port; the app tells them apart (merchant IDs vs console fingerprints).
+        client_ca = str(client_ca_bundle(settings.var_dir))
     os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
         {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
     )
@@ -169,6 +173,7 @@ def serve(
     )
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
+    click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
     run_server(config)
 
 
@@ -244,13 +249,15 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import keys, merchants, notices, sandbox, vaccount
+    from kessai.cli import console, keys, merchants, notices, sandbox, vaccount
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
     main.add_command(notices.notices)
     main.add_command(sandbox.sandbox)
     main.add_command(vaccount.va)
+    main.add_command(console.user)
+    main.add_command(console.console)
 
 
 _register()

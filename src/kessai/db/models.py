@@ -1,6 +1,15 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
 from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.console.models import (
+    AuditEntry,
+    BulkAction,
+    BulkRow,
+    CertificateDownload,
+    ConsoleCertificate,
+    ConsoleSession,
+    ConsoleUser,
+)
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.banknet_models import BankNetRequest
@@ -15,9 +24,16 @@ from kessai.core.payments.vaccount.models import (
 from kessai.db.base import Base
 
 __all__ = [
+    "AuditEntry",
     "BankNetRequest",
     "Base",
+    "BulkAction",
+    "BulkRow",
     "CarrierOpenId",
+    "CertificateDownload",
+    "ConsoleCertificate",
+    "ConsoleSession",
+    "ConsoleUser",
     "Merchant",
     "Notice",
     "NoticeAttempt",

@@ -6,12 +6,18 @@ the ASGI app learns which merchant connected.
 """
 
 from kessai.tls.ca import (
+    ConsoleCert,
     IssuedCert,
+    certificate_fingerprint,
+    client_ca_bundle,
+    console_ca_file,
     ensure_server_certificate,
+    issue_console_certificate,
     issue_merchant_certificate,
     merchant_ca_file,
     merchant_id_from_cert,
     server_ca_file,
+    verified_console_fingerprint,
 )
 from kessai.tls.server import (
     build_uvicorn_config,
@@ -22,9 +28,14 @@ from kessai.tls.server import (
 )
 
 __all__ = [
+    "ConsoleCert",
     "IssuedCert",
     "build_uvicorn_config",
+    "certificate_fingerprint",
+    "client_ca_bundle",
+    "console_ca_file",
     "ensure_server_certificate",
+    "issue_console_certificate",
     "issue_merchant_certificate",
     "merchant_ca_file",
     "merchant_id_from_cert",
@@ -33,4 +44,5 @@ __all__ = [
     "run_server",
     "server_ca_file",
     "ssl_context_for_server",
+    "verified_console_fingerprint",
 ]

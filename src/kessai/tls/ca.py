@@ -1,10 +1,13 @@
-"""Kessai's certificate authorities: merchant client certificates and the server certificate.
+"""Kessai's certificate authorities: merchant and console client certificates, the server certificate.
 
-Two CAs live under ``<var_dir>/ca/``, each created on first use (RSA 2048, 10 years):
+Three CAs live under ``<var_dir>/ca/``, each created on first use (RSA 2048, 10 years):
 
 - the **merchant CA** (``merchant-ca.pem`` / ``merchant-ca.key``) signs the client certificates
   merchants present on the module face (PAYGENT's mutual TLS); the server trusts exactly this CA for
   clients;
+- the **console CA** (``console-ca.pem`` / ``console-ca.key``) signs the client certificates of
+  merchant staff who use the console (one per user, subject ``CN=console:<login>``, never all
+  digits, so the module face can never read one as a merchant ID);
 - the **server CA** (``server-ca.pem`` / ``server-ca.key``) signs the server certificate
   (``server.pem`` / ``server.key``); merchants, tests and the SDK verify the server with
   ``server-ca.pem``.
@@ -42,6 +45,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_DIRNAME: Final = "ca"
 MERCHANT_CA_CERT: Final = "merchant-ca.pem"
 MERCHANT_CA_KEY: Final = "merchant-ca.key"
+CONSOLE_CA_CERT: Final = "console-ca.pem"
+CONSOLE_CA_KEY: Final = "console-ca.key"
+CLIENT_CA_BUNDLE: Final = "client-cas.pem"
 SERVER_CA_CERT: Final = "server-ca.pem"
 SERVER_CA_KEY: Final = "server-ca.key"
 SERVER_CERT: Final = "server.pem"
@@ -50,6 +56,9 @@ SERVER_KEY: Final = "server.key"
 CA_VALIDITY: Final = timedelta(days=3650)
 MERCHANT_CERT_VALIDITY: Final = timedelta(days=825)
 SERVER_CERT_VALIDITY: Final = timedelta(days=825)
+CONSOLE_CERT_VALIDITY: Final = timedelta(days=365)
+CONSOLE_ORGANISATION: Final = "Kessai console user"
+CONSOLE_CN_PREFIX: Final = "console:"
 # A server certificate this close to expiry is re-issued by `ensure_server_certificate`.
 SERVER_CERT_RENEW_BEFORE: Final = timedelta(days=30)
 # Backdating tolerates clocks that run a little behind ours.
@@ -85,6 +94,19 @@ class IssuedCert:
     sha256_fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleCert:
+    """A console user's client certificate as a PKCS#12 bundle (key, certificate, console CA),
+    encrypted with `p12_password` (kept out of repr)."""
+
+    login: str
+    p12: bytes = field(repr=False)
+    p12_password: str = field(repr=False)
+    serial_number: int
+    not_valid_after: datetime
+    sha256_fingerprint: str
+
+
 def ca_dir(var_dir: Path) -> Path:
     """The directory holding both CAs and the server certificate."""
     return var_dir / CA_DIRNAME
@@ -93,6 +115,11 @@ def ca_dir(var_dir: Path) -> Path:
 def merchant_ca_file(var_dir: Path) -> Path:
     """The merchant CA certificate: what the server trusts for client certificates."""
     return ca_dir(var_dir) / MERCHANT_CA_CERT
+
+
+def console_ca_file(var_dir: Path) -> Path:
+    """The console CA certificate: what the server (or nginx) trusts for console users."""
+    return ca_dir(var_dir) / CONSOLE_CA_CERT
 
 
 def server_ca_file(var_dir: Path) -> Path:
@@ -105,6 +132,92 @@ def load_or_create_merchant_ca(
 ) -> CertificateAuthority:
     """The merchant CA, created under ``<var_dir>/ca/`` on first use."""
     return _load_or_create_ca(var_dir, MERCHANT_CA_CERT, MERCHANT_CA_KEY, "Kessai Merchant CA", now)
+
+
+def load_or_create_console_ca(
+    var_dir: Path, *, now: datetime | None = None
+) -> CertificateAuthority:
+    """The console CA, created under ``<var_dir>/ca/`` on first use."""
+    return _load_or_create_ca(var_dir, CONSOLE_CA_CERT, CONSOLE_CA_KEY, "Kessai Console CA", now)
+
+
+def client_ca_bundle(var_dir: Path, *, now: datetime | None = None) -> Path:
+    """One PEM file with the merchant CA and the console CA (created if missing): the client
+    certificates one TLS listener accepts when it serves both the module face and the console.
+    The app still tells them apart: the module face reads merchant IDs, the console fingerprints."""
+    merchant = load_or_create_merchant_ca(var_dir, now=now).certificate
+    console = load_or_create_console_ca(var_dir, now=now).certificate
+    path = ca_dir(var_dir) / CLIENT_CA_BUNDLE
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (merchant, console))
+    with _locked(ca_dir(var_dir)):
+        if not path.exists() or path.read_bytes() != pem:
+            _write_public(path, pem)
+    return path
+
+
+def issue_console_certificate(
+    var_dir: Path, login: str, *, password: str | None, now: datetime | None = None
+) -> ConsoleCert:
+    """Issue a client certificate for console user `login`, as a PKCS#12 bundle in memory.
+
+    Subject ``CN=console:<login>, O=Kessai console user``; 365 days; ExtendedKeyUsage clientAuth.
+    The bundle is encrypted with `password`, or with a generated one-time password returned in
+    `ConsoleCert.p12_password`. The caller records the fingerprint: that binding, not the
+    subject, is what lets the certificate open only this user's account.
+    """
+    ca = load_or_create_console_ca(var_dir, now=now)
+    key = _new_key()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, CONSOLE_CN_PREFIX + login),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, CONSOLE_ORGANISATION),
+        ]
+    )
+    builder = _leaf_builder(ca, subject, key, _now(now), CONSOLE_CERT_VALIDITY)
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+    cert = builder.add_extension(eku, critical=False).sign(ca.key, hashes.SHA256())
+    p12_password = password if password is not None else secrets.token_urlsafe(12)
+    bundle = pkcs12.serialize_key_and_certificates(
+        name=login.encode("utf-8"),
+        key=key,
+        cert=cert,
+        cas=[ca.certificate],
+        encryption_algorithm=serialization.BestAvailableEncryption(p12_password.encode("utf-8")),
+    )
+    return ConsoleCert(
+        login=login,
+        p12=bundle,
+        p12_password=p12_password,
+        serial_number=cert.serial_number,
+        not_valid_after=cert.not_valid_after_utc,
+        sha256_fingerprint=certificate_fingerprint(cert),
+    )
+
+
+def certificate_fingerprint(cert: bytes | x509.Certificate) -> str:
+    """SHA-256 of the certificate's DER, lowercase hex (how the console recognises its users)."""
+    if isinstance(cert, bytes):
+        cert = x509.load_der_x509_certificate(cert)
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def verified_console_fingerprint(
+    var_dir: Path, pem: bytes, *, now: datetime | None = None
+) -> str | None:
+    """The fingerprint of `pem` if it is a console certificate signed by this console CA and valid
+    now; None otherwise. For certificates a reverse proxy passes on in a header: the proxy has
+    verified the chain, and this checks it again rather than trusting a header's word for it."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return None
+    ca = load_or_create_console_ca(var_dir)
+    when = _now(now)
+    if cert.issuer != ca.certificate.subject or not _signed_by(cert, ca):
+        return None
+    if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
+        return None
+    return certificate_fingerprint(cert)
 
 
 def load_or_create_server_ca(var_dir: Path, *, now: datetime | None = None) -> CertificateAuthority:

@@ -36,7 +36,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
-from kessai.tls.ca import merchant_id_from_cert
+from kessai.tls.ca import certificate_fingerprint, merchant_id_from_cert
 
 TLS_EXTENSION: Final = "tls"
 _TLS_VERSIONS: Final = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
@@ -219,6 +219,15 @@ def peer_merchant_id(scope: Mapping[str, Any]) -> int | None:
     tls = _tls_extension(scope)
     merchant_id = tls.get("merchant_id") if tls is not None else None
     return merchant_id if isinstance(merchant_id, int) else None
+
+
+def peer_certificate_fingerprint(scope: Mapping[str, Any]) -> str | None:
+    """SHA-256 (hex) of the verified client certificate's DER; None without TLS or certificate."""
+    tls = _tls_extension(scope)
+    chain = tls.get("client_cert_chain") if tls is not None else None
+    if not chain or not isinstance(chain[0], str):
+        return None
+    return certificate_fingerprint(ssl.PEM_cert_to_DER_cert(chain[0]))
 
 
 def _tls_extension(scope: Mapping[str, Any]) -> Mapping[str, Any] | None:

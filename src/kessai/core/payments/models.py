@@ -44,8 +44,21 @@ class Payment(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        Index("ix_payments_merchant_trading", "merchant_id", "trading_id"),
+        # varchar_pattern_ops on PostgreSQL: the same index answers trading_id = … (telegrams) and
+        # the console's prefix search LIKE 'abc%' under any database collation (migration 0010).
+        Index(
+            "ix_payments_merchant_trading",
+            "merchant_id",
+            "trading_id",
+            postgresql_ops={"trading_id": "varchar_pattern_ops"},
+        ),
         Index("ix_payments_status_due", "status", "due_at"),
+        # The console's search: one merchant's payments by date (取引日時, 支払期限日, 消込日時) and
+        # by status, newest first (bench/console_search.py measures them on 1M payments).
+        Index("ix_payments_merchant_created", "merchant_id", "created_at"),
+        Index("ix_payments_merchant_status_created", "merchant_id", "status", "created_at"),
+        Index("ix_payments_merchant_due", "merchant_id", "due_at"),
+        Index("ix_payments_merchant_captured", "merchant_id", "captured_at"),
     )
 
 

@@ -1,0 +1,62 @@
+"""The console's pages, each with the permission it needs and its name in the audit log."""
+
+from __future__ import annotations
+
+from kessai.core.console.permissions import Permission
+from kessai.web.console.face import Page
+from kessai.web.console.pages import (
+    audit_log,
+    dashboard,
+    export,
+    payments,
+    register,
+    signin,
+    users,
+)
+
+P = Permission
+POST = ("POST",)
+
+PAGES: tuple[Page, ...] = (
+    Page("/logout", signin.logout, None, "logout", POST),
+    Page("/password", signin.password_form, None, "password"),
+    Page("/password", signin.change_password, None, "password", POST),
+    Page("/dashboard", dashboard.show, P.VIEW, "dashboard"),
+    Page("/payments", payments.search, P.VIEW, "search"),
+    Page("/payments.csv", export.payments_csv, P.DOWNLOAD, "download"),
+    Page("/payments/bulk", payments.bulk, P.CARD, "bulk", POST),
+    Page("/payments/{payment_id:int}", payments.detail, P.VIEW, "detail"),
+    Page("/payments/{payment_id:int}/action", payments.act, P.CARD, "card_operation", POST),
+    Page(
+        "/payments/{payment_id:int}/notices/{notice_id:int}/resend",
+        payments.resend_notice,
+        P.NOTIFY,
+        "notice_resend",
+        POST,
+    ),
+    Page("/register", register.show, P.REGISTER, "register_form"),
+    Page("/register/card", register.card, P.REGISTER, "register_card", POST),
+    Page("/register/cvs", register.convenience_store, P.REGISTER, "register_cvs", POST),
+    Page("/users", users.list_users, P.USERS, "users"),
+    Page("/users/new", users.new_user, P.USERS, "user_form"),
+    Page("/users", users.create_user, P.USERS, "user_create", POST),
+    Page("/users/{user_id:int}", users.edit_user, P.USERS, "user_view"),
+    Page("/users/{user_id:int}", users.update_user, P.USERS, "user_update", POST),
+    Page(
+        "/users/{user_id:int}/password", users.reset_password, P.USERS, "user_reset_password", POST
+    ),
+    Page("/users/{user_id:int}/certificate", users.issue_certificate, P.USERS, "cert_issue", POST),
+    Page(
+        "/users/{user_id:int}/certificate/revoke",
+        users.revoke_certificate,
+        P.USERS,
+        "cert_revoke",
+        POST,
+    ),
+    Page("/certificates/download", users.download_certificate, P.USERS, "cert_download", POST),
+    Page("/audit", audit_log.show, P.USERS, "audit"),
+    Page("/audit.csv", audit_log.download, P.USERS, "audit_download"),
+)
+
+# Every page that changes a payment (the permission tests call each of them directly).
+CARD_PROCESSING = tuple(page for page in PAGES if page.permission is P.CARD)
