@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import NetBank, Outcome
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import banknet, banknet_clearing
+from kessai.core.payments import banknet, banknet_clearing, later
 from kessai.core.payments.banknet import RequestView
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.banknet import BankNetStatus
@@ -39,7 +39,7 @@ def selection_hash(secret: bytes, merchant_id: int, trading_id: str) -> str:
 
 def bank_token(secret: bytes, payment_id: int) -> str:
     """The unguessable part of a payment's bank page URL."""
-    return _mac(secret, f"banknet-bank:{payment_id}")
+    return later.page_token(secret, "banknet-bank", payment_id)
 
 
 def _mac(secret: bytes, message: str) -> str:

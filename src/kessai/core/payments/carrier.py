@@ -13,7 +13,6 @@ writes the notice. Time is the merchant's (`later.now`), so a sandbox test clock
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -147,7 +146,7 @@ def apply(core: Core, merchant: MerchantRef, req: CarrierRequest) -> PaymentView
 
 def consent_token(secret: bytes, payment_id: int) -> str:
     """The unguessable part of a payment's carrier page URL (keyed by the server secret)."""
-    return hmac.new(secret, f"carrier-pay:{payment_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return later.page_token(secret, "carrier-pay", payment_id)
 
 
 def consent(core: Core, payment_id: int, token: str) -> Consent:

@@ -9,7 +9,6 @@ moves no money, so the carrier is asked once the buyer has logged in, without a 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import repository
+from kessai.core.payments import later, repository
 from kessai.core.payments.carrier_models import CarrierOpenId
 from kessai.core.payments.states.carrier import TABLES, CareerType, CarrierTable
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
@@ -110,7 +109,7 @@ def request_authentication(
 
 def login_token(secret: bytes, grant_id: int) -> str:
     """The unguessable part of the carrier login page URL of one 104."""
-    return hmac.new(secret, f"carrier-auth:{grant_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return later.page_token(secret, "carrier-auth", grant_id)
 
 
 def pending(core: Core, grant_id: int, token: str) -> OpenIdView:

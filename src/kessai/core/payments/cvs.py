@@ -16,7 +16,7 @@ from kessai.core.payments import later
 from kessai.core.payments.models import Payment
 from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.views import PaymentView
-from kessai.kit.errors import InvalidRequest, InvalidState
+from kessai.kit.errors import InvalidRequest
 
 PAYMENT_TYPE = "03"
 DEFAULT_LIMIT_DAYS = 30
@@ -178,7 +178,4 @@ def expire_due(core: Core) -> int:
 
 
 def _move(session: Session, payment: Payment, operation: CvsOperation, at: later.Now) -> None:
-    target = TRANSITIONS.get((CvsStatus(payment.status), operation))
-    if target is None:
-        raise InvalidState("2004")
-    later.set_status(session, payment, target.value, operation=operation.value, at=at)
+    later.move(session, payment, TRANSITIONS, operation, at)

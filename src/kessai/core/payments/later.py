@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -43,6 +43,21 @@ class Now:
 
 def now(core: Core, merchant: MerchantRef) -> Now:
     return Now(merchant=core.now_for(merchant), real=core.clock.now())
+
+
+def move(
+    session: Session,
+    payment: Payment,
+    transitions: Mapping[Any, str],  # (status, operation) → status
+    operation: str,
+    at: Now,
+) -> None:
+    """Apply `operation` by a method's transition table ((status, operation) → status, StrEnums
+    as the states/ tables write them); 2004 when the table has no such move."""
+    target = transitions.get((payment.status, operation))
+    if target is None:
+        raise InvalidState("2004")
+    set_status(session, payment, str(target), operation=str(operation), at=at)
 
 
 def set_status(session: Session, payment: Payment, status: str, *, operation: str, at: Now) -> None:

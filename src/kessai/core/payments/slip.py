@@ -27,7 +27,7 @@ from kessai.core.payments.states.slip import INITIAL, TRANSITIONS, SlipOperation
 from kessai.core.payments.views import PaymentView
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import as_utc, jst_stamp
-from kessai.kit.errors import InvalidRequest, InvalidState
+from kessai.kit.errors import InvalidRequest
 
 PAYMENT_TYPE = "04"
 DEFAULT_LIMIT_DAYS = 30  # (infer) the module type's default for methods paid later (§1.8)
@@ -314,7 +314,4 @@ def paid_on(view: PaymentView) -> datetime | None:
 
 
 def _move(session: Session, payment: Payment, operation: SlipOperation, at: later.Now) -> None:
-    target = TRANSITIONS.get((SlipStatus(payment.status), operation))
-    if target is None:
-        raise InvalidState("2004")
-    later.set_status(session, payment, target.value, operation=operation.value, at=at)
+    later.move(session, payment, TRANSITIONS, operation, at)

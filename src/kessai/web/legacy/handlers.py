@@ -345,6 +345,12 @@ def cvs_values(view: PaymentView) -> dict[str, str]:
         "customer_name_kana",
         "customer_tel",
     )
+    return _paid_later_values(view, names)
+
+
+def _paid_later_values(view: PaymentView, names: tuple[str, ...]) -> dict[str, str]:
+    """A paid-later record: `names` from the payment's details, its ids, its deadline and when
+    the buyer paid (CVS, bank net)."""
     paid = view.detail("user_payment_date")
     return {name: view.detail(name) for name in names} | {
         "payment_id": str(view.payment_id),
@@ -428,13 +434,7 @@ def banknet_values(view: PaymentView) -> dict[str, str]:
         "customer_family_name_kana",
         "customer_name_kana",
     )
-    paid = view.detail("user_payment_date")
-    return {name: view.detail(name) for name in names} | {
-        "payment_id": str(view.payment_id),
-        "trading_id": view.trading_id,
-        "payment_limit_date": jst_stamp(view.due_at, "%Y%m%d"),
-        "user_payment_date": jst_stamp(datetime.fromisoformat(paid)) if paid else "",
-    }
+    return _paid_later_values(view, names)
 
 
 # ---------------------------------------------------------------- 070 virtual account
