@@ -40,6 +40,7 @@ def ensure_demo_merchant(settings: Settings, merchant_id: int) -> dict[str, Any]
                 "connect_id": merchant.connect_id,
                 "hash_key": merchant.link_hash_key,
                 "notification_hash_key": merchant.notification_hash_key,
+                "threeds_hash_key": merchant.threeds_hash_key,
                 "connect_password": rotate_password(
                     session, merchant_id, secret=runtime.core.secret, now=now
                 ),

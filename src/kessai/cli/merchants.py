@@ -25,6 +25,7 @@ def _merchant_dict(merchant: Any) -> dict[str, Any]:
         "connect_id": merchant.connect_id,
         "hash_key": merchant.link_hash_key,
         "notification_hash_key": merchant.notification_hash_key,
+        "threeds_hash_key": merchant.threeds_hash_key,
         "notification_url": merchant.notification_url,
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,

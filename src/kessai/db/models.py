@@ -10,6 +10,7 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.banknet_models import BankNetRequest
@@ -21,6 +22,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTerms,
     VirtualAccountTransfer,
 )
+from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
 __all__ = [
@@ -34,7 +36,9 @@ __all__ = [
     "ConsoleCertificate",
     "ConsoleSession",
     "ConsoleUser",
+    "LinkRequest",
     "Merchant",
+    "MerchantLogo",
     "Notice",
     "NoticeAttempt",
     "NoticeCounter",
@@ -43,6 +47,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentOperation",
     "StoredCard",
+    "ThreeDSAuthentication",
     "VaultCard",
     "VirtualAccount",
     "VirtualAccountClaim",

@@ -30,6 +30,7 @@ class NewMerchant:
     connect_password: str
     hash_key: str
     notification_hash_key: str
+    threeds_hash_key: str
     notification_url: str | None
     enabled_methods: list[str]
     mode: str
@@ -68,6 +69,7 @@ def create_merchant(
         connect_password=password,
         hash_key=credentials.new_hash_key(),
         notification_hash_key=credentials.new_hash_key(),
+        threeds_hash_key=credentials.new_hash_key(),
         notification_url=notification_url,
         enabled_methods=methods,
         mode=mode,
@@ -86,6 +88,7 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         connect_password_hash=credentials.hash_password(secret, new.connect_password),
         link_hash_key=new.hash_key,
         notification_hash_key=new.notification_hash_key,
+        threeds_hash_key=new.threeds_hash_key,
         notification_url=new.notification_url,
         enabled_methods=",".join(new.enabled_methods),
         mode=new.mode,

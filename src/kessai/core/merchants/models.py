@@ -22,6 +22,8 @@ class Merchant(Base):
     connect_password_hash: Mapped[str] = mapped_column(String(64))
     link_hash_key: Mapped[str] = mapped_column(String(64))
     notification_hash_key: Mapped[str] = mapped_column(String(64))
+    # 3Dセキュア結果受付ハッシュ鍵: signs the 3-D Secure result sent to term_url (§1.5 450).
+    threeds_hash_key: Mapped[str] = mapped_column(String(64))
     notification_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     enabled_methods: Mapped[str] = mapped_column(String(128))  # comma list of payment_type codes
     mode: Mapped[str] = mapped_column(String(16))  # "sandbox" | "production"
