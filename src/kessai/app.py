@@ -43,6 +43,7 @@ from kessai.web.buyer.slip import SlipPage
 from kessai.web.console.config import ConsoleConfig
 from kessai.web.console.face import ConsoleFace
 from kessai.web.legacy.endpoint import TelegramFace
+from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
 
@@ -143,8 +144,10 @@ def create_app(
         require_client_cert=require_client_cert,
         public_url=runtime.settings.public_url,
     )
+    links = LinkRequestFace(core, public_url=runtime.settings.public_url)
     routes: list[Route | Mount] = [
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
+        *(Route(path, links.handle, methods=["GET", "POST"]) for path in REQUEST_PATHS),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator).routes(),

@@ -24,6 +24,7 @@ Needs only `httpx` and the standard library; it never imports the server's packa
 from kessai.client import _notices as notices
 from kessai.client._client import KessaiClient, SlipItem
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
+from kessai.client._link import LinkPage, SignedLink, link_hash, signed_link
 from kessai.client._notices import (
     NOTICE_ACK,
     Notice,
@@ -59,6 +60,7 @@ __all__ = [
     "KessaiClient",
     "KessaiClientError",
     "Kind",
+    "LinkPage",
     "Notice",
     "NoticeVerificationError",
     "PaidLaterApplication",
@@ -67,13 +69,16 @@ __all__ = [
     "Response",
     "SandboxClient",
     "SandboxError",
+    "SignedLink",
     "SlipItem",
     "SlipResult",
     "StoredCard",
     "TimeoutError",
     "TransportError",
     "VirtualAccountResult",
+    "link_hash",
     "notice_hash",
     "notices",
+    "signed_link",
     "verify_notice",
 ]

@@ -1,0 +1,233 @@
+"""Opening a hosted payment page from a signed link request (§2.1–§2.4), and reading it back.
+
+One page per merchant and trading_id: the first request's content is kept, a later request with the
+same trading_id gets the same page (and URL) unless its amount differs (P010), the order is paid
+already (6001), a number was issued for it already (6003) or the page has expired (6002). Nothing is
+written for a refused request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kessai.core.context import Core, MerchantRef
+from kessai.core.link import params
+from kessai.core.link.hashing import hash_matches
+from kessai.core.link.models import LinkRequest
+from kessai.core.merchants.models import Merchant
+from kessai.core.payments import later
+from kessai.core.payments.models import Payment
+from kessai.kit.errors import InvalidRequest, KessaiError, NotFound
+
+DEFAULT_TERM_DAYS = 5
+
+# A payment that settles the order: authorised, captured or paid (any method).
+PAID_STATUSES = frozenset({"20", "21", "30", "31", "35", "40", "41", "43", "44"})
+# Methods whose status 10 means the buyer holds a number to pay with (ATM, CVS, slip, account).
+ISSUED_METHODS = frozenset({"01", "03", "04", "07"})
+
+
+class LinkError(KessaiError):
+    """A link request or page refused: 6001–6005, or the P codes of its fields."""
+
+    code = "6005"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPage:
+    """A hosted payment page as its face shows it. `standing` is `open`, `paid` (a payment made for
+    its trading_id succeeded), `issued` (a number to pay with was issued) or `expired`."""
+
+    token: str
+    merchant: MerchantRef
+    merchant_name: str
+    trading_id: str
+    amount: int
+    payment_types: tuple[str, ...]
+    params: Mapping[str, str]
+    charset: str
+    limit_at: datetime
+    created_at: datetime
+    standing: str
+    payment_id: int | None  # the payment behind `paid` / `issued`
+    card_failures: int
+
+    def param(self, name: str) -> str:
+        return self.params.get(name, "")
+
+    @property
+    def merchant_id(self) -> int:
+        return self.merchant.id
+
+
+def open_link(core: Core, fields: Mapping[str, str], *, charset: str) -> LinkPage:
+    """The page for a decoded link request: found by trading_id, or created."""
+    merchant_id = _merchant_id(fields)
+    with core.sessions.begin() as session:
+        merchant = session.get(Merchant, merchant_id)
+        if merchant is None:
+            raise InvalidRequest("P010", field="seq_merchant_id", message=_NO_MERCHANT)
+        if not hash_matches(fields, merchant.link_hash_key, fields.get("hc", "")):
+            raise LinkError("6005")
+        _check_charset(fields)
+        params.check_fields(fields)
+        ref = MerchantRef.of(merchant)
+        existing = _find(session, merchant_id, fields["trading_id"])
+        if existing is not None:
+            return _reopened(core, session, merchant, existing, fields)
+    try:
+        return _create(core, merchant, ref, fields, charset)
+    except IntegrityError:  # the same trading_id created concurrently: that one is the page
+        return open_link(core, fields, charset=charset)
+
+
+def page(core: Core, token: str) -> LinkPage:
+    """The page behind a URL token; NotFound (2006) for an unknown token."""
+    with core.sessions() as session:
+        row = session.scalars(select(LinkRequest).where(LinkRequest.token == token)).first()
+        if row is None:
+            raise NotFound("2006")
+        merchant = session.get(Merchant, row.merchant_id)
+        assert merchant is not None
+        return _view(core, session, merchant, row)
+
+
+def record_card_failure(core: Core, token: str) -> int:
+    """Count one declined card entry on the page; returns the count so far."""
+    with core.sessions.begin() as session:
+        row = session.scalars(
+            select(LinkRequest).where(LinkRequest.token == token).with_for_update()
+        ).one()
+        row.card_failures += 1
+        return row.card_failures
+
+
+_NO_MERCHANT = "マーチャントIDに該当する加盟店がありません。"
+
+
+def _merchant_id(fields: Mapping[str, str]) -> int:
+    value = fields.get("seq_merchant_id", "")
+    if not value:
+        raise InvalidRequest(
+            "P005" if "seq_merchant_id" not in fields else "P006", field="seq_merchant_id"
+        )
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
+        raise InvalidRequest("P008", field="seq_merchant_id")
+    return int(value)
+
+
+def _check_charset(fields: Mapping[str, str]) -> None:
+    """6004 for characters Windows-31J cannot hold, whatever the request's own charset."""
+    for name, value in fields.items():
+        try:
+            value.encode("cp932")
+        except UnicodeEncodeError:
+            raise LinkError("6004", field=name) from None
+
+
+def _find(session: Session, merchant_id: int, trading_id: str) -> LinkRequest | None:
+    return session.scalars(
+        select(LinkRequest).where(
+            LinkRequest.merchant_id == merchant_id, LinkRequest.trading_id == trading_id
+        )
+    ).first()
+
+
+def _reopened(
+    core: Core, session: Session, merchant: Merchant, row: LinkRequest, fields: Mapping[str, str]
+) -> LinkPage:
+    if int(fields["id"]) != row.amount:
+        raise InvalidRequest("P010", field="id")
+    view = _view(core, session, merchant, row)
+    match view.standing:
+        case "paid":
+            raise LinkError("6001")
+        case "issued":
+            raise LinkError("6003")
+        case "expired":
+            raise LinkError("6002")
+    return view
+
+
+def _create(
+    core: Core, merchant: Merchant, ref: MerchantRef, fields: Mapping[str, str], charset: str
+) -> LinkPage:
+    offered = params.offered_methods(fields, merchant.methods())
+    params.check_fixed_names(fields, offered)
+    now = core.now_for(ref)
+    with core.sessions.begin() as session:
+        if _standing_of_payments(session, merchant.id, fields["trading_id"])[0] == "paid":
+            raise LinkError("6001")  # paid through another face under the same trading_id
+        row = LinkRequest(
+            merchant_id=merchant.id,
+            trading_id=fields["trading_id"],
+            token=secrets.token_urlsafe(24),
+            amount=int(fields["id"]),
+            payment_types=",".join(offered),
+            params={k: v for k, v in fields.items() if k != "hc"},
+            charset=charset,
+            limit_at=_limit(fields, now),
+            status="open",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return _view(core, session, merchant, row)
+
+
+def _limit(fields: Mapping[str, str], now: datetime) -> datetime:
+    """The page's validity: `payment_term_min` minutes, or the end of the Japanese day
+    `payment_term_day` days on (default 5; 0 = today)."""
+    if fields.get("payment_term_min"):
+        return now + timedelta(minutes=int(fields["payment_term_min"]))
+    days = int(fields.get("payment_term_day") or DEFAULT_TERM_DAYS)
+    return later.deadline(now, days)
+
+
+def _view(core: Core, session: Session, merchant: Merchant, row: LinkRequest) -> LinkPage:
+    ref = MerchantRef.of(merchant)
+    standing, payment_id = _standing_of_payments(session, merchant.id, row.trading_id)
+    if standing == "open" and core.now_for(ref) > row.limit_at:
+        standing = "expired"
+    return LinkPage(
+        token=row.token,
+        merchant=ref,
+        merchant_name=row.params.get("merchant_name") or merchant.name,
+        trading_id=row.trading_id,
+        amount=row.amount,
+        payment_types=tuple(code for code in row.payment_types.split(",") if code),
+        params=dict(row.params),
+        charset=row.charset,
+        limit_at=row.limit_at,
+        created_at=row.created_at,
+        standing=standing,
+        payment_id=payment_id,
+        card_failures=row.card_failures,
+    )
+
+
+def _standing_of_payments(
+    session: Session, merchant_id: int, trading_id: str
+) -> tuple[str, int | None]:
+    """`paid` if any payment for the trading_id succeeded, `issued` if one waits to be paid with a
+    number the buyer holds, else `open` (declined, abandoned or expired attempts do not count)."""
+    rows = session.execute(
+        select(Payment.id, Payment.payment_type, Payment.status).where(
+            Payment.merchant_id == merchant_id, Payment.trading_id == trading_id
+        )
+    ).all()
+    for payment_id, _type, status in rows:
+        if status in PAID_STATUSES:
+            return "paid", payment_id
+    for payment_id, payment_type, status in rows:
+        if status == later.APPLIED and payment_type in ISSUED_METHODS:
+            return "issued", payment_id
+    return "open", None

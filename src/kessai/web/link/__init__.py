@@ -1,0 +1,1 @@
+"""The link-type face: signed requests (/v/request…) and the hosted payment page (/link/…)."""
