@@ -43,10 +43,12 @@ from kessai.client._results import (
     Response,
     SlipResult,
     StoredCard,
+    ThreeDSResult,
     VirtualAccountResult,
 )
 from kessai.client._sandbox import SandboxClient, SandboxError
 from kessai.client._telegram import Kind
+from kessai.client._threeds import threeds_result_hash, verify_threeds_result
 
 __all__ = [
     "NOTICE_ACK",
@@ -70,10 +72,13 @@ __all__ = [
     "SlipItem",
     "SlipResult",
     "StoredCard",
+    "ThreeDSResult",
     "TimeoutError",
     "TransportError",
     "VirtualAccountResult",
     "notice_hash",
     "notices",
+    "threeds_result_hash",
     "verify_notice",
+    "verify_threeds_result",
 ]
