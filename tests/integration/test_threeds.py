@@ -275,7 +275,7 @@ def test_the_challenge_page_is_locked_down(server, merchant) -> None:
     csp = page.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "form-action 'self' http://127.0.0.1:9" in csp  # the answer redirects to term_url
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     assert "<script" not in page.text and "style=" not in page.text
     assert "Password" in page.text and "パスワード" in page.text

@@ -63,7 +63,8 @@ class Receiver:
             failing = len(self.received) <= self.fail_first or self.mode == "error500"
         if failing:
             return Response("busy", status_code=500)
-        return Response("<html>thanks</html>", media_type="text/html")
+        page = '<html><head><link rel="icon" href="data:,"></head><body>thanks</body></html>'
+        return Response(page, media_type="text/html")
 
     async def _handle(self, request: Request) -> Response:
         raw = await request.body()

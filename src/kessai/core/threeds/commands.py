@@ -72,6 +72,9 @@ class BeginRequest:
     cardholder_name: str = ""
     currency_code: str = "JPY"
     site_id: str = ""
+    # The gateway's own page (the hosted payment page) as term_url: not checked as a merchant's
+    # URL. Its timeout notice still goes through the worker's internal-address check.
+    own_term_url: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,7 @@ class AcsView:
 def begin(core: Core, merchant: MerchantRef, req: BeginRequest) -> Started:
     """Start an authentication (EMV 3Dセキュア認証要求): the card sealed in the vault (never a
     security code), the authentication `waiting`, 30 minutes to complete it."""
-    term_url = _checked_term_url(req.term_url, merchant.mode)
+    term_url = req.term_url if req.own_term_url else _checked_term_url(req.term_url, merchant.mode)
     valid_term, vault_id = _card_source(core, merchant, req)
     server = core.threeds_for(merchant)
     with core.sessions.begin() as session:
@@ -207,11 +210,12 @@ def acs_view(core: Core, auth_id: str, token: str) -> AcsView:
     """The ACS page's state, the ACS's first answer applied if none was yet (`decide`).
     NotFound for an unknown id or a wrong token."""
     auth, merchant = _read(core, auth_id, token)
-    outcome = None
-    if auth.status == rules.WAITING and auth.expires_at > core.clock.now():
+    if auth.status in rules.OPEN_STATUSES and auth.expires_at <= core.clock.now():
+        decide(core, auth_id, None)  # times it out
+    elif auth.status == rules.WAITING:
         server = core.threeds_for(merchant)
         outcome = server.authenticate(cardholder_name=auth.cardholder_name, amount=auth.amount)
-    decide(core, auth_id, outcome)
+        decide(core, auth_id, outcome)
     return _view(core, auth_id)
 
 

@@ -7,7 +7,8 @@ CSS — whose form POSTs to the same URL; the ACS's decision then goes back by 3
 browser reaches term_url with a GET. The form carries a token bound to the ACS URL, and a POST
 whose `Origin` (when the browser sends one) is not this gateway's is refused. Responses carry a
 strict Content-Security-Policy (the form may lead only here and, by the redirect, to term_url's
-origin), `no-store`, and `no-referrer`: the URL's token must not reach the merchant's logs.
+origin), `no-store`, and a same-origin referrer policy: the URL's token must not reach the
+merchant's logs.
 """
 
 from __future__ import annotations
@@ -146,13 +147,17 @@ _NO_ANSWER = (
     "The card issuer does not answer. Please try again later.</p>"
 )
 
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# same-origin: term_url never sees the ACS URL (its token) as a referrer, while the page's own
+# form POST still carries its real Origin (Chromium sends "Origin: null" under no-referrer).
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 def _html(body: str, term_origin: str = "", status: int = 200) -> HTMLResponse:
     page = (
         '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # An empty icon: no /favicon.ico request, no 404 on the gateway.
+        '<link rel="icon" href="data:,">'
         f"<title>3-D Secure</title></head><body>{body}</body></html>"
     )
     # The challenge form posts here, and its answer redirects to term_url: Chrome checks
@@ -160,7 +165,7 @@ def _html(body: str, term_origin: str = "", status: int = 200) -> HTMLResponse:
     term = term_origin if _ORIGIN.fullmatch(term_origin) else ""
     form_action = " ".join(filter(None, ("'self'", term)))
     csp = (
-        "default-src 'none'; style-src 'self'; "
+        "default-src 'none'; style-src 'self'; img-src data:; "
         f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
     headers = {

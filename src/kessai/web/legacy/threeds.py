@@ -76,11 +76,17 @@ def _card(t: Telegram) -> CardData | threeds.StoredCardRef:
     match method:
         case "token":
             raise InvalidRequest(
-                "P010", field="card_token", message="card tokens are not supported yet"
+                "P010",
+                field="card_token",
+                message='"card_token"パラメータ: カードトークンは未対応です'
+                " (card tokens are not supported yet)",
             )
         case "google":
             raise InvalidRequest(
-                "P010", field="card_set_method", message="Google Pay is not supported"
+                "P010",
+                field="card_set_method",
+                message='"card_set_method"パラメータ: Google Payは未対応です'
+                " (Google Pay is not supported)",
             )
         case "customer":
             _require(t, "customer_id", "customer_card_id")
