@@ -25,6 +25,7 @@ from kessai.connectors.sandbox.connector import SandboxAcquirer
 from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
 from kessai.connectors.sandbox.slip import SandboxSlipAgency
+from kessai.connectors.sandbox.threeds import SandboxThreeDSServer
 from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
@@ -40,6 +41,8 @@ from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
 from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
 from kessai.web.buyer.slip import SlipPage
+from kessai.web.buyer.threeds import ROUTE as ACS_ROUTE
+from kessai.web.buyer.threeds import AcsPages
 from kessai.web.console.config import ConsoleConfig
 from kessai.web.console.face import ConsoleFace
 from kessai.web.legacy.endpoint import TelegramFace
@@ -110,6 +113,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         virtual_bank_for=_constant(SandboxVirtualAccountBank()),
         carrier_for=_constant(SandboxCarrier()),
         slip_for=_constant(SandboxSlipAgency()),
+        # Only the sandbox's simulated ACS exists so far, as for the institutions above; a real
+        # 3-D Secure server is one more connector.
+        threeds_for=_constant(SandboxThreeDSServer()),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -153,6 +159,11 @@ def create_app(
         *SandboxApi(core, authenticator).routes(),
         *_bank_net_routes(BankNetPages(core)),
         *_carrier_routes(CarrierPages(core)),
+        Route(
+            ACS_ROUTE,
+            AcsPages(core, runtime.settings.public_url).handle,
+            methods=["GET", "POST"],
+        ),
     ]
     slips = SlipPage(core, font=runtime.settings.slip_font)
     routes += [

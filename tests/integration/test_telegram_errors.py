@@ -235,7 +235,7 @@ class TestCredentialCache:
             )
 
 
-def test_emv_3ds_result_answers_p063_until_it_is_offered(server, merchant, runtime):
+def test_an_unknown_3ds_auth_id_answers_31008_and_creates_nothing(server, merchant, runtime):
     reply = post(server, auth_fields(merchant, **{"3dsecure_use_type": "2", "3ds_auth_id": "x"}))
-    assert reply.code == "P063"
+    assert reply.code == "31008"
     assert payments(runtime, merchant) == 0

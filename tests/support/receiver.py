@@ -1,5 +1,7 @@
 """A merchant's notification receiver (差分通知先URL) for tests: a small Starlette app that records
 every push and can be told to misbehave (fail the first N, hang, answer garbage or huge bodies).
+It also takes GETs on `/term`, as a 3-D Secure term_url does (the 450 timeout notice): their query
+is recorded in UTF-8, and `fail_first` / `mode="error500"` make them answer HTTP 500.
 
 Serve it with `tests.support.servers.serve_app(receiver.app)`; the recorded requests are decoded
 as a PAYGENT merchant would: Windows-31J form fields.
@@ -46,7 +48,23 @@ class Receiver:
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/notify", self._handle, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/notify", self._handle, methods=["POST"]),
+                Route("/term", self._term, methods=["GET"]),
+            ]
+        )
+
+    async def _term(self, request: Request) -> Response:
+        raw = request.scope.get("query_string", b"")
+        fields = dict(parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8"))
+        with self._lock:
+            self.received.append(Received(dict(request.headers), raw, fields))
+            failing = len(self.received) <= self.fail_first or self.mode == "error500"
+        if failing:
+            return Response("busy", status_code=500)
+        page = '<html><head><link rel="icon" href="data:,"></head><body>thanks</body></html>'
+        return Response(page, media_type="text/html")
 
     async def _handle(self, request: Request) -> Response:
         raw = await request.body()

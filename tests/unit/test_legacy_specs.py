@@ -79,6 +79,7 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "103",
         "104",
         "105",
+        "450",
     }
     assert set(REQUEST_SPECS) == expected
 
@@ -289,9 +290,10 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     assert KIND_PATHS["070"] == "/n/virtualaccount/request"
     carrier_kinds = {"100", "101", "102", "103", "104", "105"}
     assert {KIND_PATHS[kind] for kind in carrier_kinds} == {"/n/c/request"}
+    assert KIND_PATHS["450"] == "/n/threeds/request"
     card_kinds = (
         set(REQUEST_SPECS)
-        - {"010", "030", "040", "050", "060", "070", "091", "094"}
+        - {"010", "030", "040", "050", "060", "070", "091", "094", "450"}
         - carrier_kinds
     )
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}

@@ -44,10 +44,12 @@ from kessai.client._results import (
     Response,
     SlipResult,
     StoredCard,
+    ThreeDSResult,
     VirtualAccountResult,
 )
 from kessai.client._sandbox import SandboxClient, SandboxError
 from kessai.client._telegram import Kind
+from kessai.client._threeds import threeds_result_hash, verify_threeds_result
 
 __all__ = [
     "NOTICE_ACK",
@@ -73,6 +75,7 @@ __all__ = [
     "SlipItem",
     "SlipResult",
     "StoredCard",
+    "ThreeDSResult",
     "TimeoutError",
     "TransportError",
     "VirtualAccountResult",
@@ -80,5 +83,7 @@ __all__ = [
     "notice_hash",
     "notices",
     "signed_link",
+    "threeds_result_hash",
     "verify_notice",
+    "verify_threeds_result",
 ]

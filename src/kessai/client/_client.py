@@ -26,6 +26,7 @@ from kessai.client._results import (
     Response,
     SlipResult,
     StoredCard,
+    ThreeDSResult,
     VirtualAccountResult,
 )
 from kessai.client._telegram import (
@@ -64,6 +65,7 @@ _RESULT_TYPES: Final[dict[str, type[Response]]] = {
     Kind.APPLY_CARRIER: CarrierRedirect,
     Kind.CORRECT_CARRIER: CorrectionResult,
     Kind.AUTHENTICATE_CARRIER_USER: CarrierRedirect,
+    Kind.THREEDS_AUTHENTICATE: ThreeDSResult,
 }
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol)
 _TIMEOUT_BEFORE_SENDING: Final = (httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -155,6 +157,7 @@ class KessaiClient:
         sales_mode: bool = False,
         skip_3dsecure: bool = False,
         site_id: str | None = None,
+        threeds_auth_id: str | None = None,
         extra: Mapping[str, FieldValue] | None = None,
         retry_on_timeout: bool = False,
     ) -> AuthorizationResult:
@@ -165,7 +168,10 @@ class KessaiClient:
         CVC `card_token`); `ref_trading_id` (the card of an earlier payment); or a `card_token`.
         `sales_mode=True` captures in the same call; `payment_class` ``10`` one-time (default),
         ``23`` bonus, ``61`` instalments (with `split_count`), ``80`` revolving; `skip_3dsecure`
-        sends ``3dsecure_ryaku=1``. `extra` adds any other protocol field (e.g. ``3ds_auth_id``).
+        sends ``3dsecure_ryaku=1``. `threeds_auth_id` (from `threeds_authenticate`, after the
+        buyer passed EMV 3-D Secure) sends ``3dsecure_use_type=2`` and ``3ds_auth_id``; the card
+        source may then be left out (the authenticated card is used). `extra` adds any other
+        protocol field.
 
         Safe retry: with `retry_on_timeout=True` (which needs `trading_id`), when the answer is lost
         after the request may have reached the gateway (a read timeout, a broken connection), this
@@ -186,13 +192,22 @@ class KessaiClient:
         fields: dict[str, FieldValue | None] = {
             "trading_id": trading_id,
             "payment_amount": payment_amount,
-            **_card_source(card_number, customer_id, customer_card_id, ref_trading_id, card_token),
+            **_card_source(
+                card_number,
+                customer_id,
+                customer_card_id,
+                ref_trading_id,
+                card_token,
+                optional=threeds_auth_id is not None,
+            ),
             "card_valid_term": card_valid_term,
             "card_conf_number": card_conf_number,
             "payment_class": payment_class,
             "split_count": split_count,
             "sales_mode": "1" if sales_mode else None,
             "3dsecure_ryaku": "1" if skip_3dsecure else None,
+            "3dsecure_use_type": "2" if threeds_auth_id is not None else None,
+            "3ds_auth_id": threeds_auth_id,
             "site_id": site_id,
             **(extra or {}),
         }
@@ -267,6 +282,44 @@ class KessaiClient:
         """
         fields = {"payment_type": payment_type}
         return self._follow_up(Kind.INQUIRE, payment_id, trading_id, fields, PaymentInquiry)
+
+    # --- EMV 3-D Secure 2 -------------------------------------------------------------------------
+
+    def threeds_authenticate(
+        self,
+        *,
+        term_url: str,
+        merchant_name: str,
+        payment_amount: int | str,
+        card_number: str | None = None,
+        card_valid_term: str | None = None,
+        customer_id: str | None = None,
+        customer_card_id: str | int | None = None,
+        card_token: str | None = None,
+        cardholder_name: str | None = None,
+        currency_code: str | None = "JPY",
+        site_id: str | None = None,
+        extra: Mapping[str, FieldValue] | None = None,
+    ) -> ThreeDSResult:
+        """Start EMV 3-D Secure 2 (EMV 3Dセキュア認証, 450, a UTF-8 telegram) for `payment_amount`
+        yen on one card: `card_number` + `card_valid_term`, a stored card (`customer_id` +
+        `customer_card_id`) or a `card_token`. Send the buyer's browser `out_acs_html`; the
+        result comes back to `term_url` by GET (check it with `verify_threeds_result`), then call
+        `authorize(..., threeds_auth_id=...)`. `extra` adds the optional risk fields."""
+        fields: dict[str, FieldValue | None] = {
+            "term_url": term_url,
+            "merchant_name": merchant_name,
+            "authentication_type": "01",
+            **_threeds_card(
+                card_number, card_valid_term, customer_id, customer_card_id, card_token
+            ),
+            "payment_amount": payment_amount,
+            "currency_code": currency_code,
+            "cardholder_name": cardholder_name,
+            "site_id": site_id,
+            **(extra or {}),
+        }
+        return self._call(Kind.THREEDS_AUTHENTICATE, fields, ThreeDSResult)
 
     # --- methods paid later ----------------------------------------------------------------------
 
@@ -827,15 +880,18 @@ def _card_source(
     customer_card_id: str | int | None,
     ref_trading_id: str | None,
     card_token: str | None,
+    *,
+    optional: bool = False,
 ) -> dict[str, FieldValue | None]:
-    """The fields naming the card of a 020; ValueError unless exactly one source is given."""
+    """The fields naming the card of a 020; ValueError unless exactly one source is given (or
+    none, when `optional`: after 3-D Secure the authenticated card is used)."""
     stored = customer_id is not None or customer_card_id is not None
     if stored and (customer_id is None or customer_card_id is None):
         raise ValueError("a stored card needs both customer_id and customer_card_id")
     cvc_token = stored and card_token is not None
     sources = [card_number is not None, stored, ref_trading_id is not None]
     sources.append(card_token is not None and not cvc_token)
-    if sum(sources) != 1:
+    if sum(sources) != 1 and not (optional and sum(sources) == 0):
         raise ValueError(
             "give exactly one card source: card_number, customer_id + customer_card_id, "
             "ref_trading_id or card_token"
@@ -848,6 +904,37 @@ def _card_source(
         "ref_trading_id": ref_trading_id,
         "card_token": card_token,
         "security_code_token": "1" if cvc_token else None,
+    }
+
+
+def _threeds_card(
+    card_number: str | None,
+    card_valid_term: str | None,
+    customer_id: str | None,
+    customer_card_id: str | int | None,
+    card_token: str | None,
+) -> dict[str, FieldValue | None]:
+    """450's card fields and `card_set_method`; ValueError unless exactly one source is given."""
+    stored = customer_id is not None or customer_card_id is not None
+    if stored and (customer_id is None or customer_card_id is None):
+        raise ValueError("a stored card needs both customer_id and customer_card_id")
+    sources = {
+        "direct": card_number is not None,
+        "customer": stored,
+        "token": card_token is not None,
+    }
+    chosen = [name for name, given in sources.items() if given]
+    if len(chosen) != 1:
+        raise ValueError(
+            "give exactly one card: card_number, customer_id + customer_card_id or card_token"
+        )
+    return {
+        "card_set_method": chosen[0],
+        "card_number": card_number,
+        "card_valid_term": card_valid_term,
+        "customer_id": customer_id,
+        "customer_card_id": customer_card_id,
+        "card_token": card_token,
     }
 
 

@@ -94,6 +94,32 @@ class AuthorizationResult(Response):
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class ThreeDSResult(Response):
+    """The answer to 450 (EMV 3Dセキュア認証): show `out_acs_html` to the buyer (a small page that
+    goes to the card issuer's authentication); the result comes back to your term_url (check it
+    with `verify_threeds_result`), then authorise with `threeds_auth_id=three_ds_auth_id`."""
+
+    @property
+    def three_ds_auth_id(self) -> str | None:
+        """The authentication's ID (3ds_auth_id), for the 020 that follows."""
+        return self.fields.get("3ds_auth_id") or None
+
+    @property
+    def out_acs_html(self) -> str | None:
+        """The HTML page to send to the buyer's browser as it is."""
+        return (self.fields.get("out_acs_html") or "").strip() or None
+
+    @property
+    def card_brand(self) -> str | None:
+        return self.fields.get("card_brand") or None
+
+    @property
+    def masked_card_number(self) -> str | None:
+        """The card number as the gateway masks it (``************1234``)."""
+        return self.fields.get("masked_card_number") or None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class CorrectionResult(Response):
     """The answer to 028/029 (補正): `payment_id` is the **new** payment."""
 

@@ -49,6 +49,7 @@ class Kind(StrEnum):
     AUTHENTICATE_CARRIER_USER = "104"  # 携帯キャリア決済ユーザ認証 (OpenID)
     RELEASE_OPEN_ID = "105"  # OpenID解除
     UPDATE_CARD = "116"  # カード情報更新
+    THREEDS_AUTHENTICATE = "450"  # EMV 3Dセキュア認証 (UTF-8)
 
 
 _PATHS: Final[dict[str, str]] = {

@@ -278,3 +278,55 @@ class SlipAgency(Protocol):
     def issue(self, *, idempotency_key: str, amount: int) -> SlipNumber:
         """A number for one slip of `amount` yen; the same key answers the same number."""
         ...
+
+
+class ThreeDSFlow(StrEnum):
+    """How an ACS (the issuer's 3-D Secure server) answers an authentication request."""
+
+    FRICTIONLESS = "frictionless"  # decided at once (transStatus Y, A, U, N or R)
+    CHALLENGE = "challenge"  # the cardholder must prove who they are (a password page)
+    ERROR = "error"  # the 3-D Secure server or the ACS refused the request
+    NO_ANSWER = "no_answer"  # nothing comes back: only the 30-minute timeout ends it
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDSCard:
+    """What the directory server tells about a card: its brand, issuer and acquirer."""
+
+    brand: str  # VISA, MASTER, JCB, AMEX, DINERS…
+    issuer: CardIssuer
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDSOutcome:
+    """One answer of the ACS. `trans_status` is EMV 3DS's: Y authenticated, A attempted, U not
+    possible, N / R not authenticated / rejected; empty for a challenge, an error or no answer.
+    The error codes are the ones the
+    term_url GET carries (3dsecure_server_error_code / 3dsecure_requestor_error_code)."""
+
+    flow: ThreeDSFlow
+    trans_status: str = ""
+    server_error_code: str = ""
+    requestor_error_code: str = ""
+
+
+class ThreeDSServer(Protocol):
+    """The 3-D Secure server with the directory servers and ACSs behind it (EMV 3DS 2.2). Asking
+    moves no money; an authentication only says who the cardholder is."""
+
+    name: str
+
+    def card(self, number: CardNumber) -> ThreeDSCard:
+        """The brand and issuer of `number` (the card fields of the 450 answer)."""
+        ...
+
+    def authenticate(self, *, cardholder_name: str, amount: int) -> ThreeDSOutcome:
+        """The ACS's first answer for a purchase of `amount` yen by `cardholder_name`."""
+        ...
+
+    def challenge(
+        self, *, cardholder_name: str, amount: int, password: str
+    ) -> ThreeDSOutcome | None:
+        """The ACS's decision on the password typed on the challenge page (Y, N, A…); None for a
+        password it does not recognise (the cardholder may try again)."""
+        ...

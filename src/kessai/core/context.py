@@ -16,6 +16,7 @@ from kessai.connectors.base import (
     CvsChain,
     PayEasyAgency,
     SlipAgency,
+    ThreeDSServer,
     VirtualAccountBank,
 )
 from kessai.core.cards.models import VaultCard
@@ -70,6 +71,7 @@ class Core:
     virtual_bank_for: Callable[[MerchantRef], VirtualAccountBank]
     carrier_for: Callable[[MerchantRef], CarrierBilling]
     slip_for: Callable[[MerchantRef], SlipAgency]
+    threeds_for: Callable[[MerchantRef], ThreeDSServer]
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

@@ -96,7 +96,7 @@ class NoticeSender:
 
     def _post(self, claim: Claim, deadline: float) -> tuple[str, int | None, bytes, str]:
         """(outcome, HTTP status, answer, error) of one POST; transport errors raise."""
-        if claim.merchant_mode == "production" and _reaches_inside(claim.url):
+        if claim.merchant_mode == "production" and reaches_inside(claim.url):
             return "connection_error", None, b"", "the URL resolves to an internal address"
         body = encode_form(push_form(claim.fields, claim.hash_key))
         headers = {
@@ -110,7 +110,7 @@ class NoticeSender:
         return outcome, response.status_code, answer, error
 
 
-def _reaches_inside(url: str) -> bool:
+def reaches_inside(url: str) -> bool:
     """Re-check at send time what the URL resolves to now: DNS may have changed since the URL was
     accepted (check_notification_url). Unresolvable hosts are left to fail on connect."""
     try:

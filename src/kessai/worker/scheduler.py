@@ -21,6 +21,7 @@ from kessai.core.notifications.inquiry import purge_old_notices
 from kessai.core.payments import carrier, commands, later
 from kessai.core.payments.vaccount import claims as vaccount_claims
 from kessai.worker.outbox import DeliveryLoop, deliver_due
+from kessai.worker.threeds import run_threeds_jobs
 
 log = logging.getLogger("kessai.worker")
 
@@ -31,7 +32,8 @@ def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
 
 
 def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
-    """Expiries (and virtual-account closings), the reconciler and the notice purge: the jobs that are fine every 30 seconds."""
+    """Expiries (and virtual-account closings), the reconciler, the notice purge and the 3-D
+    Secure timeouts: the jobs that are fine every 30 seconds."""
     with core.sessions() as session:
         merchants = {m.id: MerchantRef.of(m) for m in session.scalars(select(Merchant))}
     return {
@@ -40,6 +42,7 @@ def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
         "reconciled": commands.reconcile_all(core, merchants)
         + carrier.reconcile_all(core, merchants),
         "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
+        **run_threeds_jobs(core, settings),  # 3-D Secure timeouts and their term_url notices
     }
 
 

@@ -53,9 +53,11 @@ def _stamp_iso(value: object) -> str:
 
 
 # Notice fields a method keeps in its payment's details under their protocol names (§1.5 091):
-# the virtual account's clearing (and its buyer's deadline as payment_limit_date).
+# the virtual account's clearing (and its buyer's deadline as payment_limit_date), a card
+# payment's 3-D Secure attempt_kbn.
 DETAIL_FIELDS = (
     "payment_limit_date",
+    "attempt_kbn",
     "clear_detail",
     "claim_amount",
     "excess_deficiency_amount",

@@ -11,7 +11,7 @@ same payment impossible — so two racing captures make one capture.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -33,6 +33,8 @@ from kessai.core.payments.states.card import (
     judge,
 )
 from kessai.core.payments.views import OperationResult, PaymentView
+from kessai.core.threeds import usage as threeds
+from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, KessaiError
 
 CARD = "02"
@@ -66,6 +68,9 @@ class AuthorizeRequest:
     customer_id: str = ""
     customer_card_id: str = ""
     operation: CardOperation | None = None  # VALIDITY_CHECK for 025; default from `capture`
+    # EMV 3-D Secure 2 done first (3dsecure_use_type=2): its 3ds_auth_id. Without a card source
+    # the payment uses the authenticated card; with one, it must be that card.
+    threeds_auth_id: str = ""
 
 
 # ---------------------------------------------------------------- authorise (020)
@@ -78,10 +83,21 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
     )
     with core.sessions.begin() as session:
         now = core.clock.now()
+        authentication = _threeds_for(session, merchant, req, now)
+        if authentication is not None and req.card is None and req.vault_card_id is None:
+            req = replace(
+                req,
+                vault_card_id=authentication.vault_card_id,
+                valid_term=threeds.valid_term(authentication),
+            )
         vault_row = _vault_row_for(core, session, req)
-        payment = _payment_for_authorize(session, merchant, req, vault_row, now)
+        if authentication is not None:
+            threeds.check_card(authentication, vault_row.fingerprint)
+        payment = _payment_for_authorize(session, merchant, req, vault_row, now, authentication)
         if payment.status == CardStatus.AUTH_NG:  # input-error retries exhausted (§3.2)
             return OperationResult(False, PaymentView.of(payment), "2001", "")
+        if authentication is not None:
+            threeds.mark_used(authentication, payment.id, now)
         op = _open_operation(session, payment, operation, payment.amount, now)
         card = req.card or CardData(core.vault.open(vault_row), req.valid_term)
         ids = (payment.id, op.id, op.idempotency_key)
@@ -93,6 +109,23 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
         capture=operation is CardOperation.AUTHORIZE_CAPTURE,
     )
     return _settle(core, ids[0], ids[1], result)
+
+
+def _threeds_for(
+    session: Session, merchant: MerchantRef, req: AuthorizeRequest, now: datetime
+) -> ThreeDSAuthentication | None:
+    """The 3-D Secure authentication the 020 names, checked and locked (31008–31011)."""
+    if not req.threeds_auth_id:
+        return None
+    return threeds.claim(
+        session,
+        merchant,
+        req.threeds_auth_id,
+        amount=req.amount,
+        site_id=req.site_id,
+        now=now,
+        retry_payment_id=req.retry_payment_id,
+    )
 
 
 def _vault_row_for(core: Core, session: Session, req: AuthorizeRequest) -> VaultCard:
@@ -110,6 +143,7 @@ def _payment_for_authorize(
     req: AuthorizeRequest,
     vault_row: VaultCard,
     now: datetime,
+    authentication: ThreeDSAuthentication | None = None,
 ) -> Payment:
     details: dict[str, object] = {
         "masked_card_number": "*" * 12 + vault_row.masked[-4:],
@@ -124,6 +158,8 @@ def _payment_for_authorize(
         "sales_mode": "1" if req.capture else "0",
         "input_error_retries": 0,
     }
+    if authentication is not None:
+        details |= threeds.payment_details(authentication)
     if req.retry_payment_id is not None:
         return _retry_payment(session, merchant, req, vault_row, details, now)
     if req.trading_id and repository.trading_id_in_flight(

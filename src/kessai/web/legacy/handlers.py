@@ -27,6 +27,7 @@ from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.buyer.banknet import asp_url, bank_url
 from kessai.web.legacy import carrier as carrier_face
+from kessai.web.legacy import threeds as threeds_face
 from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
 from kessai.web.legacy.specs import (
     ATM_PAYMENT_RECORD,
@@ -74,7 +75,7 @@ def card_values(view: PaymentView | None) -> dict[str, str]:
         "acq_name": view.institution_name,
         "issur_name": view.detail("issur_name"),
         "issur_id": view.detail("issur_id"),
-        "attempt_kbn": "",
+        "attempt_kbn": view.detail("attempt_kbn"),
         "fingerprint": view.detail("fingerprint"),
         "masked_card_number": view.detail("masked_card_number"),
         "card_valid_term": view.detail("card_valid_term"),
@@ -103,9 +104,8 @@ def _declined_values(kind: str, result: OperationResult) -> dict[str, str]:
 def authorize(core: Core, t: Telegram) -> Reply:
     f = t.fields
     amount = _amount(f["payment_amount"])
-    if f.get("3dsecure_use_type") == "2" or f.get("3ds_auth_id"):
-        raise InvalidRequest("P063")  # EMV 3-D Secure (telegram 450) is not offered yet
-    card, vault_card_id, valid_term = _card_source(core, t)
+    auth_id = _threeds_auth_id(t)
+    card, vault_card_id, valid_term = _card_source(core, t, card_optional=bool(auth_id))
     result = commands.authorize(
         core,
         t.merchant,
@@ -124,14 +124,29 @@ def authorize(core: Core, t: Telegram) -> Reply:
             card=card,
             vault_card_id=vault_card_id,
             valid_term=valid_term,
+            threeds_auth_id=auth_id,
         ),
     )
     values = card_values(result.payment) if result.ok else _declined_values("020", result)
     return operation_reply("020", result, values)
 
 
-def _card_source(core: Core, t: Telegram) -> tuple[CardData | None, int | None, str]:
-    """Exactly one card source: stored card, ref_trading_id, or the card number (§1.5 020)."""
+def _threeds_auth_id(t: Telegram) -> str:
+    """The 3ds_auth_id of a 020 after EMV 3-D Secure (3dsecure_use_type=2); "" without."""
+    auth_id = t.fields.get("3ds_auth_id", "")
+    use_type = t.fields.get("3dsecure_use_type", "")
+    if auth_id and use_type != "2":
+        raise InvalidRequest("P010", field="3dsecure_use_type")
+    if use_type == "2" and not auth_id:
+        raise InvalidRequest("P005" if "3ds_auth_id" not in t.raw else "P006", field="3ds_auth_id")
+    return auth_id
+
+
+def _card_source(
+    core: Core, t: Telegram, *, card_optional: bool = False
+) -> tuple[CardData | None, int | None, str]:
+    """Exactly one card source: stored card, ref_trading_id, or the card number (§1.5 020); or,
+    after EMV 3-D Secure (`card_optional`), none: the authenticated card is used."""
     f = t.fields
     if f.get("stock_card_mode") == "1":
         for name in ("customer_id", "customer_card_id"):
@@ -156,6 +171,8 @@ def _card_source(core: Core, t: Telegram) -> tuple[CardData | None, int | None, 
             core, t.merchant, ref_trading_id=f["ref_trading_id"]
         )
         return None, vault_id, term
+    if card_optional and not f.get("card_number"):
+        return None, None, ""
     return card_data(t), None, ""
 
 
@@ -634,7 +651,8 @@ def inquire(core: Core, t: Telegram) -> Reply:
         "authrized_number": view.detail("authrized_number"),
         "customer_id": view.detail("customer_id"),
         "customer_card_id": view.detail("customer_card_id"),
-        "3dsecure_ryaku": "1",
+        "3dsecure_ryaku": "" if view.detail("3ds_auth_id") else "1",
+        "3dsecure_message_version": view.detail("3dsecure_message_version"),
         "joho_code": "000",
     }
     return success_fields(RESPONSE_FIELDS["094"], values)
@@ -799,4 +817,5 @@ HANDLERS: dict[str, Handler] = {
     "094": inquire,
     "116": update_card,
     **carrier_face.CARRIER_HANDLERS,
+    **threeds_face.THREEDS_HANDLERS,
 }

@@ -55,6 +55,9 @@ _CARDHOLDER_NAME = FieldSpec(
 _ADD_INFO = tuple(FieldSpec(f"add_info{n}", FieldKind.TEXT, 64, _OPT) for n in range(1, 5))
 
 
+_CARD_SET_METHODS = ("token", "customer", "direct", "google")  # 450's card sources
+
+
 def _customer_card_id(required: Required) -> FieldSpec:
     return FieldSpec("customer_card_id", _D, 18, required)
 
@@ -270,6 +273,26 @@ _SLIP = (
     *(spec for n in range(1, _SLIP_ITEM_COUNT + 1) for spec in _slip_item(n)),
 )
 
+# 450 EMV 3-D Secure 2 (§1.5 450; a UTF-8 telegram). The ~50 optional risk fields (addresses,
+# phones, purchase history…) are accepted and ignored: the simulated ACS does not score risk.
+_THREEDS = (
+    FieldSpec("term_url", FieldKind.ASCII, 1024, _REQ),  # no documented limit
+    FieldSpec("merchant_name", FieldKind.TEXT, 80, _REQ),  # 40 characters, full-width ones 2 bytes
+    FieldSpec("authentication_type", _D, 2, _OPT, choices=("01",)),
+    FieldSpec("card_set_method", FieldKind.ALNUM, 8, _OPT, choices=_CARD_SET_METHODS),
+    _CARD_TOKEN,
+    FieldSpec("customer_id", FieldKind.ID, 25, _OPT),
+    _customer_card_id(_OPT),
+    FieldSpec("card_number", _D, 16, _COND, min_bytes=14),
+    FieldSpec("card_valid_term", _D, 4, _COND, min_bytes=4),  # MMYY
+    FieldSpec("google_payment_method_token", FieldKind.TEXT, 8192, _OPT),  # no documented limit
+    # "may have decimals": checked by the handler (yen amounts must be whole).
+    FieldSpec("payment_amount", FieldKind.ASCII, 10, _REQ),
+    FieldSpec("currency_code", FieldKind.ALNUM, 3, _OPT),
+    FieldSpec("payment_date", FieldKind.ASCII, 14, _OPT),
+    _CARDHOLDER_NAME,
+    _SITE_ID,
+)
 
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
@@ -296,6 +319,7 @@ REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "103": COMMON_HEADER + _CARRIER_CORRECT,
     "104": COMMON_HEADER + _CARRIER_AUTHENTICATE,
     "105": COMMON_HEADER + _CARRIER_RELEASE,
+    "450": COMMON_HEADER + _THREEDS,
 }
 
 # The 020 reply; 021/022/023 answer the same names ("パラメータ名のみ返却"), most of them empty.
@@ -683,6 +707,20 @@ RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "103": ("payment_id", "base_payment_id", "trading_id"),
     "104": ("trading_id", *_CARRIER_REDIRECT),
     "105": ("open_id",),
+    # 450: the card as the directory server knows it, the auth id, and the page that starts the
+    # authentication in the buyer's browser (an `_html` field: written last).
+    "450": (
+        "card_brand",
+        "acq_id",
+        "3ds_auth_id",
+        "issur_class",
+        "acq_name",
+        "issur_name",
+        "issur_id",
+        "fingerprint",
+        "masked_card_number",
+        "out_acs_html",
+    ),
 }
 
 # 027 answers CSV (§1.3) with these columns for every card; the validity-check columns are empty for
