@@ -35,6 +35,7 @@ from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
 from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
+from kessai.kit.errors import InvalidRequest
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
 from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
@@ -113,9 +114,10 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         virtual_bank_for=_constant(SandboxVirtualAccountBank()),
         carrier_for=_constant(SandboxCarrier()),
         slip_for=_constant(SandboxSlipAgency()),
-        # Only the sandbox's simulated ACS exists so far, as for the institutions above; a real
-        # 3-D Secure server is one more connector.
-        threeds_for=_constant(SandboxThreeDSServer()),
+        # Only the sandbox's simulated ACS exists so far; a real 3-D Secure server is one more
+        # connector. Unlike a simulated till, a simulated ACS would let anyone "authenticate" a
+        # stolen card, so production merchants get P063 (not contracted) until one is configured.
+        threeds_for=_sandbox_only(SandboxThreeDSServer(), "P063"),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -125,6 +127,15 @@ T = TypeVar("T")
 
 def _constant(institution: T) -> Callable[[MerchantRef], T]:
     return lambda _merchant: institution
+
+
+def _sandbox_only(institution: T, code: str) -> Callable[[MerchantRef], T]:
+    def pick(merchant: MerchantRef) -> T:
+        if merchant.mode != "sandbox":
+            raise InvalidRequest(code)
+        return institution
+
+    return pick
 
 
 def _production_acquirer(settings: Settings) -> CardAcquirer | None:

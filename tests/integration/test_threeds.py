@@ -172,6 +172,19 @@ def test_450_refuses_what_it_cannot_authenticate(server, merchant, fields, code,
     assert said in answer.response_detail
 
 
+def test_production_merchants_get_p063_while_only_the_simulated_acs_exists(server, runtime) -> None:
+    production = make_merchant(runtime, mode="production")
+    with client(server, production) as kessai:
+        answer = kessai.threeds_authenticate(
+            term_url=TERM_URL,
+            merchant_name="Shop",
+            payment_amount=1000,
+            card_number=OK_CARD,
+            card_valid_term="1230",
+        )
+    assert (answer.result, answer.response_code) == ("1", "P063")
+
+
 # ---------------------------------------------------------------- the ACS, frictionless
 
 

@@ -112,9 +112,9 @@ class AcsView:
 def begin(core: Core, merchant: MerchantRef, req: BeginRequest) -> Started:
     """Start an authentication (EMV 3Dセキュア認証要求): the card sealed in the vault (never a
     security code), the authentication `waiting`, 30 minutes to complete it."""
+    server = core.threeds_for(merchant)  # P063 where no 3-D Secure server serves the merchant
     term_url = req.term_url if req.own_term_url else _checked_term_url(req.term_url, merchant.mode)
     valid_term, vault_id = _card_source(core, merchant, req)
-    server = core.threeds_for(merchant)
     with core.sessions.begin() as session:
         now = core.clock.now()
         row, number_card = _vault_row(core, session, req.card, vault_id)
