@@ -3,9 +3,12 @@ trading_id and amount, a page stays paid once paid, and a double submission neve
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
 
 from kessai.core.link import pay
@@ -22,12 +25,14 @@ BUYER = Buyer("山田", "太郎", "ヤマダ", "タロウ", "0312345678")
 
 
 def opened(runtime, merchant, **extra: str) -> str:
+    """A page; without 3-D Secure unless the test asks for it (`threedsecure_ryaku="0"`)."""
+    extra.setdefault("threedsecure_ryaku", "1")
     fields = link_fields(merchant, **extra)
     return open_link(runtime.core, fields, charset="utf-8").token
 
 
-def card(number: str = OK, **kw: str) -> CardEntry:
-    return CardEntry(CardNumber(number), "1230", SecurityCode("123"), "TARO YAMADA", **kw)
+def card(number: str = OK, holder: str = "TARO YAMADA", **kw: str) -> CardEntry:
+    return CardEntry(CardNumber(number), "1230", SecurityCode("123"), holder, **kw)
 
 
 class TestCard:
@@ -112,6 +117,70 @@ class TestCard:
         assert outcomes.count("authorised") == 1, outcomes
         assert set(outcomes) <= {"authorised", "9005", "6001"}
         assert notice_statuses(runtime, merchant) == ["20"]
+
+
+class TestThreeDSecure:
+    """The card step through the simulated ACS (§4 names), followed as the buyer's browser does."""
+
+    def redirected(self, runtime, server, token: str, entry: CardEntry) -> str:
+        outcome = pay.pay_by_card(runtime.core, token, entry, base_url=server)
+        assert outcome.status == "redirect", outcome
+        assert outcome.redirect_url.startswith(server + "/3ds/acs/")
+        return outcome.redirect_url
+
+    def back_on_the_page(self, response: httpx.Response, token: str) -> dict[str, str]:
+        assert response.status_code == 303, response.text
+        location = urlsplit(response.headers["location"])
+        assert location.path == f"/link/{token}/card/3ds"
+        return dict(parse_qsl(location.query, keep_blank_values=True))
+
+    def test_frictionless_success_authorises_with_the_authenticated_card(
+        self, runtime, server, merchant
+    ):
+        token = opened(runtime, merchant, threedsecure_ryaku="0", payment_class="1")
+        entry = card(holder="BAVYA", payment_class="61", split_count="3")
+        params = self.back_on_the_page(
+            httpx.get(self.redirected(runtime, server, token, entry)), token
+        )
+        outcome = pay.finish_card_3ds(runtime.core, token, params)
+        assert outcome.status == "authorised"
+        assert outcome.payment is not None
+        assert outcome.payment.details["split_count"] == "3"
+        assert page(runtime.core, token).standing == "paid"
+        with pytest.raises(LinkError) as replayed:
+            pay.finish_card_3ds(runtime.core, token, params)
+        assert replayed.value.code == "6001"
+
+    def test_a_challenge_answered_with_the_password_authorises(self, runtime, server, merchant):
+        token = opened(runtime, merchant, threedsecure_ryaku="0")
+        acs = self.redirected(runtime, server, token, card(holder="BAVCA"))
+        form = httpx.get(acs)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+        assert csrf is not None and 'type="password"' in form.text
+        answered = httpx.post(acs, data={"password": "14012", "csrf": csrf.group(1)})
+        params = self.back_on_the_page(answered, token)
+        assert pay.finish_card_3ds(runtime.core, token, params).status == "authorised"
+
+    def test_a_failed_authentication_is_a_decline_and_charges_nothing(
+        self, runtime, server, merchant
+    ):
+        token = opened(runtime, merchant, threedsecure_ryaku="0")
+        acs = self.redirected(runtime, server, token, card(holder="BAVNA"))
+        params = self.back_on_the_page(httpx.get(acs), token)
+        outcome = pay.finish_card_3ds(runtime.core, token, params)
+        assert (outcome.status, outcome.response_code) == ("declined", "31007")
+        assert pay.current_payment(runtime.core, token) is None
+        assert page(runtime.core, token).card_failures == 1
+
+    def test_a_result_with_a_forged_hash_is_refused(self, runtime, server, merchant):
+        token = opened(runtime, merchant, threedsecure_ryaku="0")
+        acs = self.redirected(runtime, server, token, card(holder="BAVNA"))
+        params = self.back_on_the_page(httpx.get(acs), token)
+        forged = {**params, "result": "0", "response_code": ""}
+        with pytest.raises(InvalidRequest) as refused:
+            pay.finish_card_3ds(runtime.core, token, forged)
+        assert refused.value.field == "hc"
+        assert pay.current_payment(runtime.core, token) is None
 
 
 class TestPaidLater:

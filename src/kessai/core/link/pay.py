@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,13 +32,15 @@ from kessai.core.payments import atm, banknet, carrier, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest
 from kessai.core.payments.models import Payment
 from kessai.core.payments.views import PaymentView
-from kessai.kit.errors import InProgress, InvalidRequest
+from kessai.core.threeds import commands as threeds
+from kessai.kit.errors import InProgress, InvalidRequest, message_for
 from kessai.kit.secrets import CardNumber, SecurityCode
 
 # The CVS chains of the link type (PRODUCT.md §2): 7-Eleven, Lawson, FamilyMart, Seicomart.
 LINK_CVS_CHAINS = ("00C001", "00C002", "00C005", "00C016")
 # The carriers the page offers: d払い, auかんたん決済, ソフトバンクまとめて支払い(B).
 LINK_CARRIERS = ("5", "4", "6")
+TIMED_OUT = "31013"  # 3-D Secure: nobody answered the ACS within 30 minutes
 MAX_CARD_FAILURES = 5  # then the page refuses cards ([LINK] 付録B)
 LEASE = timedelta(minutes=2)  # a submission's hold on the page; outlives any institution call
 DEFAULT_DETAIL = "お支払い一式"
@@ -211,33 +214,84 @@ def start_carrier(
 
 
 def pay_by_card(core: Core, token: str, entry: CardEntry, *, base_url: str) -> CardOutcome:
-    """Authorise (オーソリ) the page's order on the entered card; with `sales_flg=1` capture too."""
+    """Authorise (オーソリ) the page's order on the entered card; with `sales_flg=1` capture too.
+    Unless the request skips it (`threedsecure_ryaku=1`), the card goes through EMV 3-D Secure
+    first: the outcome is a `redirect` to the ACS, which sends the buyer back to the page's
+    `/card/3ds` (`finish_card_3ds`)."""
     with _lease(core, token, "02") as shown:
         if shown.card_failures >= MAX_CARD_FAILURES:
             return CardOutcome("locked", response_code="2001")
         _check_card_entry(shown, entry)
-        result = commands.authorize(core, shown.merchant, _authorize_request(shown, entry))
-        if result.ok:
-            return CardOutcome("authorised", result.payment)
-        failures = _count_failure(core, token)
-        status = "locked" if failures >= MAX_CARD_FAILURES else "declined"
-        return CardOutcome(status, result.payment, result.response_code, result.response_detail)
+        card = CardData(entry.number, entry.valid_term, entry.security_code)
+        if shown.param("threedsecure_ryaku") != "1":
+            return _start_3ds(core, shown, entry, card, base_url)
+        request = _authorize_request(shown, entry.payment_class, entry.split_count)
+        return _authorised(core, shown, replace(request, card=card))
 
 
 def finish_card_3ds(core: Core, token: str, result: Mapping[str, str]) -> CardOutcome:
-    """The 3-D Secure result coming back to the page (its term_url)."""
-    raise InvalidRequest("P063")  # until EMV 3-D Secure lands
+    """The 3-D Secure result coming back to the page (its term_url, signed with `hc`): on success
+    or attempt, authorise with the authenticated card (020 with 3ds_auth_id)."""
+    with _lease(core, token, "02") as shown:
+        if not threeds.verify_result(core, shown.merchant_id, result):
+            raise InvalidRequest("P010", field="hc")
+        if result.get("result") != "0":
+            code = result.get("response_code", "31007")
+            if code == TIMED_OUT:  # the buyer never answered: not a wrong card
+                return CardOutcome("declined", response_code=code, message=message_for(code))
+            return _declined(core, shown, None, code, message_for(code))
+        request = _authorize_request(
+            shown, result.get("payment_class", "10"), result.get("split_count", "")
+        )
+        _check_payment_class(shown, request.payment_class, request.split_count)
+        auth_id = result.get("3ds_auth_id", "")
+        return _authorised(core, shown, replace(request, threeds_auth_id=auth_id))
 
 
-def _authorize_request(shown: LinkPage, entry: CardEntry) -> AuthorizeRequest:
+def _start_3ds(
+    core: Core, shown: LinkPage, entry: CardEntry, card: CardData, base_url: str
+) -> CardOutcome:
+    # The buyer's 支払区分 rides on the term_url, which the authentication keeps server-side.
+    choice = urlencode({"payment_class": entry.payment_class, "split_count": entry.split_count})
+    started = threeds.begin(
+        core,
+        shown.merchant,
+        threeds.BeginRequest(
+            term_url=f"{base_url.rstrip('/')}/link/{shown.token}/card/3ds?{choice}",
+            merchant_name=shown.merchant_name[:40],
+            amount=shown.amount,
+            card=card,
+            cardholder_name=entry.holder_name,
+            site_id=shown.param("site_id"),
+            own_term_url=True,
+        ),
+    )
+    return CardOutcome("redirect", redirect_url=f"{base_url.rstrip('/')}{started.acs_path}")
+
+
+def _authorised(core: Core, shown: LinkPage, request: AuthorizeRequest) -> CardOutcome:
+    result = commands.authorize(core, shown.merchant, request)
+    if result.ok:
+        return CardOutcome("authorised", result.payment)
+    return _declined(core, shown, result.payment, result.response_code, result.response_detail)
+
+
+def _declined(
+    core: Core, shown: LinkPage, payment: PaymentView | None, code: str, message: str
+) -> CardOutcome:
+    failures = _count_failure(core, shown.token)
+    status = "locked" if failures >= MAX_CARD_FAILURES else "declined"
+    return CardOutcome(status, payment, code, message)
+
+
+def _authorize_request(shown: LinkPage, payment_class: str, split_count: str) -> AuthorizeRequest:
     return AuthorizeRequest(
         trading_id=shown.trading_id,
         amount=shown.amount,
         capture=shown.param("sales_flg") == "1",
-        card=CardData(entry.number, entry.valid_term, entry.security_code),
         site_id=shown.param("site_id"),
-        payment_class=entry.payment_class,
-        split_count=entry.split_count,
+        payment_class=payment_class,
+        split_count=split_count,
     )
 
 
@@ -246,11 +300,15 @@ def _check_card_entry(shown: LinkPage, entry: CardEntry) -> None:
         raise InvalidRequest("P010", field="card_valid_term")
     if shown.param("use_card_conf_number") == "1" and entry.security_code is None:
         raise InvalidRequest("P006", field="card_conf_number")
-    if entry.payment_class not in payment_classes(shown):
+    _check_payment_class(shown, entry.payment_class, entry.split_count)
+
+
+def _check_payment_class(shown: LinkPage, payment_class: str, split_count: str) -> None:
+    if payment_class not in payment_classes(shown):
         raise InvalidRequest("P010", field="payment_class")
-    if (entry.payment_class == "61") != bool(entry.split_count):
+    if (payment_class == "61") != bool(split_count):
         raise InvalidRequest("P030")
-    if entry.split_count and entry.split_count not in SPLIT_COUNTS:
+    if split_count and split_count not in SPLIT_COUNTS:
         raise InvalidRequest("P030")
 
 
