@@ -38,6 +38,7 @@ def test_merchant_create_json_prints_credentials_once_and_show_hides_password(ho
         "connect_password",
         "hash_key",
         "notification_hash_key",
+        "threeds_hash_key",
     ):
         assert created[name]
     assert len(created["connect_password"]) == 32

@@ -3,8 +3,12 @@ for the same trading_id, every refusal with its code and nothing created."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import quote_plus
 
 import httpx
@@ -272,3 +276,26 @@ class TestSdk:
         assert opened.payment_types == ("02", "03")
         assert httpx.get(link.url, timeout=30).headers["location"] == opened.url
         assert 'name="hc"' in link.form_html()
+
+
+def test_the_readme_merchant_example_opens_a_page(server, merchant):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The hosted payment page (link type)", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    assert len(code.group(1).strip().splitlines()) <= 10
+    script = (
+        code.group(1)
+        .replace('"30000"', f'"{merchant.merchant_id}"')
+        .replace("http://127.0.0.1:8080", server)
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "KESSAI_HASH_KEY": merchant.hash_key},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    response = httpx.get(printed, timeout=30)
+    assert response.status_code == 303
+    token_of(response.headers["location"])

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -206,6 +207,7 @@ def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool)
         "connect_password",
         "hash_key",
         "notification_hash_key",
+        "threeds_hash_key",
     ):
         click.echo(f"  {name:22} {creds[name]}")
     click.echo(
@@ -215,6 +217,23 @@ def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool)
         "telegram_version=1.0&trading_id=demo1&payment_amount=1000&"
         "card_number=4900000000000000&card_valid_term=1230'"
     )
+    click.echo(f"Or pay on the hosted page: {_demo_link(f'{scheme}://{host}:{port}', creds)}")
+
+
+def _demo_link(base_url: str, creds: dict[str, Any]) -> str:
+    """A signed link request for a 1,980-yen demo order (a new trading_id each start)."""
+    from urllib.parse import urlencode
+
+    from kessai.core.link.hashing import link_hash
+
+    fields = {
+        "trading_id": f"demo{int(time.time())}",
+        "id": "1980",
+        "seq_merchant_id": str(creds["merchant_id"]),
+    }
+    fields["hc"] = link_hash(fields, creds["hash_key"])
+    fields["merchant_name"] = "デモ商店"
+    return f"{base_url}/v/u/request?{urlencode(fields)}"
 
 
 @main.command()

@@ -13,8 +13,8 @@ from kessai.db.types import BigID
 
 
 class LinkRequest(Base):
-    """A hosted payment page. The same trading_id always gives the same page (and `token`); the
-    page stays `open` until a payment made on it succeeds (`paid`, then 6001 for new requests)."""
+    """A hosted payment page. The same trading_id always gives the same page (and `token`). Whether
+    it is paid is read from the payments under its trading_id (core.link.requests), never kept here."""
 
     __tablename__ = "link_requests"
 
@@ -29,8 +29,8 @@ class LinkRequest(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     charset: Mapped[str] = mapped_column(String(12))  # cp932 | utf-8 | euc-jp
     limit_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the page's validity (limit_date)
-    status: Mapped[str] = mapped_column(String(16))  # open | paid
-    payment_id: Mapped[int | None] = mapped_column(BigID, nullable=True)  # the one that settled it
+    # open, or busy while one submission on the page runs (a lease: see core.link.pay)
+    status: Mapped[str] = mapped_column(String(16))
     # Declined card entries on this page (brute-force protection, [LINK] 付録B).
     card_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -89,15 +89,20 @@ RULES: dict[str, Rule] = {
 def check_fields(fields: Mapping[str, str]) -> None:
     """Every known field's kind and size; then the rules between fields."""
     for name, value in fields.items():
-        rule = RULES.get(name)
-        if rule is None or value == "":
-            continue
-        if len(value) > rule.size:
-            raise InvalidRequest("P009", field=name)
-        if not re.fullmatch(rule.pattern, value):
-            raise InvalidRequest(rule.type_code, field=name)
+        check_field(name, value)
     _check_required(fields)
     _check_relations(fields)
+
+
+def check_field(name: str, value: str) -> None:
+    """One field's kind and size (empty values and unknown fields pass)."""
+    rule = RULES.get(name)
+    if rule is None or value == "":
+        return
+    if len(value) > rule.size:
+        raise InvalidRequest("P009", field=name)
+    if not re.fullmatch(rule.pattern, value):
+        raise InvalidRequest(rule.type_code, field=name)
 
 
 def _check_required(fields: Mapping[str, str]) -> None:

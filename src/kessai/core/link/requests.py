@@ -94,19 +94,14 @@ def page(core: Core, token: str) -> LinkPage:
         row = session.scalars(select(LinkRequest).where(LinkRequest.token == token)).first()
         if row is None:
             raise NotFound("2006")
-        merchant = session.get(Merchant, row.merchant_id)
-        assert merchant is not None
-        return _view(core, session, merchant, row)
+        return view_in(core, session, row)
 
 
-def record_card_failure(core: Core, token: str) -> int:
-    """Count one declined card entry on the page; returns the count so far."""
-    with core.sessions.begin() as session:
-        row = session.scalars(
-            select(LinkRequest).where(LinkRequest.token == token).with_for_update()
-        ).one()
-        row.card_failures += 1
-        return row.card_failures
+def view_in(core: Core, session: Session, row: LinkRequest) -> LinkPage:
+    """The page of a row read in the caller's transaction."""
+    merchant = session.get(Merchant, row.merchant_id)
+    assert merchant is not None
+    return _view(core, session, merchant, row)
 
 
 _NO_MERCHANT = "マーチャントIDに該当する加盟店がありません。"

@@ -1,0 +1,328 @@
+"""Paying on the hosted page: each method's step, over the same core commands the module type uses.
+
+Every step takes the page's token, checks the page is still open (6001 paid, 6003 a number issued,
+6002 expired) and holds the page's lease while it works, so a double-clicked pay button or two tabs
+never make two payments: the second submission waits for, or is refused while, the first runs
+(`InProgress`), and then finds the page paid. The payment carries the request's trading_id and
+amount, so it is the same record whichever face made it, and its notices go out as any other's.
+
+URL shapes are the web face's: `start_bank_net` answers the application (the face builds the
+selection page URL from its merchant_id and trading_id) and `start_carrier` the payment (the face
+builds the carrier page URL from its payment_id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kessai.connectors.base import CardData
+from kessai.core.context import Core
+from kessai.core.link import params
+from kessai.core.link.models import LinkRequest
+from kessai.core.link.requests import DEFAULT_TERM_DAYS, LinkError, LinkPage, page, view_in
+from kessai.core.payments import atm, banknet, carrier, commands, cvs
+from kessai.core.payments.commands import AuthorizeRequest
+from kessai.core.payments.models import Payment
+from kessai.core.payments.views import PaymentView
+from kessai.kit.errors import InProgress, InvalidRequest
+from kessai.kit.secrets import CardNumber, SecurityCode
+
+# The CVS chains of the link type (PRODUCT.md §2): 7-Eleven, Lawson, FamilyMart, Seicomart.
+LINK_CVS_CHAINS = ("00C001", "00C002", "00C005", "00C016")
+# The carriers the page offers: d払い, auかんたん決済, ソフトバンクまとめて支払い(B).
+LINK_CARRIERS = ("5", "4", "6")
+MAX_CARD_FAILURES = 5  # then the page refuses cards ([LINK] 付録B)
+LEASE = timedelta(minutes=2)  # a submission's hold on the page; outlives any institution call
+DEFAULT_DETAIL = "お支払い一式"
+DEFAULT_DETAIL_KANA = "ｵｼﾊﾗｲｲｯｼｷ"
+
+# 支払区分 the buyer may pick, by the request's payment_class (§2.2 card): 0 one-time only, 1 all
+# contracted, 2 all but bonus. 10 一括, 61 分割, 80 リボ, 23 ボーナス一括.
+PAYMENT_CLASSES = {"0": ("10",), "1": ("10", "61", "80", "23"), "2": ("10", "61", "80")}
+SPLIT_COUNTS = ("3", "5", "6", "10", "12", "15", "18", "20", "24")
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    """The buyer's details as entered on the page (fields the merchant fixed are taken from the
+    request instead)."""
+
+    family_name: str = ""
+    name: str = ""
+    family_name_kana: str = ""
+    name_kana: str = ""
+    tel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CardEntry:
+    number: CardNumber
+    valid_term: str  # MMYY
+    security_code: SecurityCode | None
+    holder_name: str
+    payment_class: str = "10"
+    split_count: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CardOutcome:
+    """`authorised`, `declined` (enter again), `locked` (too many declines) or `redirect` (to the
+    3-D Secure ACS at `redirect_url`)."""
+
+    status: str
+    payment: PaymentView | None = None
+    response_code: str = ""
+    message: str = ""
+    redirect_url: str = ""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def current_payment(core: Core, token: str) -> PaymentView | None:
+    """The payment behind a page that is paid or has an issued number."""
+    shown = page(core, token)
+    if shown.payment_id is None:
+        return None
+    with core.sessions() as session:
+        row = session.get(Payment, shown.payment_id)
+        return PaymentView.of(row) if row is not None else None
+
+
+def carriers(core: Core, token: str) -> tuple[str, ...]:
+    """The career_type codes the page offers (none unless the request offers carrier billing)."""
+    return LINK_CARRIERS if "06" in page(core, token).payment_types else ()
+
+
+def payment_classes(shown: LinkPage) -> tuple[str, ...]:
+    return PAYMENT_CLASSES[shown.param("payment_class") or "0"]
+
+
+# ---------------------------------------------------------------- CVS and ATM
+
+
+def apply_cvs(core: Core, token: str, *, chain: str, buyer: Buyer) -> PaymentView:
+    """Issue a CVS number (コンビニ決済番号) at `chain` for the page's order."""
+    with _lease(core, token, "03") as shown:
+        if chain not in LINK_CVS_CHAINS:
+            raise InvalidRequest("P010", field="cvs_company_id")
+        who = _buyer(shown, buyer, required=("family_name", "name", "tel"))
+        return cvs.apply(
+            core,
+            shown.merchant,
+            cvs.CvsRequest(
+                trading_id=shown.trading_id,
+                amount=shown.amount,
+                cvs_type="",
+                cvs_company_id=chain,
+                customer_family_name=who.family_name,
+                customer_name=who.name,
+                customer_tel=who.tel,
+                limit_days=_term_days(shown),
+                customer_family_name_kana=who.family_name_kana,
+                customer_name_kana=who.name_kana,
+                site_id=shown.param("site_id"),
+                sales_type="1" if chain == cvs.SEVEN_ELEVEN else "",  # paid before delivery
+            ),
+        )
+
+
+def apply_atm(core: Core, token: str, *, buyer: Buyer) -> PaymentView:
+    """Issue Pay-easy numbers (ATM決済) for the page's order."""
+    with _lease(core, token, "01") as shown:
+        who = _buyer(shown, buyer, required=("family_name", "name"))
+        return atm.apply(
+            core,
+            shown.merchant,
+            atm.AtmRequest(
+                trading_id=shown.trading_id,
+                amount=shown.amount,
+                payment_detail=shown.param("payment_detail") or DEFAULT_DETAIL,
+                payment_detail_kana=shown.param("payment_detail_kana") or DEFAULT_DETAIL_KANA,
+                limit_days=_term_days(shown),
+                customer_family_name=who.family_name,
+                customer_name=who.name,
+                customer_family_name_kana=who.family_name_kana,
+                customer_name_kana=who.name_kana,
+                site_id=shown.param("site_id"),
+            ),
+        )
+
+
+# ---------------------------------------------------------------- bank net and carrier
+
+
+def start_bank_net(core: Core, token: str, *, back_url: str) -> banknet.RequestView:
+    """The bank net application of the page's order (made once; a buyer coming back to choose
+    again gets the same one). The buyer returns to `back_url` from the banks' pages."""
+    with _lease(core, token, "05") as shown:
+        application = banknet.BankNetApplication(
+            trading_id=shown.trading_id,
+            amount=shown.amount,
+            claim_kana=shown.param("payment_detail_kana") or DEFAULT_DETAIL_KANA,
+            claim_kanji=shown.param("payment_detail") or DEFAULT_DETAIL,
+            site_id=shown.param("site_id"),
+            details={
+                "return_url": back_url,
+                "stop_return_url": back_url,
+                "merchant_name": shown.merchant_name,
+                "customer_family_name": shown.param("customer_family_name"),
+                "customer_name": shown.param("customer_name"),
+            },
+        )
+        try:
+            return banknet.apply(core, shown.merchant, application).request
+        except banknet.ApplicationExists as exists:
+            if exists.code != "5010":  # 5008 paid shows as paid; 5009: the application expired
+                raise
+            return exists.request
+
+
+def start_carrier(
+    core: Core, token: str, *, career_type: str, back_url: str, cancel_url: str
+) -> PaymentView:
+    """A carrier payment for the page's order; the buyer approves it on the carrier's page."""
+    with _lease(core, token, "06") as shown:
+        if career_type not in LINK_CARRIERS:
+            raise InvalidRequest("P010", field="career_type")
+        return carrier.apply(
+            core,
+            shown.merchant,
+            carrier.CarrierRequest(
+                career_type=career_type,
+                amount=shown.amount,
+                return_url=back_url,
+                cancel_url=cancel_url,
+                trading_id=shown.trading_id,
+                site_id=shown.param("site_id"),
+                sales_flg=shown.param("sales_flg") or "0",
+            ),
+        )
+
+
+# ---------------------------------------------------------------- card
+
+
+def pay_by_card(core: Core, token: str, entry: CardEntry, *, base_url: str) -> CardOutcome:
+    """Authorise (オーソリ) the page's order on the entered card; with `sales_flg=1` capture too."""
+    with _lease(core, token, "02") as shown:
+        if shown.card_failures >= MAX_CARD_FAILURES:
+            return CardOutcome("locked", response_code="2001")
+        _check_card_entry(shown, entry)
+        result = commands.authorize(core, shown.merchant, _authorize_request(shown, entry))
+        if result.ok:
+            return CardOutcome("authorised", result.payment)
+        failures = _count_failure(core, token)
+        status = "locked" if failures >= MAX_CARD_FAILURES else "declined"
+        return CardOutcome(status, result.payment, result.response_code, result.response_detail)
+
+
+def finish_card_3ds(core: Core, token: str, result: Mapping[str, str]) -> CardOutcome:
+    """The 3-D Secure result coming back to the page (its term_url)."""
+    raise InvalidRequest("P063")  # until EMV 3-D Secure lands
+
+
+def _authorize_request(shown: LinkPage, entry: CardEntry) -> AuthorizeRequest:
+    return AuthorizeRequest(
+        trading_id=shown.trading_id,
+        amount=shown.amount,
+        capture=shown.param("sales_flg") == "1",
+        card=CardData(entry.number, entry.valid_term, entry.security_code),
+        site_id=shown.param("site_id"),
+        payment_class=entry.payment_class,
+        split_count=entry.split_count,
+    )
+
+
+def _check_card_entry(shown: LinkPage, entry: CardEntry) -> None:
+    if not re.fullmatch(r"(0[1-9]|1[0-2])[0-9]{2}", entry.valid_term):
+        raise InvalidRequest("P010", field="card_valid_term")
+    if shown.param("use_card_conf_number") == "1" and entry.security_code is None:
+        raise InvalidRequest("P006", field="card_conf_number")
+    if entry.payment_class not in payment_classes(shown):
+        raise InvalidRequest("P010", field="payment_class")
+    if (entry.payment_class == "61") != bool(entry.split_count):
+        raise InvalidRequest("P030")
+    if entry.split_count and entry.split_count not in SPLIT_COUNTS:
+        raise InvalidRequest("P030")
+
+
+def _count_failure(core: Core, token: str) -> int:
+    with core.sessions.begin() as session:
+        row = _locked_row(session, token)
+        row.card_failures += 1
+        return row.card_failures
+
+
+# ---------------------------------------------------------------- the page's lease
+
+
+@contextlib.contextmanager
+def _lease(core: Core, token: str, method: str) -> Iterator[LinkPage]:
+    """Hold the page for one submission: refuse a page no longer open or not offering `method`,
+    and a second submission while the first still runs (InProgress, 9005)."""
+    with core.sessions.begin() as session:
+        row = _locked_row(session, token)
+        now = core.clock.now()
+        if row.status == "busy" and row.updated_at > now - LEASE:
+            raise InProgress()
+        shown = view_in(core, session, row)
+        _check_open(shown, method)
+        row.status, row.updated_at = "busy", now
+    try:
+        yield shown
+    finally:
+        with core.sessions.begin() as session:
+            row = _locked_row(session, token)
+            row.status, row.updated_at = "open", core.clock.now()
+
+
+def _locked_row(session: Session, token: str) -> LinkRequest:
+    return session.scalars(
+        select(LinkRequest).where(LinkRequest.token == token).with_for_update()
+    ).one()
+
+
+def _check_open(shown: LinkPage, method: str) -> None:
+    match shown.standing:
+        case "paid":
+            raise LinkError("6001")
+        case "issued":
+            raise LinkError("6003")
+        case "expired":
+            raise LinkError("6002")
+    if method not in shown.payment_types:
+        raise InvalidRequest("P007", field="payment_type")
+
+
+def _term_days(shown: LinkPage) -> int:
+    return int(shown.param("payment_term_day") or DEFAULT_TERM_DAYS)
+
+
+_BUYER_FIELDS = {
+    "family_name": "customer_family_name",
+    "name": "customer_name",
+    "family_name_kana": "customer_family_name_kana",
+    "name_kana": "customer_name_kana",
+    "tel": "customer_tel",
+}
+
+
+def _buyer(shown: LinkPage, entered: Buyer, *, required: tuple[str, ...]) -> Buyer:
+    """The buyer's details: fixed ones from the request, the rest as entered, each checked."""
+    fixed = set(shown.param("fix_params").split(","))
+    values: dict[str, str] = {}
+    for attribute, name in _BUYER_FIELDS.items():
+        value = shown.param(name) if name in fixed else getattr(entered, attribute).strip()
+        if not value and attribute in required:
+            raise InvalidRequest("P006", field=name)
+        params.check_field(name, value)
+        values[attribute] = value
+    return Buyer(**values)
