@@ -22,14 +22,12 @@ from kessai.web.link import pages
 from kessai.web.link.render import origin
 from kessai.web.link.visit import Visit
 
-# §2.2 payment_class → the 支払区分 the buyer may pick: 10 一括, 61 分割, 80 リボ, 23 ボーナス一括.
-CLASSES = {"0": ("10",), "1": ("10", "61", "80", "23"), "2": ("10", "61", "80")}
 CLASS_LABELS = {"10": "一括払い", "61": "分割払い", "80": "リボ払い", "23": "ボーナス一括払い"}
-SPLIT_COUNTS = ("3", "5", "6", "10", "12", "15", "18", "20", "24")
+# The core's field names (its InvalidRequest.field) → what the form calls them.
 FIELD_LABELS = {
     "card_number": "カード番号",
-    "valid_term": "有効期限",
-    "security_code": "セキュリティコード",
+    "card_valid_term": "有効期限",
+    "card_conf_number": "セキュリティコード",
     "holder_name": "カード名義",
     "payment_class": "お支払い回数",
     "split_count": "分割回数",
@@ -58,7 +56,7 @@ def _form_page(
     field: str = "",
     status: int = 200,
 ) -> Response:
-    if link.card_failures >= pages.MAX_CARD_FAILURES:
+    if link.card_failures >= pay.MAX_CARD_FAILURES:
         return pages.respond(
             visit, link, "locked.html", pages.shell(core, visit, link), status_code=403
         )
@@ -72,14 +70,12 @@ def _form_page(
         problem=problem,
         problem_field=FIELD_LABELS.get(field, ""),
         kept=kept,
-        classes=[
-            (code, CLASS_LABELS[code]) for code in CLASSES[link.param("payment_class") or "0"]
-        ],
-        split_counts=SPLIT_COUNTS,
+        classes=[(code, CLASS_LABELS[code]) for code in pay.payment_classes(link)],
+        split_counts=pay.SPLIT_COUNTS,
         months=[f"{m:02d}" for m in range(1, 13)],
         years=_years(core, link),
         ask_security_code=link.param("use_card_conf_number") == "1",
-        remaining=pages.MAX_CARD_FAILURES - link.card_failures,
+        remaining=pay.MAX_CARD_FAILURES - link.card_failures,
     )
     return pages.respond(
         visit, link, "card.html", context, status_code=status, forms=_return_origin(link)
@@ -120,9 +116,6 @@ def submit(core: Core, visit: Visit) -> Response:
         return pages.not_found(visit)
     if link.standing != "open" or "02" not in link.payment_types:
         return pages.to_top(visit)
-    allowed = CLASSES[link.param("payment_class") or "0"]
-    if visit.form.get("payment_class", "10") not in allowed:
-        return _form_page(core, visit, link, field="payment_class", status=400)
     try:
         outcome = pay.pay_by_card(core, visit.token, entry_of(visit.form), base_url=visit.base_url)
     except KessaiError as failure:
@@ -150,6 +143,8 @@ def _refused(core: Core, visit: Visit, link: LinkPage, failure: KessaiError) -> 
         return pages.respond(
             visit, link, "busy.html", pages.shell(core, visit, link), status_code=409
         )
+    if isinstance(failure, InvalidRequest) and failure.code == "P030":  # 分割 without a count
+        return _form_page(core, visit, link, field="split_count", status=400)
     if isinstance(failure, InvalidRequest) and failure.field in FIELD_LABELS:
         return _form_page(core, visit, link, field=failure.field, status=400)
     fresh = pages.load(core, visit)[0]  # the failure may have been counted

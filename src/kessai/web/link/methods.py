@@ -14,9 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from kessai.core.context import Core
 from kessai.core.link import pay
 from kessai.core.link.requests import LinkError, LinkPage
+from kessai.core.payments import carrier
 from kessai.kit.errors import InvalidRequest, KessaiError, NotFound
+from kessai.web.buyer import banknet
 from kessai.web.link import pages
 from kessai.web.link.visit import Visit
+
+PAY_PAGE = "/carrier/pay"  # the sandbox carrier's page: + /{payment_id}/{token} (app.py routes)
 
 # The buyer fields of §2.2 (#17–20, CVS customer_tel), as the forms name them.
 BUYER_FIELDS = (
@@ -163,12 +167,13 @@ def start_bank(core: Core, visit: Visit) -> Response:
         return opened
     link, visit = opened
     try:
-        target = pay.start_bank_net(core, visit.token, back_url=visit.absolute("/back"))
+        application = pay.start_bank_net(core, visit.token, back_url=visit.absolute("/back"))
     except LinkError:
         return pages.to_top(visit)
     except KessaiError as failure:
         context = pages.shell(core, visit, link, problem=failure.message)
         return pages.respond(visit, link, "bank.html", context, status_code=400)
+    target = banknet.asp_url("", core.secret, application.merchant_id, application.trading_id)
     return RedirectResponse(target, status_code=303)
 
 
@@ -203,7 +208,7 @@ def start_carrier(core: Core, visit: Visit) -> Response:
     if career_type not in pay.carriers(core, visit.token):
         return carrier_form(core, visit, field="career_type")
     try:
-        target = pay.start_carrier(
+        payment = pay.start_carrier(
             core,
             visit.token,
             career_type=career_type,
@@ -214,4 +219,5 @@ def start_carrier(core: Core, visit: Visit) -> Response:
         return pages.to_top(visit)
     except KessaiError as failure:
         return carrier_form(core, visit, problem=failure.message)
-    return RedirectResponse(target, status_code=303)
+    token = carrier.consent_token(core.secret, payment.payment_id)
+    return RedirectResponse(f"{PAY_PAGE}/{payment.payment_id}/{token}", status_code=303)

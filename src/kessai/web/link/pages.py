@@ -30,7 +30,6 @@ METHOD_LABELS = {
     "06": "携帯キャリア決済",
 }
 CHAIN_LABELS = {code: cvs.CHAINS[code] for code in pay.LINK_CVS_CHAINS}
-MAX_CARD_FAILURES = 5  # [LINK] 付録B: card entry stops after this many refusals
 
 
 def load(core: Core, visit: Visit) -> tuple[LinkPage, Visit]:
@@ -52,7 +51,7 @@ def shell(core: Core, visit: Visit, link: LinkPage, **extra: Any) -> dict[str, A
         "switch": _switch(visit),
         "methods": [(code, SLUGS[code], METHOD_LABELS[code]) for code in link.payment_types],
         "detail": link.param("payment_detail"),
-        "card_locked": link.card_failures >= MAX_CARD_FAILURES,
+        "card_locked": link.card_failures >= pay.MAX_CARD_FAILURES,
         "method_labels": METHOD_LABELS,
         "chains": CHAIN_LABELS,
         **extra,
