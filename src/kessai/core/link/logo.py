@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from kessai.core.context import Core
 from kessai.core.link.models import MerchantLogo
 from kessai.core.merchants.models import Merchant
@@ -18,6 +20,7 @@ from kessai.kit.errors import InvalidRequest, NotFound
 
 MAX_BYTES = 256 * 1024
 _WEBP_TAG = slice(8, 12)
+NOT_AN_IMAGE = "ロゴはPNG・JPEG・GIF・WebPの画像にしてください（SVGは使えません）。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +42,15 @@ def content_type_of(data: bytes) -> str:
         return "image/gif"
     if data.startswith(b"RIFF") and data[_WEBP_TAG] == b"WEBP":
         return "image/webp"
-    raise InvalidRequest("P010", field="logo")
+    raise InvalidRequest("P010", field="logo", message=NOT_AN_IMAGE)
 
 
 def set_logo(core: Core, merchant_id: int, data: bytes) -> Logo:
     """Store (or replace) a merchant's logo. P006 empty, P009 over 256 KB, P010 not a raster image."""
     if not data:
-        raise InvalidRequest("P006", field="logo")
+        raise InvalidRequest("P006", field="logo", message="ロゴの画像ファイルを選んでください。")
     if len(data) > MAX_BYTES:
-        raise InvalidRequest("P009", field="logo")
+        raise InvalidRequest("P009", field="logo", message="ロゴの画像は256KB以下にしてください。")
     content_type = content_type_of(data)
     now = core.clock.now()
     digest = hashlib.sha256(data).hexdigest()
@@ -83,5 +86,7 @@ def get_logo(core: Core, merchant_id: int) -> Logo | None:
 def logo_version(core: Core, merchant_id: int) -> str | None:
     """A short version of the logo for its URL (changes when the logo does), None without one."""
     with core.sessions() as session:
-        row = session.get(MerchantLogo, merchant_id)
-        return None if row is None else row.sha256[:16]
+        digest = session.scalar(
+            select(MerchantLogo.sha256).where(MerchantLogo.merchant_id == merchant_id)
+        )
+        return None if digest is None else digest[:16]
