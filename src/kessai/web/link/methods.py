@@ -39,6 +39,11 @@ FIELD_LABELS = {
     "cvs_company_id": "コンビニ",
     "career_type": "キャリア",
 }
+# What the core requires of the buyer per method (the rest is optional on the form).
+REQUIRED = {
+    "03": frozenset({"customer_family_name", "customer_name", "customer_tel"}),
+    "01": frozenset({"customer_family_name", "customer_name"}),
+}
 CHAIN_LABELS = pages.CHAIN_LABELS
 CARRIER_LABELS = {"5": "d払い（ドコモ）", "4": "auかんたん決済", "6": "ソフトバンクまとめて支払い"}
 
@@ -79,6 +84,7 @@ def _numbers_form(
         link,
         method=method,
         buyer=_buyer_rows(link, posted, with_tel=method == "03"),
+        required=REQUIRED[method],
         chosen_chain=posted.get("cvs_company_id", ""),
         problem=problem,
         problem_field=FIELD_LABELS.get(field, ""),
