@@ -47,6 +47,7 @@ from kessai.web.buyer.threeds import AcsPages
 from kessai.web.console.config import ConsoleConfig
 from kessai.web.console.face import ConsoleFace
 from kessai.web.legacy.endpoint import TelegramFace
+from kessai.web.link.face import LinkPagesFace
 from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
@@ -165,6 +166,7 @@ def create_app(
     routes: list[Route | Mount] = [
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         *(Route(path, links.handle, methods=["GET", "POST"]) for path in REQUEST_PATHS),
+        *LinkPagesFace(core, public_url=runtime.settings.public_url).routes(),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator).routes(),

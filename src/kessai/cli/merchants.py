@@ -199,3 +199,25 @@ def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -
         },
         as_json,
     )
+
+
+@merchant.command("logo")
+@click.argument("merchant_id", type=int)
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+@click.option("--remove", is_flag=True, help="Remove the logo instead.")
+@_guard
+def logo(merchant_id: int, file: Path | None, remove: bool) -> None:
+    """Set the logo the hosted payment page shows (PNG, JPEG, GIF or WebP, at most 256 KB)."""
+    from kessai.core.link import logo as logos
+
+    runtime = _runtime()
+    if remove:
+        removed = logos.remove_logo(runtime.core, merchant_id)
+        click.echo("logo removed" if removed else "no logo to remove")
+        return
+    if file is None:
+        raise click.UsageError("give the image FILE, or --remove")
+    stored = logos.set_logo(runtime.core, merchant_id, file.read_bytes())
+    click.echo(f"logo set: {stored.content_type}, {len(stored.data)} bytes, sha256 {stored.sha256}")

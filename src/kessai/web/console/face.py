@@ -51,6 +51,7 @@ class Page:
     permission: Permission | None  # None: any signed-in user
     action: str  # the audit log's name for it
     methods: tuple[str, ...] = ("GET",)
+    files: int = 0  # uploaded files the form may carry (multipart)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class ConsoleFace:
         async def endpoint(request: Request) -> Response:
             form = None
             if request.method == "POST":
-                form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+                form = await request.form(max_files=spec.files, max_fields=MAX_FORM_FIELDS)
             try:
                 response = await run_in_threadpool(self.serve, spec, request, form)
             finally:

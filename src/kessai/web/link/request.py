@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from kessai.core.context import Core
 from kessai.core.link import requests
@@ -28,6 +27,7 @@ from kessai.web.legacy.codec import (
     parse_pairs,
     request_charset,
 )
+from kessai.web.link import pages
 
 log = logging.getLogger("kessai.link")
 
@@ -55,7 +55,8 @@ class LinkRequestFace:
             link = await run_in_threadpool(requests.open_link, self.core, fields, charset=charset)
         except KessaiError as error:
             log.info("link request refused: %s (%s)", error.code, error.field or "-")
-            return _error(error, url_mode=url_mode, charset=charset)
+            accept = request.headers.get("accept-language", "")
+            return _error(error, url_mode=url_mode, charset=charset, accept_language=accept)
         url = page_url(self.public_url or str(request.base_url), link.token)
         log.info("link request for merchant %s trading_id %s", link.merchant_id, link.trading_id)
         if url_mode:
@@ -113,29 +114,15 @@ def _charset_label(charset: str) -> str:
     return {"cp932": "Windows-31J", "utf-8": "UTF-8", "euc_jp": "EUC-JP"}[charset]
 
 
-def _error(error: KessaiError, *, url_mode: bool, charset: str) -> Response:
+def _error(error: KessaiError, *, url_mode: bool, charset: str, accept_language: str) -> Response:
     if url_mode:
         return _key_values(
             [("result", "1"), ("response_code", error.code), ("response_detail", error.message)],
             charset,
         )
-    return HTMLResponse(error_page(error.code, error.message), status_code=400)
+    return error_page(error.code, error.message, accept_language=accept_language)
 
 
-_BUYER_ADVICE = (
-    "お手数ですが、ご購入のサイトに戻り、もう一度お手続きください。",
-    "The payment page could not be opened. Please go back to the shop and try again.",
-)
-
-
-def error_page(code: str, message: str) -> str:
-    """A plain error page for the buyer: what went wrong (with the code the shop can look up)."""
-    advice = "".join(f"<p>{escape(line)}</p>" for line in _BUYER_ADVICE)
-    return (
-        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>お支払いページを表示できません</title></head><body>"
-        "<h1>お支払いページを表示できません</h1>"
-        f"<p><strong>{escape(message)}</strong>（エラーコード {escape(code)}）</p>"
-        f"{advice}</body></html>"
-    )
+def error_page(code: str, message: str, *, accept_language: str = "") -> Response:
+    """The buyer's error page in the hosted page's layout (language from the browser)."""
+    return pages.request_error(code, message, accept_language=accept_language)

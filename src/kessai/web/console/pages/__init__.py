@@ -8,6 +8,7 @@ from kessai.web.console.pages import (
     audit_log,
     dashboard,
     export,
+    logo,
     payments,
     register,
     signin,
@@ -55,6 +56,9 @@ PAGES: tuple[Page, ...] = (
     ),
     Page("/certificates/download", users.download_certificate, P.USERS, "cert_download", POST),
     Page("/audit", audit_log.show, P.USERS, "audit"),
+    Page("/settings/logo", logo.show, P.USERS, "logo"),
+    Page("/settings/logo", logo.upload, P.USERS, "logo_upload", POST, files=1),
+    Page("/settings/logo/remove", logo.remove, P.USERS, "logo_remove", POST),
     Page("/audit.csv", audit_log.download, P.USERS, "audit_download"),
 )
 

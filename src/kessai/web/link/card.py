@@ -1,0 +1,169 @@
+"""The card form of the hosted page: number, expiry, security code (when the request asks for it
+with `use_card_conf_number=1`), holder name, and the payment classes (支払区分) §2.2 `payment_class`
+allows. One core call (`pay.pay_by_card`) decides; the page shows its outcome.
+
+The card number and the security code live only in the request being handled: they are never put
+back into a form, never logged, and go to the core wrapped in `CardNumber` / `SecurityCode`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.responses import RedirectResponse, Response
+
+from kessai.core.context import Core
+from kessai.core.link import pay
+from kessai.core.link.requests import LinkError, LinkPage
+from kessai.kit.clock import JST
+from kessai.kit.errors import InProgress, InvalidRequest, KessaiError, NotFound
+from kessai.kit.secrets import CardNumber, SecurityCode
+from kessai.web.link import pages
+from kessai.web.link.render import origin
+from kessai.web.link.visit import Visit
+
+CLASS_LABELS = {"10": "一括払い", "61": "分割払い", "80": "リボ払い", "23": "ボーナス一括払い"}
+# The core's field names (its InvalidRequest.field) → what the form calls them.
+FIELD_LABELS = {
+    "card_number": "カード番号",
+    "card_valid_term": "有効期限",
+    "card_conf_number": "セキュリティコード",
+    "holder_name": "カード名義",
+    "payment_class": "お支払い回数",
+    "split_count": "分割回数",
+}
+DECLINED = "このカードはご利用いただけません。"
+YEARS_AHEAD = 20  # cards expire at most 20 years on (the stub's rule, §4)
+
+
+def form(core: Core, visit: Visit) -> Response:
+    """GET: the card form."""
+    try:
+        link, visit = pages.load(core, visit)
+    except NotFound:
+        return pages.not_found(visit)
+    if link.standing != "open" or "02" not in link.payment_types:
+        return pages.to_top(visit)
+    return _form_page(core, visit, link)
+
+
+def _form_page(
+    core: Core,
+    visit: Visit,
+    link: LinkPage,
+    *,
+    problem: str = "",
+    field: str = "",
+    status: int = 200,
+) -> Response:
+    if link.card_failures >= pay.MAX_CARD_FAILURES:
+        return pages.respond(
+            visit, link, "locked.html", pages.shell(core, visit, link), status_code=403
+        )
+    kept = {
+        name: visit.form.get(name, "") for name in ("expiry_month", "expiry_year", "holder_name")
+    }
+    context = pages.shell(
+        core,
+        visit,
+        link,
+        problem=problem,
+        problem_field=FIELD_LABELS.get(field, ""),
+        kept=kept,
+        classes=[(code, CLASS_LABELS[code]) for code in pay.payment_classes(link)],
+        split_counts=pay.SPLIT_COUNTS,
+        months=[f"{m:02d}" for m in range(1, 13)],
+        years=_years(core, link),
+        ask_security_code=link.param("use_card_conf_number") == "1",
+        remaining=pay.MAX_CARD_FAILURES - link.card_failures,
+    )
+    return pages.respond(
+        visit, link, "card.html", context, status_code=status, forms=_return_origin(link)
+    )
+
+
+def _years(core: Core, link: LinkPage) -> list[str]:
+    this_year = core.now_for(link.merchant).astimezone(JST).year
+    return [f"{year % 100:02d}" for year in range(this_year, this_year + YEARS_AHEAD + 1)]
+
+
+def _return_origin(link: LinkPage) -> str:
+    """With finish_disable=1 a paid card POST is answered by 303 to return_url: Chromium checks
+    that redirect against the form page's `form-action`, so the form page allows that origin."""
+    return origin(link.param("return_url")) if link.param("finish_disable") == "1" else ""
+
+
+def entry_of(fields: Mapping[str, str]) -> pay.CardEntry:
+    """The posted card fields as the core takes them (checked there: P005/P008/P010 by field)."""
+    digits = "".join(ch for ch in fields.get("card_number", "") if ch.isdigit())
+    code = fields.get("security_code", "").strip()
+    payment_class = fields.get("payment_class", "10")
+    return pay.CardEntry(
+        number=CardNumber(digits),
+        valid_term=fields.get("expiry_month", "") + fields.get("expiry_year", ""),
+        security_code=SecurityCode(code) if code else None,
+        holder_name=fields.get("holder_name", "").strip().upper(),
+        payment_class=payment_class,
+        split_count=fields.get("split_count", "") if payment_class == "61" else "",
+    )
+
+
+def submit(core: Core, visit: Visit) -> Response:
+    """POST: pay. Declined → the form again (empty but for name and expiry); 3DS → the ACS."""
+    try:
+        link, visit = pages.load(core, visit)
+    except NotFound:
+        return pages.not_found(visit)
+    if link.standing != "open" or "02" not in link.payment_types:
+        return pages.to_top(visit)
+    try:
+        outcome = pay.pay_by_card(core, visit.token, entry_of(visit.form), base_url=visit.base_url)
+    except KessaiError as failure:
+        return _refused(core, visit, link, failure)
+    return _after(core, visit, link, outcome)
+
+
+def finish_3ds(core: Core, visit: Visit) -> Response:
+    """GET `/link/<token>/card/3ds`: the ACS sends the buyer back here (term_url)."""
+    try:
+        link, visit = pages.load(core, visit)
+    except NotFound:
+        return pages.not_found(visit)
+    try:
+        outcome = pay.finish_card_3ds(core, visit.token, visit.query)
+    except KessaiError as failure:
+        return _refused(core, visit, link, failure)
+    return _after(core, visit, link, outcome)
+
+
+def _refused(core: Core, visit: Visit, link: LinkPage, failure: KessaiError) -> Response:
+    if isinstance(failure, LinkError):  # paid meanwhile (a second click), issued or expired
+        return pages.to_top(visit)
+    if isinstance(failure, InProgress):
+        return pages.respond(
+            visit, link, "busy.html", pages.shell(core, visit, link), status_code=409
+        )
+    if isinstance(failure, InvalidRequest) and failure.code == "P030":  # 分割 without a count
+        return _form_page(core, visit, link, field="split_count", status=400)
+    if isinstance(failure, InvalidRequest) and failure.field in FIELD_LABELS:
+        return _form_page(core, visit, link, field=failure.field, status=400)
+    fresh = pages.load(core, visit)[0]  # the failure may have been counted
+    return _form_page(core, visit, fresh, problem=failure.message, status=400)
+
+
+def _after(core: Core, visit: Visit, link: LinkPage, outcome: pay.CardOutcome) -> Response:
+    match outcome.status:
+        case "authorised":
+            if link.param("finish_disable") == "1" and link.param("return_url"):
+                return RedirectResponse(link.param("return_url"), status_code=303)
+            return pages.to_top(visit)
+        case "redirect":
+            return RedirectResponse(outcome.redirect_url, status_code=303)
+        case "locked":
+            fresh = pages.load(core, visit)[0]
+            return pages.respond(
+                visit, fresh, "locked.html", pages.shell(core, visit, fresh), status_code=403
+            )
+        case _:
+            fresh = pages.load(core, visit)[0]
+            return _form_page(core, visit, fresh, problem=outcome.message or DECLINED, status=400)

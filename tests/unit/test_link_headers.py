@@ -1,0 +1,40 @@
+"""The hosted page's response headers: the CSP has no script source, widens only by one exact
+origin, and HSTS is sent over HTTPS only."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from kessai.web.link.render import csp, origin, secure_headers
+
+STRICT = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def test_the_policy_has_no_script_source():
+    assert csp() == STRICT
+    assert "script" not in csp(images="https://a.example", forms="https://b.example")
+
+
+def test_one_origin_is_added_where_asked():
+    policy = csp(images="https://cdn.example", forms="https://shop.example:8443")
+    assert "img-src 'self' data: https://cdn.example;" in policy
+    assert "form-action 'self' https://shop.example:8443;" in policy
+
+
+def test_origin_of_merchant_urls():
+    assert origin("https://shop.example/thanks?x=1") == "https://shop.example"
+    assert origin("http://127.0.0.1:8000/a") == "http://127.0.0.1:8000"
+    for bad in ("", "javascript:alert(1)", "data:text/html,x", "//shop.example/x"):
+        assert origin(bad) == ""
+
+
+def test_hsts_only_over_https():
+    plain = secure_headers(Response(), secure=False)
+    tls = secure_headers(Response(), secure=True)
+    assert "strict-transport-security" not in plain.headers
+    assert tls.headers["strict-transport-security"] == "max-age=31536000"
+    assert tls.headers["referrer-policy"] == "no-referrer"
+    assert tls.headers["cache-control"] == "no-store"
