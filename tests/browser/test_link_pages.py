@@ -129,6 +129,52 @@ def test_card_finish_disable_lands_on_the_shop(buyer: Buyer, server, runtime, me
     assert len(payments_of(runtime, merchant.merchant_id, "WFIN")) == 1
 
 
+def fill_card(buyer: Buyer, holder: str) -> None:
+    buyer.tab.fill("#card_number", OK_CARD)
+    buyer.tab.select_option("#expiry_month", "12")
+    buyer.tab.select_option("#expiry_year", "30")
+    buyer.tab.fill("#holder_name", holder)
+
+
+def test_card_with_3ds_frictionless(buyer: Buyer, server, runtime, merchant):
+    trading_id = f"W3DSF{buyer.viewport}"
+    url = open_page_url(
+        server, merchant, trading_id=trading_id, payment_type="02", threedsecure_ryaku="0"
+    )
+    buyer.tab.goto(url)
+    fill_card(buyer, "BAVYA")  # the sandbox ACS: Visa, frictionless, authenticated
+    buyer.tab.click("#pay")
+    expect(buyer.tab.locator("#done")).to_be_visible()
+    buyer.shot("card-3ds-frictionless")
+    [payment] = payments_of(runtime, merchant.merchant_id, trading_id)
+    assert payment.status == "20"
+    assert payment.details["3dsecure_message_version"].startswith("2.")
+
+
+@pytest.mark.parametrize("finish_disable", ["0", "1"])
+def test_card_with_3ds_challenge(buyer: Buyer, server, runtime, merchant, finish_disable):
+    trading_id = f"W3DSC{buyer.viewport}{finish_disable}"
+    url = open_page_url(
+        server, merchant, trading_id=trading_id, payment_type="02", threedsecure_ryaku="0",
+        finish_disable=finish_disable, return_url=f"{SHOP}/done",
+    )  # fmt: skip
+    tab = buyer.tab
+    tab.goto(url)
+    fill_card(buyer, "BAVCA")  # the sandbox ACS asks for a password
+    tab.click("#pay")
+    expect(tab.locator("input[name=password]")).to_be_visible()
+    buyer.shot(f"card-3ds-challenge-acs{finish_disable}")
+    tab.fill("input[name=password]", "14012")
+    tab.click("input[type=submit]")
+    if finish_disable == "1":  # straight back to the shop, not blocked by the ACS's form-action
+        expect(tab).to_have_url(f"{SHOP}/done")
+    else:
+        expect(tab.locator("#done")).to_be_visible()
+        buyer.shot("card-3ds-challenge")
+    [payment] = payments_of(runtime, merchant.merchant_id, trading_id)
+    assert payment.status == "20"
+
+
 def test_card_declined_then_paid(buyer: Buyer, server, runtime, merchant):
     url = open_page_url(server, merchant, trading_id="WDECL", payment_type="02")
     tab = buyer.tab

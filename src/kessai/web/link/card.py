@@ -133,7 +133,17 @@ def finish_3ds(core: Core, visit: Visit) -> Response:
         outcome = pay.finish_card_3ds(core, visit.token, visit.query)
     except KessaiError as failure:
         return _refused(core, visit, link, failure)
+    if outcome.status == "authorised" and _straight_back(link):
+        # The way here began with the ACS page's form, whose form-action Chromium holds any
+        # redirect to: a page that leaves by itself (meta refresh, and a link) goes instead.
+        context = pages.shell(core, visit, link, target=link.param("return_url"))
+        return pages.respond(visit, link, "leave.html", context)
     return _after(core, visit, link, outcome)
+
+
+def _straight_back(link: LinkPage) -> bool:
+    """finish_disable=1: after a card payment, straight to return_url (§2.2 #24)."""
+    return link.param("finish_disable") == "1" and bool(link.param("return_url"))
 
 
 def _refused(core: Core, visit: Visit, link: LinkPage, failure: KessaiError) -> Response:
@@ -154,7 +164,7 @@ def _refused(core: Core, visit: Visit, link: LinkPage, failure: KessaiError) -> 
 def _after(core: Core, visit: Visit, link: LinkPage, outcome: pay.CardOutcome) -> Response:
     match outcome.status:
         case "authorised":
-            if link.param("finish_disable") == "1" and link.param("return_url"):
+            if _straight_back(link):
                 return RedirectResponse(link.param("return_url"), status_code=303)
             return pages.to_top(visit)
         case "redirect":
