@@ -57,3 +57,27 @@ def test_card_payment_in_w3m(server, merchant, runtime, w3m_home):
     assert (payment.payment_type, payment.amount, payment.status) == ("02", 3980, "20")
     assert str(payment.id) in screen and "購入したサイトに戻る" in screen
     assert notice_statuses(runtime, merchant) == ["20"]
+
+
+def test_card_payment_through_a_3ds_challenge_in_w3m(server, merchant, runtime, w3m_home):
+    url = open_page_url(server, merchant, trading_id="W3DS", amount=1200, threedsecure_ryaku="0")
+    browser = W3m(w3m_home, url)
+    try:
+        browser.wait_for("お支払い方法の選択")
+        browser.press("クレジットカード")
+        browser.wait_for("クレジットカードでのお支払い")
+        browser.fill("カード番号", OK_CARD)
+        browser.pick("有効期限", 12)
+        browser.pick("年", 5)
+        browser.fill("カード名義", "BAVCA")  # the sandbox ACS asks for a password
+        browser.press("を支払う")
+        browser.wait_for("Cardholder authentication")
+        browser.fill_password("パスワード", "14012")
+        browser.press("認証する")
+        screen = browser.wait_for("お支払いが完了しました")
+    finally:
+        browser.close()
+    [payment] = payments_of(runtime, merchant.merchant_id, "W3DS")
+    assert (payment.amount, payment.status) == (1200, "20")
+    assert payment.details["3dsecure_message_version"].startswith("2.")
+    assert str(payment.id) in screen

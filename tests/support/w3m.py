@@ -71,6 +71,15 @@ class W3m:
         self.keys("Enter")
         self.wait_for(value[:8])
 
+    def fill_password(self, label: str, value: str) -> None:
+        """Type into the password field after `label` (w3m shows stars, not the value)."""
+        self.find(label)
+        self.keys("Tab", "Enter")
+        self.wait_for("Password:")
+        self.keys("-l", value)
+        self.keys("Enter")
+        self.wait_for("*" * len(value))
+
     def pick(self, label: str, steps: int) -> None:
         """Choose the option `steps` below the first in the select after `label`."""
         self.find(label)
