@@ -27,7 +27,13 @@ from kessai.connectors.base import CardData
 from kessai.core.context import Core
 from kessai.core.link import params
 from kessai.core.link.models import LinkRequest
-from kessai.core.link.requests import DEFAULT_TERM_DAYS, LinkError, LinkPage, page, view_in
+from kessai.core.link.requests import (
+    DEFAULT_TERM_DAYS,
+    LinkPage,
+    page,
+    refuse_unless_open,
+    view_in,
+)
 from kessai.core.payments import atm, banknet, carrier, commands, cvs
 from kessai.core.payments.commands import AuthorizeRequest
 from kessai.core.payments.models import Payment
@@ -349,13 +355,7 @@ def _locked_row(session: Session, token: str) -> LinkRequest:
 
 
 def _check_open(shown: LinkPage, method: str) -> None:
-    match shown.standing:
-        case "paid":
-            raise LinkError("6001")
-        case "issued":
-            raise LinkError("6003")
-        case "expired":
-            raise LinkError("6002")
+    refuse_unless_open(shown)
     if method not in shown.payment_types:
         raise InvalidRequest("P007", field="payment_type")
 

@@ -141,6 +141,12 @@ def _reopened(
     if int(fields["id"]) != row.amount:
         raise InvalidRequest("P010", field="id")
     view = _view(core, session, merchant, row)
+    refuse_unless_open(view)
+    return view
+
+
+def refuse_unless_open(view: LinkPage) -> None:
+    """6001 for a paid order, 6003 for one whose buyer holds a number, 6002 for an expired page."""
     match view.standing:
         case "paid":
             raise LinkError("6001")
@@ -148,7 +154,6 @@ def _reopened(
             raise LinkError("6003")
         case "expired":
             raise LinkError("6002")
-    return view
 
 
 def _create(

@@ -24,6 +24,7 @@ from kessai.core.payments import banknet_buyer as buyer
 from kessai.core.payments.banknet_buyer import Action, AtBank, Selection
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import KessaiError, NotFound
+from kessai.web.buyer.html import read_form
 
 ASP_PATH = "/banking/asp"
 BANK_PATH = "/banknet/bank"
@@ -54,12 +55,12 @@ class BankNetPages:
 
     async def selection(self, request: Request) -> Response:
         """GET: the banks; POST (a bank's button): a new payment there, then 303 to its page."""
-        form = await _form(request) if request.method == "POST" else dict(request.query_params)
+        form = await read_form(request) if request.method == "POST" else dict(request.query_params)
         return await run_in_threadpool(self._selection, request.method, form)
 
     async def bank(self, request: Request) -> Response:
         """GET: the bank's login/confirm page; POST: the buyer's answer (pay, fail, abandon)."""
-        form = await _form(request) if request.method == "POST" else None
+        form = await read_form(request) if request.method == "POST" else None
         params = request.path_params
         return await run_in_threadpool(self._bank, params["payment_id"], params["token"], form)
 
@@ -208,12 +209,6 @@ def _with_query(url: str, values: Mapping[str, str]) -> str:
 
 
 # ---------------------------------------------------------------- HTML bits
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The POSTed form (application/x-www-form-urlencoded, UTF-8): no multipart needed."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return dict(parse_qsl(body, keep_blank_values=True))
 
 
 def _summary(rows: list[tuple[str, str]]) -> str:

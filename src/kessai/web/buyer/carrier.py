@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,8 +27,8 @@ from kessai.core.payments.carrier_openid import OpenIdView
 from kessai.core.payments.states.carrier import CarrierStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InProgress, KessaiError, NotFound
+from kessai.web.buyer.html import read_form
 
-MAX_FORM_BYTES = 8192
 # The carriers' colours and what their login asks for (the carriers' own wording; no logos).
 BRANDS: dict[str, tuple[str, str]] = {
     "2": ("#eb5505", "au ID"),
@@ -72,13 +72,13 @@ class CarrierPages:
     core: Core
 
     async def pay(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         return await run_in_threadpool(
             self._pay, request.path_params["payment_id"], request.path_params["token"], form
         )
 
     async def login(self, request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         return await run_in_threadpool(
             self._login, request.path_params["grant_id"], request.path_params["token"], form
         )
@@ -157,19 +157,6 @@ class CarrierPages:
             return RedirectResponse(view.cancel_url, status_code=303)
         body = _openid_login(view, error=step == "login")
         return HTMLResponse(_html(view.table.name, _color(view.career_type), body))
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The posted form (application/x-www-form-urlencoded, UTF-8 as our pages send it; the
-    redirect_html entry form carries ASCII only). Nothing for a GET."""
-    if request.method != "POST":
-        return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 # ---------------------------------------------------------------- the pages

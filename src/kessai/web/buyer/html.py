@@ -4,6 +4,24 @@ on a simple phone and works with no JavaScript and no CSS file."""
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+MAX_FORM_BYTES = 8192  # a buyer page's form is a few fields; more is not one of ours
+
+
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A POSTed buyer-page form (application/x-www-form-urlencoded, UTF-8 as our pages send it):
+    nothing for a GET, and nothing for a body over `max_bytes` (read no further)."""
+    if request.method != "POST":
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return {}
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 def page(title: str, body: str) -> str:

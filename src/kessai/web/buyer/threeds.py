@@ -18,7 +18,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,8 +29,8 @@ from kessai.core.threeds import commands as threeds
 from kessai.core.threeds.commands import AcsView
 from kessai.core.threeds.rules import CHALLENGE
 from kessai.kit.errors import NotFound
+from kessai.web.buyer.html import read_form
 
-MAX_FORM_BYTES = 4096
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")  # what may go into the CSP header
 ROUTE = threeds.ACS_PATH + "/{auth_id}/{token}"
 
@@ -49,7 +49,7 @@ class AcsPages:
         auth_id, token = request.path_params["auth_id"], request.path_params["token"]
         if request.method != "POST":
             return await run_in_threadpool(self._show, auth_id, token, request.url.path)
-        form = await _form(request)
+        form = await read_form(request)
         if not self._same_origin(request) or not hmac.compare_digest(
             form.get("csrf", ""), csrf_token(self.core.secret, token)
         ):
@@ -94,15 +94,6 @@ class AcsPages:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 # ---------------------------------------------------------------- the pages
