@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 
+from kessai.web.buyer.html import read_form
 from kessai.web.link import csrf, i18n
 from kessai.web.link.render import origin
 
@@ -58,15 +59,7 @@ def lang_url(path: str, language: i18n.Language) -> str:
 
 async def read(request: Request, public_url: str | None) -> Visit:
     """The visit a request makes; the form is read for a POST (too long a body: no fields)."""
-    form: dict[str, str] = {}
-    if request.method == "POST":
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                body = b""
-                break
-        form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    form = await read_form(request, MAX_FORM_BYTES)
     base = (public_url or str(request.base_url)).rstrip("/")
     own = origin(str(request.base_url))
     accept = request.headers.get("accept-language", "")
