@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import httpx
 import pytest
 
+from kessai.app import build_runtime, create_app
+from kessai.config import Settings
 from kessai.core.link import logo
 from tests.support.link import open_page_url
 from tests.support.link_page import DECLINED_CARD, OK_CARD, Shopper, forms_of, payments_of
 from tests.support.paid_later import notice_statuses
+from tests.support.servers import serve_app
 
 ALL = "02,03,01,05,06"
 PNG = (
@@ -323,3 +327,25 @@ class TestRedirects:
         back = shopper.client.post(to_carrier.headers["location"], data={"step": "cancel"})
         top = shopper.follow(back)
         assert "お支払いを中止しました" in top.text
+
+
+class TestTransport:
+    def test_a_plain_http_page_does_not_claim_encryption(self, server, merchant, shopper):
+        page = shopper.get(path_of(open_page_url(server, merchant)))
+        assert "通信は暗号化されています" not in page.text
+        assert "strict-transport-security" not in page.headers
+
+    def test_behind_an_https_base_url_the_page_says_so_and_sends_hsts(
+        self, database_url, home, clock, merchant
+    ):
+        settings = Settings(home=home, database_url=database_url, public_url="https://pay.example")
+        runtime = build_runtime(settings, clock=clock)
+        try:
+            with serve_app(create_app(runtime), http="h11") as base:
+                url = open_page_url(base, merchant)
+                page = httpx.get(base + path_of(url), timeout=30)
+        finally:
+            runtime.engine.dispose()
+        assert url.startswith("https://pay.example/link/")
+        assert "通信は暗号化されています" in page.text
+        assert page.headers["strict-transport-security"].startswith("max-age=")

@@ -95,6 +95,8 @@ def html(
     images: str = "",
     forms: str = "",
 ) -> HTMLResponse:
-    response = HTMLResponse(render(template, language, context), status_code=status_code)
+    # `secure`: the page may say the connection is encrypted only when it is.
+    page = render(template, language, {**context, "secure": secure})
+    response = HTMLResponse(page, status_code=status_code)
     secure_headers(response, secure=secure, images=images, forms=forms)
     return response
