@@ -175,6 +175,27 @@ def test_card_with_3ds_challenge(buyer: Buyer, server, runtime, merchant, finish
     assert payment.status == "20"
 
 
+def test_card_kept_then_paid_with_the_stored_card(buyer: Buyer, server, runtime, merchant):
+    customer = f"cust-{buyer.viewport}"
+    first = open_page_url(server, merchant, trading_id=f"WKEEP1{buyer.viewport}",
+                          payment_type="02", stock_card_mode="1", customer_id=customer)  # fmt: skip
+    buyer.tab.goto(first)
+    fill_card(buyer, "TARO YAMADA")
+    buyer.tab.check("#save_card")
+    buyer.tab.click("#pay")
+    expect(buyer.tab.locator("#done")).to_be_visible()
+    trading_id = f"WKEEP2{buyer.viewport}"
+    second = open_page_url(server, merchant, trading_id=trading_id, payment_type="02",
+                           stock_card_mode="1", customer_id=customer)  # fmt: skip
+    buyer.tab.goto(second)
+    expect(buyer.tab.locator("#stored-cards")).to_contain_text("************0000")
+    buyer.shot("card-stored")
+    buyer.tab.click("#pay")  # the stored card is chosen first; nothing else to type
+    expect(buyer.tab.locator("#done")).to_be_visible()
+    [payment] = payments_of(runtime, merchant.merchant_id, trading_id)
+    assert payment.status == "20"
+
+
 def test_card_declined_then_paid(buyer: Buyer, server, runtime, merchant):
     url = open_page_url(server, merchant, trading_id="WDECL", payment_type="02")
     tab = buyer.tab

@@ -349,3 +349,31 @@ class TestTransport:
         assert url.startswith("https://pay.example/link/")
         assert "通信は暗号化されています" in page.text
         assert page.headers["strict-transport-security"].startswith("max-age=")
+
+
+class TestStoredCards:
+    def test_a_card_kept_on_one_order_is_offered_and_pays_the_next(
+        self, server, merchant, shopper, runtime
+    ):
+        first = open_page_url(server, merchant, trading_id="K1", stock_card_mode="1",
+                              customer_id="cust42")  # fmt: skip
+        form = shopper.get(path_of(first) + "/card")
+        assert 'id="save_card"' in form.text and 'id="stored-cards"' not in form.text
+        paid = pay_card(shopper, first, save_card="1")
+        assert paid.status_code == 303
+        second = open_page_url(server, merchant, trading_id="K2", stock_card_mode="1",
+                               customer_id="cust42")  # fmt: skip
+        offered = shopper.get(path_of(second) + "/card")
+        assert 'id="stored-cards"' in offered.text and "************0000" in offered.text
+        assert OK_CARD not in offered.text
+        choice = forms_of(offered.text)["card-form"].fields["card_choice"]
+        assert choice.isdigit()
+        done = shopper.follow(shopper.submit("card-form", card_choice=choice))
+        assert 'id="done"' in done.text
+        [payment] = payments_of(runtime, merchant.merchant_id, "K2")
+        assert payment.status == "20"
+
+    def test_mode_2_says_the_card_will_be_kept(self, server, merchant, shopper):
+        url = open_page_url(server, merchant, stock_card_mode="2", customer_id="cust43")
+        form = shopper.get(path_of(url) + "/card")
+        assert 'id="card-kept"' in form.text and 'id="save_card"' not in form.text

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from kessai.core.link import pay
-from kessai.core.link.pay import Buyer, CardEntry
+from kessai.core.link.pay import Buyer, CardEntry, StoredChoice
 from kessai.core.link.requests import LinkError, open_link, page
-from kessai.kit.errors import InProgress, InvalidRequest
+from kessai.kit.errors import InProgress, InvalidRequest, NotFound
 from kessai.kit.secrets import CardNumber, SecurityCode
 from tests.support.link import link_fields
 from tests.support.paid_later import notice_statuses
@@ -24,10 +24,10 @@ DECLINED = "4900000000008101"  # auth NG 2002 / 1C01 (§4)
 BUYER = Buyer("山田", "太郎", "ヤマダ", "タロウ", "0312345678")
 
 
-def opened(runtime, merchant, **extra: str) -> str:
+def opened(runtime, merchant, trading_id: str = "L1", **extra: str) -> str:
     """A page; without 3-D Secure unless the test asks for it (`threedsecure_ryaku="0"`)."""
     extra.setdefault("threedsecure_ryaku", "1")
-    fields = link_fields(merchant, **extra)
+    fields = link_fields(merchant, trading_id, **extra)
     return open_link(runtime.core, fields, charset="utf-8").token
 
 
@@ -181,6 +181,85 @@ class TestThreeDSecure:
             pay.finish_card_3ds(runtime.core, token, forged)
         assert refused.value.field == "hc"
         assert pay.current_payment(runtime.core, token) is None
+
+
+class TestStoredCards:
+    """stock_card_mode: the page keeps a card that paid for the request's customer_id."""
+
+    def stored(self, runtime, token):
+        return pay.stored_cards(runtime.core, token)
+
+    def test_a_card_kept_on_one_order_pays_the_next(self, runtime, merchant):
+        first = opened(runtime, merchant, "S1", stock_card_mode="1", customer_id="cust9")
+        paid = pay.pay_by_card(runtime.core, first, card(save=True), base_url="http://x")
+        assert paid.status == "authorised" and paid.payment is not None
+        second = opened(runtime, merchant, "S2", stock_card_mode="1", customer_id="cust9")
+        [kept] = self.stored(runtime, second)
+        assert kept.masked_card_number.endswith("0000")
+        outcome = pay.pay_with_stored_card(
+            runtime.core, second, StoredChoice(kept.customer_card_id), base_url="http://x"
+        )
+        assert outcome.status == "authorised" and outcome.payment is not None
+        assert outcome.payment.vault_card_id == paid.payment.vault_card_id
+        assert outcome.payment.trading_id == "S2"
+
+    def test_mode_1_keeps_nothing_unless_asked_and_mode_2_always_keeps(self, runtime, merchant):
+        asked_not = opened(runtime, merchant, "S3", stock_card_mode="1", customer_id="c1")
+        pay.pay_by_card(runtime.core, asked_not, card(), base_url="http://x")
+        assert self.stored(runtime, opened(runtime, merchant, "S4", stock_card_mode="1",
+                                           customer_id="c1")) == []  # fmt: skip
+        forced = opened(runtime, merchant, "S5", stock_card_mode="2", customer_id="c2")
+        pay.pay_by_card(runtime.core, forced, card(), base_url="http://x")
+        assert len(self.stored(runtime, opened(runtime, merchant, "S6", stock_card_mode="2",
+                                               customer_id="c2"))) == 1  # fmt: skip
+
+    def test_the_same_card_is_kept_once(self, runtime, merchant):
+        for trading_id in ("S7", "S8"):
+            token = opened(runtime, merchant, trading_id, stock_card_mode="2", customer_id="c3")
+            pay.pay_by_card(runtime.core, token, card(), base_url="http://x")
+        token = opened(runtime, merchant, "S9", stock_card_mode="2", customer_id="c3")
+        assert len(self.stored(runtime, token)) == 1
+
+    def test_a_declined_card_is_not_kept(self, runtime, merchant):
+        token = opened(runtime, merchant, "S10", stock_card_mode="2", customer_id="c4")
+        pay.pay_by_card(runtime.core, token, card(DECLINED), base_url="http://x")
+        assert self.stored(runtime, token) == []
+
+    def test_another_customers_card_is_refused(self, runtime, merchant):
+        mine = opened(runtime, merchant, "S11", stock_card_mode="2", customer_id="c5")
+        pay.pay_by_card(runtime.core, mine, card(), base_url="http://x")
+        [kept] = self.stored(runtime, opened(runtime, merchant, "S12", stock_card_mode="2",
+                                             customer_id="c5"))  # fmt: skip
+        theirs = opened(runtime, merchant, "S13", stock_card_mode="1", customer_id="c6")
+        with pytest.raises(NotFound) as refused:
+            pay.pay_with_stored_card(
+                runtime.core, theirs, StoredChoice(kept.customer_card_id), base_url="http://x"
+            )
+        assert refused.value.code == "P025"
+        assert pay.current_payment(runtime.core, theirs) is None
+
+    def test_keeping_cards_needs_a_customer_id(self, runtime, merchant):
+        with pytest.raises(InvalidRequest) as refused:
+            opened(runtime, merchant, "S14", stock_card_mode="1")
+        assert (refused.value.code, refused.value.field) == ("P005", "customer_id")
+
+    def test_a_card_kept_through_3ds_and_a_stored_card_through_3ds(self, runtime, server, merchant):
+        token = opened(runtime, merchant, "S15", stock_card_mode="1", customer_id="c7",
+                       threedsecure_ryaku="0")  # fmt: skip
+        outcome = pay.pay_by_card(runtime.core, token, card(holder="BAVYA", save=True),
+                                  base_url=server)  # fmt: skip
+        params = TestThreeDSecure().back_on_the_page(httpx.get(outcome.redirect_url), token)
+        assert params["save"] == "1"
+        assert pay.finish_card_3ds(runtime.core, token, params).status == "authorised"
+        again = opened(runtime, merchant, "S16", stock_card_mode="1", customer_id="c7",
+                       threedsecure_ryaku="0")  # fmt: skip
+        [kept] = self.stored(runtime, again)
+        redirect = pay.pay_with_stored_card(
+            runtime.core, again, StoredChoice(kept.customer_card_id), base_url=server
+        )
+        assert redirect.status == "redirect"
+        params = TestThreeDSecure().back_on_the_page(httpx.get(redirect.redirect_url), again)
+        assert pay.finish_card_3ds(runtime.core, again, params).status == "authorised"
 
 
 class TestPaidLater:

@@ -97,7 +97,7 @@ def register(
             else core.vault.store(session, card.number)
         )
         assert vault_row is not None
-        row = _new_row(merchant.id, site_id, customer_id, vault_row, card, details, now)
+        row = _new_row(merchant.id, site_id, customer_id, vault_row, card.valid_term, details, now)
         if check is not None and check.payment is not None:
             row.valid_check_result, row.valid_check_date = "0", now
             row.issur_name = check.payment.detail("issur_name")
@@ -108,12 +108,43 @@ def register(
     return RegisterResult(view, count, check)
 
 
+def keep(
+    core: Core,
+    merchant: MerchantRef,
+    *,
+    customer_id: str,
+    site_id: str,
+    vault_card_id: int,
+    valid_term: str,
+    cardholder_name: str,
+) -> StoredCardView | None:
+    """Keep a card that has just paid (the hosted page's "save this card"): its vault row is reused,
+    a card the customer has stored already is only refreshed, and a customer with 10 cards keeps
+    them as they are (None). The payment stands whatever happens here."""
+    with core.sessions.begin() as session:
+        now = core.clock.now()
+        vault_row = session.get(VaultCard, vault_card_id)
+        assert vault_row is not None
+        for row in _live(session, merchant.id, site_id, customer_id):
+            known = session.get(VaultCard, row.vault_card_id)
+            if known is not None and known.fingerprint == vault_row.fingerprint:
+                row.card_valid_term, row.last_used_at = valid_term, now
+                return _view(row, known, now)
+        if _live_count(session, merchant.id, site_id, customer_id) >= MAX_CARDS_PER_CUSTOMER:
+            return None
+        details = CardDetails(cardholder_name=cardholder_name)
+        row = _new_row(merchant.id, site_id, customer_id, vault_row, valid_term, details, now)
+        session.add(row)
+        session.flush()
+        return _view(row, vault_row, now)
+
+
 def _new_row(
     merchant_id: int,
     site_id: str,
     customer_id: str,
     vault_row: VaultCard,
-    card: CardData,
+    valid_term: str,
     details: CardDetails,
     now: datetime,
 ) -> StoredCard:
@@ -123,7 +154,7 @@ def _new_row(
         site_id=site_id,
         customer_id=customer_id,
         vault_card_id=vault_row.id,
-        card_valid_term=card.valid_term,
+        card_valid_term=valid_term,
         card_brand=details.card_brand or vault_row.brand,
         cardholder_name=details.cardholder_name,
         add_info1=info[0],

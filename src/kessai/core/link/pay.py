@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kessai.connectors.base import CardData
+from kessai.core.cards import stored
 from kessai.core.context import Core
 from kessai.core.link import params
 from kessai.core.link.models import LinkRequest
@@ -39,7 +40,7 @@ from kessai.core.payments.commands import AuthorizeRequest
 from kessai.core.payments.models import Payment
 from kessai.core.payments.views import PaymentView
 from kessai.core.threeds import commands as threeds
-from kessai.kit.errors import InProgress, InvalidRequest, message_for
+from kessai.kit.errors import InProgress, InvalidRequest, NotFound, message_for
 from kessai.kit.secrets import CardNumber, SecurityCode
 
 # The CVS chains of the link type (PRODUCT.md §2): 7-Eleven, Lawson, FamilyMart, Seicomart.
@@ -76,6 +77,16 @@ class CardEntry:
     valid_term: str  # MMYY
     security_code: SecurityCode | None
     holder_name: str
+    payment_class: str = "10"
+    split_count: str = ""
+    save: bool = False  # "keep this card" (stock_card_mode=1; mode 2 keeps it anyway)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChoice:
+    """A card the customer stored earlier (stock_card_mode 1/2 with customer_id)."""
+
+    customer_card_id: int
     payment_class: str = "10"
     split_count: str = ""
 
@@ -223,16 +234,66 @@ def pay_by_card(core: Core, token: str, entry: CardEntry, *, base_url: str) -> C
     """Authorise (オーソリ) the page's order on the entered card; with `sales_flg=1` capture too.
     Unless the request skips it (`threedsecure_ryaku=1`), the card goes through EMV 3-D Secure
     first: the outcome is a `redirect` to the ACS, which sends the buyer back to the page's
-    `/card/3ds` (`finish_card_3ds`)."""
+    `/card/3ds` (`finish_card_3ds`). A card the buyer (or the request) wants kept is stored for
+    the request's customer_id once it has paid."""
     with _lease(core, token, "02") as shown:
         if shown.card_failures >= MAX_CARD_FAILURES:
             return CardOutcome("locked", response_code="2001")
         _check_card_entry(shown, entry)
         card = CardData(entry.number, entry.valid_term, entry.security_code)
+        save = _save_wanted(shown, entry.save)
         if shown.param("threedsecure_ryaku") != "1":
-            return _start_3ds(core, shown, entry, card, base_url)
+            choice = _choice(entry.payment_class, entry.split_count, save=save)
+            return _start_3ds(core, shown, card, entry.holder_name, choice, base_url)
         request = _authorize_request(shown, entry.payment_class, entry.split_count)
-        return _authorised(core, shown, replace(request, card=card))
+        outcome = _authorised(core, shown, replace(request, card=card))
+        return _kept(core, shown, outcome, save=save, holder=entry.holder_name)
+
+
+def stored_cards(core: Core, token: str) -> list[stored.StoredCardView]:
+    """The request's customer's stored cards that can still pay (none unless stock_card_mode is
+    1 or 2 with a customer_id), most recently used first."""
+    shown = page(core, token)
+    if not _stores_cards(shown):
+        return []
+    try:
+        cards = stored.inquire(
+            core,
+            shown.merchant,
+            customer_id=shown.param("customer_id"),
+            customer_card_id=None,
+            site_id=shown.param("site_id"),
+        )
+    except NotFound:
+        return []
+    return [card for card in cards if not card.expired]
+
+
+def pay_with_stored_card(
+    core: Core, token: str, choice: StoredChoice, *, base_url: str
+) -> CardOutcome:
+    """Authorise on a card the customer stored (through 3-D Secure unless the request skips it).
+    P025 when the card is not the request customer's."""
+    with _lease(core, token, "02") as shown:
+        if shown.card_failures >= MAX_CARD_FAILURES:
+            return CardOutcome("locked", response_code="2001")
+        if not _stores_cards(shown):
+            raise InvalidRequest("P010", field="customer_card_id")
+        _check_payment_class(shown, choice.payment_class, choice.split_count)
+        customer_id, site_id = shown.param("customer_id"), shown.param("site_id")
+        if shown.param("threedsecure_ryaku") != "1":
+            ref = threeds.StoredCardRef(customer_id, choice.customer_card_id)
+            query = _choice(choice.payment_class, choice.split_count, save=False)
+            return _start_3ds(core, shown, ref, "", query, base_url)
+        vault_id, term = stored.stored_card_source(
+            core,
+            shown.merchant,
+            customer_id=customer_id,
+            customer_card_id=choice.customer_card_id,
+            site_id=site_id,
+        )
+        request = _authorize_request(shown, choice.payment_class, choice.split_count)
+        return _authorised(core, shown, replace(request, vault_card_id=vault_id, valid_term=term))
 
 
 def finish_card_3ds(core: Core, token: str, result: Mapping[str, str]) -> CardOutcome:
@@ -251,14 +312,20 @@ def finish_card_3ds(core: Core, token: str, result: Mapping[str, str]) -> CardOu
         )
         _check_payment_class(shown, request.payment_class, request.split_count)
         auth_id = result.get("3ds_auth_id", "")
-        return _authorised(core, shown, replace(request, threeds_auth_id=auth_id))
+        outcome = _authorised(core, shown, replace(request, threeds_auth_id=auth_id))
+        return _kept(core, shown, outcome, save=result.get("save") == "1", holder="")
 
 
 def _start_3ds(
-    core: Core, shown: LinkPage, entry: CardEntry, card: CardData, base_url: str
+    core: Core,
+    shown: LinkPage,
+    card: CardData | threeds.StoredCardRef,
+    holder: str,
+    choice: str,
+    base_url: str,
 ) -> CardOutcome:
-    # The buyer's 支払区分 rides on the term_url, which the authentication keeps server-side.
-    choice = urlencode({"payment_class": entry.payment_class, "split_count": entry.split_count})
+    # The buyer's 支払区分 (and "keep this card") ride on the term_url, which the authentication
+    # keeps server-side; the card itself is sealed in the vault by `begin`.
     started = threeds.begin(
         core,
         shown.merchant,
@@ -267,12 +334,48 @@ def _start_3ds(
             merchant_name=shown.merchant_name[:40],
             amount=shown.amount,
             card=card,
-            cardholder_name=entry.holder_name,
+            cardholder_name=holder,
             site_id=shown.param("site_id"),
             own_term_url=True,
         ),
     )
     return CardOutcome("redirect", redirect_url=f"{base_url.rstrip('/')}{started.acs_path}")
+
+
+def _choice(payment_class: str, split_count: str, *, save: bool) -> str:
+    values = {"payment_class": payment_class, "split_count": split_count}
+    return urlencode({**values, "save": "1"} if save else values)
+
+
+def _stores_cards(shown: LinkPage) -> bool:
+    return shown.param("stock_card_mode") in ("1", "2") and bool(shown.param("customer_id"))
+
+
+def _save_wanted(shown: LinkPage, asked: bool) -> bool:
+    """stock_card_mode 2 keeps every card that pays; 1 keeps it when the buyer asks."""
+    mode = shown.param("stock_card_mode") if _stores_cards(shown) else "0"
+    return mode == "2" or (mode == "1" and asked)
+
+
+def _kept(
+    core: Core, shown: LinkPage, outcome: CardOutcome, *, save: bool, holder: str
+) -> CardOutcome:
+    """Store the card that has just paid, when that was wanted; the payment stands regardless."""
+    payment = outcome.payment
+    wanted = save and _save_wanted(shown, True)
+    if outcome.status != "authorised" or not wanted or payment is None:
+        return outcome
+    if payment.vault_card_id is not None:
+        stored.keep(
+            core,
+            shown.merchant,
+            customer_id=shown.param("customer_id"),
+            site_id=shown.param("site_id"),
+            vault_card_id=payment.vault_card_id,
+            valid_term=str(payment.details.get("card_valid_term", "")),
+            cardholder_name=holder,
+        )
+    return outcome
 
 
 def _authorised(core: Core, shown: LinkPage, request: AuthorizeRequest) -> CardOutcome:

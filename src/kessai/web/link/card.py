@@ -31,6 +31,7 @@ FIELD_LABELS = {
     "holder_name": "カード名義",
     "payment_class": "お支払い回数",
     "split_count": "分割回数",
+    "customer_card_id": "保存済みのカード",
 }
 DECLINED = "このカードはご利用いただけません。"
 YEARS_AHEAD = 20  # cards expire at most 20 years on (the stub's rule, §4)
@@ -76,10 +77,19 @@ def _form_page(
         years=_years(core, link),
         ask_security_code=link.param("use_card_conf_number") == "1",
         remaining=pay.MAX_CARD_FAILURES - link.card_failures,
+        stored_cards=pay.stored_cards(core, visit.token),
+        keeps_cards=_keeps_cards(link),
     )
     return pages.respond(
         visit, link, "card.html", context, status_code=status, forms=_return_origin(link)
     )
+
+
+def _keeps_cards(link: LinkPage) -> str:
+    """'ask' (stock_card_mode=1: the buyer may keep the card), 'always' (2), or ''."""
+    if not link.param("customer_id"):
+        return ""
+    return {"1": "ask", "2": "always"}.get(link.param("stock_card_mode"), "")
 
 
 def _years(core: Core, link: LinkPage) -> list[str]:
@@ -105,6 +115,21 @@ def entry_of(fields: Mapping[str, str]) -> pay.CardEntry:
         holder_name=fields.get("holder_name", "").strip().upper(),
         payment_class=payment_class,
         split_count=fields.get("split_count", "") if payment_class == "61" else "",
+        save=fields.get("save_card") == "1",
+    )
+
+
+def stored_choice_of(fields: Mapping[str, str]) -> pay.StoredChoice | None:
+    """The stored card the buyer picked (`card_choice` = its customer_card_id), or None for a new
+    card."""
+    choice = fields.get("card_choice", "new")
+    if not choice.isdigit():
+        return None
+    payment_class = fields.get("payment_class", "10")
+    return pay.StoredChoice(
+        customer_card_id=int(choice),
+        payment_class=payment_class,
+        split_count=fields.get("split_count", "") if payment_class == "61" else "",
     )
 
 
@@ -116,8 +141,14 @@ def submit(core: Core, visit: Visit) -> Response:
         return pages.not_found(visit)
     if link.standing != "open" or "02" not in link.payment_types:
         return pages.to_top(visit)
+    picked = stored_choice_of(visit.form)
     try:
-        outcome = pay.pay_by_card(core, visit.token, entry_of(visit.form), base_url=visit.base_url)
+        if picked is not None:
+            outcome = pay.pay_with_stored_card(core, visit.token, picked, base_url=visit.base_url)
+        else:
+            outcome = pay.pay_by_card(
+                core, visit.token, entry_of(visit.form), base_url=visit.base_url
+            )
     except KessaiError as failure:
         return _refused(core, visit, link, failure)
     return _after(core, visit, link, outcome)
