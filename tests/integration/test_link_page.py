@@ -377,3 +377,23 @@ class TestStoredCards:
         url = open_page_url(server, merchant, stock_card_mode="2", customer_id="cust43")
         form = shopper.get(path_of(url) + "/card")
         assert 'id="card-kept"' in form.text and 'id="save_card"' not in form.text
+
+
+class TestThreeDSecure:
+    def test_the_page_comes_back_from_3ds_in_the_language_the_buyer_chose(
+        self, server, merchant, shopper, runtime
+    ):
+        url = open_page_url(server, merchant, trading_id="E3DS", threedsecure_ryaku="0")
+        shopper.get(path_of(url) + "/card?lang=en")
+        sent = shopper.submit(
+            "card-form",
+            card_number=OK_CARD,
+            expiry_month="12",
+            expiry_year="30",
+            holder_name="BAVYA",  # the sandbox ACS: frictionless success
+        )
+        done = shopper.follow(sent)
+        assert 'id="done"' in done.text and "Payment complete" in done.text
+        assert "lang=en" in str(done.url)
+        [payment] = payments_of(runtime, merchant.merchant_id, "E3DS")
+        assert payment.status == "20"

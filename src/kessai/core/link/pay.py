@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from types import MappingProxyType
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -47,6 +48,7 @@ from kessai.kit.secrets import CardNumber, SecurityCode
 LINK_CVS_CHAINS = ("00C001", "00C002", "00C005", "00C016")
 # The carriers the page offers: d払い, auかんたん決済, ソフトバンクまとめて支払い(B).
 LINK_CARRIERS = ("5", "4", "6")
+NOTHING: Mapping[str, str] = MappingProxyType({})
 TIMED_OUT = "31013"  # 3-D Secure: nobody answered the ACS within 30 minutes
 MAX_CARD_FAILURES = 5  # then the page refuses cards ([LINK] 付録B)
 LEASE = timedelta(minutes=2)  # a submission's hold on the page; outlives any institution call
@@ -230,12 +232,15 @@ def start_carrier(
 # ---------------------------------------------------------------- card
 
 
-def pay_by_card(core: Core, token: str, entry: CardEntry, *, base_url: str) -> CardOutcome:
+def pay_by_card(
+    core: Core, token: str, entry: CardEntry, *, base_url: str, keep: Mapping[str, str] = NOTHING
+) -> CardOutcome:
     """Authorise (オーソリ) the page's order on the entered card; with `sales_flg=1` capture too.
     Unless the request skips it (`threedsecure_ryaku=1`), the card goes through EMV 3-D Secure
     first: the outcome is a `redirect` to the ACS, which sends the buyer back to the page's
-    `/card/3ds` (`finish_card_3ds`). A card the buyer (or the request) wants kept is stored for
-    the request's customer_id once it has paid."""
+    `/card/3ds` (`finish_card_3ds`), with `keep` (the page's own parameters, such as its
+    language) on that URL. A card the buyer (or the request) wants kept is stored for the
+    request's customer_id once it has paid."""
     with _lease(core, token, "02") as shown:
         if shown.card_failures >= MAX_CARD_FAILURES:
             return CardOutcome("locked", response_code="2001")
@@ -243,7 +248,7 @@ def pay_by_card(core: Core, token: str, entry: CardEntry, *, base_url: str) -> C
         card = CardData(entry.number, entry.valid_term, entry.security_code)
         save = _save_wanted(shown, entry.save)
         if shown.param("threedsecure_ryaku") != "1":
-            choice = _choice(entry.payment_class, entry.split_count, save=save)
+            choice = _choice(entry.payment_class, entry.split_count, save=save, keep=keep)
             return _start_3ds(core, shown, card, entry.holder_name, choice, base_url)
         request = _authorize_request(shown, entry.payment_class, entry.split_count)
         outcome = _authorised(core, shown, replace(request, card=card))
@@ -270,7 +275,12 @@ def stored_cards(core: Core, token: str) -> list[stored.StoredCardView]:
 
 
 def pay_with_stored_card(
-    core: Core, token: str, choice: StoredChoice, *, base_url: str
+    core: Core,
+    token: str,
+    choice: StoredChoice,
+    *,
+    base_url: str,
+    keep: Mapping[str, str] = NOTHING,
 ) -> CardOutcome:
     """Authorise on a card the customer stored (through 3-D Secure unless the request skips it).
     P025 when the card is not the request customer's."""
@@ -283,7 +293,7 @@ def pay_with_stored_card(
         customer_id, site_id = shown.param("customer_id"), shown.param("site_id")
         if shown.param("threedsecure_ryaku") != "1":
             ref = threeds.StoredCardRef(customer_id, choice.customer_card_id)
-            query = _choice(choice.payment_class, choice.split_count, save=False)
+            query = _choice(choice.payment_class, choice.split_count, save=False, keep=keep)
             return _start_3ds(core, shown, ref, "", query, base_url)
         vault_id, term = stored.stored_card_source(
             core,
@@ -342,8 +352,8 @@ def _start_3ds(
     return CardOutcome("redirect", redirect_url=f"{base_url.rstrip('/')}{started.acs_path}")
 
 
-def _choice(payment_class: str, split_count: str, *, save: bool) -> str:
-    values = {"payment_class": payment_class, "split_count": split_count}
+def _choice(payment_class: str, split_count: str, *, save: bool, keep: Mapping[str, str]) -> str:
+    values = {**keep, "payment_class": payment_class, "split_count": split_count}
     return urlencode({**values, "save": "1"} if save else values)
 
 

@@ -142,12 +142,17 @@ def submit(core: Core, visit: Visit) -> Response:
     if link.standing != "open" or "02" not in link.payment_types:
         return pages.to_top(visit)
     picked = stored_choice_of(visit.form)
+    # Back from 3-D Secure, the page keeps the language the buyer chose on it.
+    keep = {"lang": visit.language.code} if visit.language.explicit else {}
+    base_url = visit.base_url
     try:
         if picked is not None:
-            outcome = pay.pay_with_stored_card(core, visit.token, picked, base_url=visit.base_url)
+            outcome = pay.pay_with_stored_card(
+                core, visit.token, picked, base_url=base_url, keep=keep
+            )
         else:
             outcome = pay.pay_by_card(
-                core, visit.token, entry_of(visit.form), base_url=visit.base_url
+                core, visit.token, entry_of(visit.form), base_url=base_url, keep=keep
             )
     except KessaiError as failure:
         return _refused(core, visit, link, failure)
