@@ -44,10 +44,11 @@ lint: install ## ruff, format check, mypy --strict, the dependency rule (import-
 	$(BIN)/mypy src/kessai
 	$(BIN)/lint-imports
 
-bench: install ## Authorisation and notification throughput (prints figures)
+bench: install ## Throughput and latency figures: authorisations, notices, console search, hosted page
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/console_search.py
+	$(BIN)/python bench/link_page.py
 
 clean: ## Remove the virtualenv and local state (var/ holds the demo database and keys!)
 	rm -rf $(VENV) var
