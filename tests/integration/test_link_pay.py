@@ -11,13 +11,17 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
+from kessai.connectors.base import CarrierConsent
+from kessai.core.context import MerchantRef
 from kessai.core.link import pay
 from kessai.core.link.pay import Buyer, CardEntry, StoredChoice
 from kessai.core.link.requests import LinkError, open_link, page
-from kessai.kit.errors import InProgress, InvalidRequest, NotFound
+from kessai.core.payments import banknet, banknet_buyer, carrier
+from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, NotFound
 from kessai.kit.secrets import CardNumber, SecurityCode
 from tests.support.link import link_fields
 from tests.support.paid_later import notice_statuses
+from tests.support.telegrams import authorised
 
 OK = "4900000000000000"
 DECLINED = "4900000000008101"  # auth NG 2002 / 1C01 (§4)
@@ -29,6 +33,10 @@ def opened(runtime, merchant, trading_id: str = "L1", **extra: str) -> str:
     extra.setdefault("threedsecure_ryaku", "1")
     fields = link_fields(merchant, trading_id, **extra)
     return open_link(runtime.core, fields, charset="utf-8").token
+
+
+def page_merchant(runtime, merchant) -> MerchantRef:
+    return MerchantRef(id=merchant.merchant_id, mode="sandbox")
 
 
 def card(number: str = OK, holder: str = "TARO YAMADA", **kw: str) -> CardEntry:
@@ -330,6 +338,54 @@ class TestPaidLater:
 
 
 class TestRedirectedMethods:
+    def test_a_carrier_approval_after_the_order_was_paid_by_card_takes_nothing(
+        self, runtime, merchant
+    ):
+        token = opened(runtime, merchant)
+        pending = pay.start_carrier(runtime.core, token, career_type="5",
+                                    back_url="https://k.example/b", cancel_url="https://k.example/c")  # fmt: skip
+        assert (
+            pay.pay_by_card(runtime.core, token, card(), base_url="http://x").status == "authorised"
+        )
+        secret = runtime.core.secret
+        answer = carrier.approve(
+            runtime.core, pending.payment_id, carrier.consent_token(secret, pending.payment_id),
+            CarrierConsent("buyer", "ok"),
+        )  # fmt: skip
+        assert (answer.ok, answer.response_code) == (False, "6001")
+        assert answer.payment is not None and answer.payment.status == "15"
+
+    def test_a_bank_payment_after_the_order_got_a_cvs_number_is_refused(self, runtime, merchant):
+        token = opened(runtime, merchant)
+        application = pay.start_bank_net(runtime.core, token, back_url="https://k.example/b")
+        shown = page(runtime.core, token)
+        at_bank = banknet.choose_bank(runtime.core, shown.merchant, application.request_id, "0001")
+        pay.apply_cvs(runtime.core, token, chain="00C002", buyer=BUYER)
+        bank_token = banknet_buyer.bank_token(runtime.core.secret, at_bank.payment_id)
+        with pytest.raises(InvalidState) as refused:
+            banknet_buyer.answer(runtime.core, at_bank.payment_id, bank_token, "pay")
+        assert refused.value.code == "5008"
+        assert (
+            banknet_buyer.at_bank(runtime.core, at_bank.payment_id, bank_token).payment.status
+            == "10"
+        )
+
+    def test_a_carrier_payment_of_a_module_type_order_is_not_held_back(
+        self, runtime, server, merchant
+    ):
+        # Without a hosted page for the trading_id, the merchant's own telegrams decide.
+        view = carrier.apply(
+            runtime.core, page_merchant(runtime, merchant),
+            carrier.CarrierRequest(career_type="5", amount=1000, return_url="https://k.example/r",
+                                   cancel_url="https://k.example/c", trading_id="MOD1"),
+        )  # fmt: skip
+        authorised(server, merchant, "MOD1")
+        answer = carrier.approve(
+            runtime.core, view.payment_id, carrier.consent_token(runtime.core.secret, view.payment_id),
+            CarrierConsent("buyer", "ok"),
+        )  # fmt: skip
+        assert answer.ok
+
     def test_bank_net_is_applied_once_for_the_order(self, runtime, merchant):
         token = opened(runtime, merchant)
         first = pay.start_bank_net(runtime.core, token, back_url="https://k.example/back")

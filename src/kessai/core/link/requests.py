@@ -18,20 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.link import params
+from kessai.core.link import params, standing
 from kessai.core.link.hashing import hash_matches
 from kessai.core.link.models import LinkRequest
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import later
-from kessai.core.payments.models import Payment
 from kessai.kit.errors import InvalidRequest, KessaiError, NotFound
 
 DEFAULT_TERM_DAYS = 5
-
-# A payment that settles the order: authorised, captured or paid (any method).
-PAID_STATUSES = frozenset({"20", "21", "30", "31", "35", "40", "41", "43", "44"})
-# Methods whose status 10 means the buyer holds a number to pay with (ATM, CVS, slip, account).
-ISSUED_METHODS = frozenset({"01", "03", "04", "07"})
 
 
 class LinkError(KessaiError):
@@ -163,7 +157,7 @@ def _create(
     params.check_fixed_names(fields, offered)
     now = core.now_for(ref)
     with core.sessions.begin() as session:
-        if _standing_of_payments(session, merchant.id, fields["trading_id"])[0] == "paid":
+        if standing.of_payments(session, merchant.id, fields["trading_id"])[0] == "paid":
             raise LinkError("6001")  # paid through another face under the same trading_id
         row = LinkRequest(
             merchant_id=merchant.id,
@@ -194,9 +188,9 @@ def _limit(fields: Mapping[str, str], now: datetime) -> datetime:
 
 def _view(core: Core, session: Session, merchant: Merchant, row: LinkRequest) -> LinkPage:
     ref = MerchantRef.of(merchant)
-    standing, payment_id = _standing_of_payments(session, merchant.id, row.trading_id)
-    if standing == "open" and core.now_for(ref) > row.limit_at:
-        standing = "expired"
+    shown, payment_id = standing.of_payments(session, merchant.id, row.trading_id)
+    if shown == "open" and core.now_for(ref) > row.limit_at:
+        shown = "expired"
     return LinkPage(
         token=row.token,
         merchant=ref,
@@ -208,26 +202,7 @@ def _view(core: Core, session: Session, merchant: Merchant, row: LinkRequest) ->
         charset=row.charset,
         limit_at=row.limit_at,
         created_at=row.created_at,
-        standing=standing,
+        standing=shown,
         payment_id=payment_id,
         card_failures=row.card_failures,
     )
-
-
-def _standing_of_payments(
-    session: Session, merchant_id: int, trading_id: str
-) -> tuple[str, int | None]:
-    """`paid` if any payment for the trading_id succeeded, `issued` if one waits to be paid with a
-    number the buyer holds, else `open` (declined, abandoned or expired attempts do not count)."""
-    rows = session.execute(
-        select(Payment.id, Payment.payment_type, Payment.status).where(
-            Payment.merchant_id == merchant_id, Payment.trading_id == trading_id
-        )
-    ).all()
-    for payment_id, _type, status in rows:
-        if status in PAID_STATUSES:
-            return "paid", payment_id
-    for payment_id, payment_type, status in rows:
-        if status == later.APPLIED and payment_type in ISSUED_METHODS:
-            return "issued", payment_id
-    return "open", None

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kessai.connectors.base import NetBank, Outcome
 from kessai.core.context import Core, MerchantRef
+from kessai.core.link import standing
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import banknet, banknet_clearing, later
 from kessai.core.payments.banknet import RequestView
@@ -119,8 +120,10 @@ def at_bank(core: Core, payment_id: int, token: str) -> AtBank:
         row = banknet.locate_request(session, merchant, int(payment.details["request_id"]))
         view, request = PaymentView.of(payment), RequestView.of(row)
         reference = payment.institution_ref or ""
+        # A hosted page's order paid by another method meanwhile (another tab): not here too.
+        taken = view.status == BankNetStatus.APPLIED and standing.taken_by_another(session, payment)
     bank = banknet.bank_of(core, merchant, view.detail("bank_code"))
-    closed = _payment_closed(view, request, core.now_for(merchant))
+    closed = "5008" if taken else _payment_closed(view, request, core.now_for(merchant))
     return AtBank(merchant, view, request, bank, reference, closed)
 
 

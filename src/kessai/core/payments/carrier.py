@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kessai.connectors.base import CarrierBilling, CarrierConsent, ConnectorResult
 from kessai.core.context import Core, MerchantRef
+from kessai.core.link import standing
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import carrier_openid, later, operations, repository
 from kessai.core.payments.models import Payment, PaymentOperation
@@ -189,6 +190,9 @@ def _approve_once(
             if payment.authorized_at is None:
                 raise InvalidState("2004")  # abandoned, refused or expired before
             return OperationResult(True, PaymentView.of(payment))  # approved before
+        if standing.taken_by_another(session, payment):  # a hosted page's order paid otherwise
+            _abandon(session, payment, at, why="6001")
+            return OperationResult(False, PaymentView.of(payment), "6001")
         table = table_of(payment.institution_code)
         capture = table.captures_on_approval(str(payment.details.get("sales_flg", "")))
         operation = Op.AUTHORIZE_CAPTURE if capture else Op.AUTHORIZE
@@ -211,20 +215,24 @@ def abandon(core: Core, payment_id: int, token: str, *, why: str) -> PaymentView
         payment = repository.lock_payment(session, payment_id)
         if repository.open_operation(session, payment_id) is not None:
             raise InvalidState("2004")  # the approval is already with the carrier
-        verdict = judge(table_of(payment.institution_code), _status(payment), Op.ABANDON)
-        if verdict is Verdict.APPLY:
-            change_status(
-                session,
-                payment,
-                CarrierStatus.ABANDONED.value,
-                operation=Op.ABANDON.value,
-                now=at.merchant,
-                response_detail=why,
-                notify_at=at.real,
-            )
-        elif verdict is not Verdict.REPEAT:
-            raise InvalidState("2004")
+        _abandon(session, payment, at, why=why)
         return PaymentView.of(payment)
+
+
+def _abandon(session: Session, payment: Payment, at: later.Now, *, why: str) -> None:
+    verdict = judge(table_of(payment.institution_code), _status(payment), Op.ABANDON)
+    if verdict is Verdict.APPLY:
+        change_status(
+            session,
+            payment,
+            CarrierStatus.ABANDONED.value,
+            operation=Op.ABANDON.value,
+            now=at.merchant,
+            response_detail=why,
+            notify_at=at.real,
+        )
+    elif verdict is not Verdict.REPEAT:
+        raise InvalidState("2004")
 
 
 # ---------------------------------------------------------------- 101 / 102 / 103

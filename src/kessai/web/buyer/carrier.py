@@ -124,7 +124,7 @@ class CarrierPages:
             return RedirectResponse(return_url(result.payment), status_code=303)
         if result.payment is not None and result.payment.status == CarrierStatus.APPLIED:
             return _page(consent, _BUSY)  # the carrier's answer is not known yet
-        why = _REFUSED if result.response_code != "2007" else _TOO_LATE
+        why = _WHY.get(result.response_code, _REFUSED)
         return _settled(carrier.consent(self.core, view.payment_id, token), why)
 
     def _leave(self, consent: carrier.Consent, token: str, step: str) -> Response:
@@ -245,6 +245,11 @@ def _openid_login(view: OpenIdView, error: bool) -> str:
 _CLOSED = "<p><strong>このお支払いの受付は終了しています。</strong></p>"
 _REFUSED = "<p><strong>お支払いできませんでした。</strong></p><p>キャリアでお支払いが承認されませんでした。</p>"
 _TOO_LATE = "<p><strong>お支払いできませんでした。</strong></p><p>受付時間を過ぎています。</p>"
+_PAID_ELSEWHERE = (
+    "<p><strong>お支払いできませんでした。</strong></p>"
+    "<p>このご注文は別のお支払い方法で既にお支払い（またはお支払い番号の発行）が済んでいます。</p>"
+)
+_WHY = {"2007": _TOO_LATE, "6001": _PAID_ELSEWHERE}
 _BUSY = (
     "<p>キャリアで処理中です。少し待ってからもう一度お試しください。</p>"
     '<form method="post"><input type="hidden" name="step" value="entry">'
