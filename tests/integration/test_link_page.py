@@ -13,10 +13,14 @@ import pytest
 from kessai.app import build_runtime, create_app
 from kessai.config import Settings
 from kessai.core.link import logo
+from kessai.worker.outbox import deliver_due
+from tests.conftest import make_merchant
 from tests.support.link import open_page_url
 from tests.support.link_page import DECLINED_CARD, OK_CARD, Shopper, forms_of, payments_of
 from tests.support.paid_later import notice_statuses
+from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
+from tests.support.telegrams import send
 
 ALL = "02,03,01,05,06"
 PNG = (
@@ -397,3 +401,26 @@ class TestThreeDSecure:
         assert "lang=en" in str(done.url)
         [payment] = payments_of(runtime, merchant.merchant_id, "E3DS")
         assert payment.status == "20"
+
+
+class TestResultsReachTheShop:
+    def test_by_the_notification_and_091_never_on_the_return_url(self, server, runtime):
+        receiver = Receiver()
+        with serve_app(receiver.app) as receiver_url:
+            merchant = make_merchant(runtime, notification_url=receiver_url + "/notify")
+            url = open_page_url(server, merchant, trading_id="RES1", amount=4321,
+                                return_url="https://shop.example/thanks?order=RES1")  # fmt: skip
+            shopper = Shopper(server)
+            try:
+                done = shopper.follow(pay_card(shopper, url))
+            finally:
+                shopper.close()
+            back = forms_of(done.text)  # the way back is a plain link, not a form
+            assert back == {} and 'href="https://shop.example/thanks?order=RES1"' in done.text
+            deliver_due(runtime.core, runtime.settings)
+        [pushed] = [r.fields for r in receiver.received]
+        assert (pushed["trading_id"], pushed["payment_type"]) == ("RES1", "02")
+        assert (pushed["payment_status"], pushed["payment_amount"]) == ("20", "4321")
+        pulled = send(server, merchant, "091")
+        assert (pulled["trading_id"], pulled["payment_status"]) == ("RES1", "20")
+        assert pulled["payment_id"] == pushed["payment_id"]
