@@ -16,6 +16,7 @@ import pytest
 from kessai.app import Runtime
 from kessai.client import KessaiClient, verify_threeds_result
 from kessai.core.merchants.commands import NewMerchant
+from kessai.core.payments import testtool
 from kessai.worker.threeds import run_threeds_jobs
 from tests.conftest import TestClock, make_merchant
 from tests.integration.test_card_data_at_rest import _database_bytes
@@ -516,3 +517,20 @@ def test_the_3ds_card_number_is_nowhere_in_the_clear(
     for haystack, where in ((stored, "database"), (log_file.read_bytes(), "logs")):
         assert PAN_3DS.encode() not in haystack, f"card number in the {where}"
         assert PAN_3DS.encode("utf-16-le") not in haystack, f"card number in the {where}"
+
+
+def test_a_sandbox_merchants_test_clock_times_authentications_out(
+    server, merchant, runtime, receiver
+) -> None:
+    merchant_side, term_url = receiver
+    auth_id, _acs = start(server, merchant, term_url=term_url)
+    other_id, _ = start(server, merchant, term_url=term_url)
+    testtool.advance_clock(runtime.core, merchant.merchant_id, timedelta(minutes=20))
+    run_threeds_jobs(runtime.core, runtime.settings)
+    assert _notices(merchant_side, auth_id) == []  # 20 of its 30 minutes
+    moved = testtool.advance_clock(runtime.core, merchant.merchant_id, timedelta(minutes=11))
+    assert moved.expired >= 2
+    run_threeds_jobs(runtime.core, runtime.settings)
+    (notice,) = _notices(merchant_side, auth_id)
+    assert notice["response_code"] == "31013"
+    assert len(_notices(merchant_side, other_id)) == 1

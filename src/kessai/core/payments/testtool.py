@@ -36,6 +36,7 @@ from kessai.core.payments.states.vaccount import VaStatus
 from kessai.core.payments.vaccount import claims, pool, transfers
 from kessai.core.payments.vaccount.models import VirtualAccount
 from kessai.core.payments.views import PaymentView
+from kessai.core.threeds import timeouts as threeds_timeouts
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound, SandboxOnly
 
 
@@ -365,7 +366,8 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
     """Move a sandbox merchant's test clock forward by `delta`, then close at once what that
     passed: every unpaid payment whose deadline is now behind is expired, one by one, each
     re-checked under its row lock (a payment paid before its deadline is never touched); carrier
-    payments make the moves their time rules say (reports, authorisation expiry). A running
+    payments make the moves their time rules say (reports, authorisation expiry), and 3-D Secure
+    authentications left open past their 30 minutes time out (the worker sends the notice). A running
     server picks the new time up within its credential cache's few seconds."""
     if delta <= timedelta(0):
         raise InvalidRequest("P010", field="clock", message="the test clock only moves forward")
@@ -374,8 +376,10 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row = _sandbox_merchant(session.scalar(query), merchant_id)
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
+        threeds_timeouts.bring_forward(session, merchant_id, delta)
     expired = (
-        later.expire_due(core)
+        threeds_timeouts.expire_due(core)
+        + later.expire_due(core)
         + claims.close_due(core)
         + carrier.expire_due(core)
         + commands.expire_due(core)

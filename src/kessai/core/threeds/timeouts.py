@@ -54,6 +54,21 @@ def expire_due(core: Core, *, batch: int = 200) -> int:
         return len(rows)
 
 
+def bring_forward(session: Session, merchant_id: int, delta: timedelta) -> None:
+    """A sandbox merchant's test clock moved on by `delta`: its open authentications are that much
+    nearer their 30 minutes (then `expire_due` times out those past them)."""
+    rows = session.scalars(
+        select(ThreeDSAuthentication)
+        .where(
+            ThreeDSAuthentication.merchant_id == merchant_id,
+            ThreeDSAuthentication.status.in_(rules.OPEN_STATUSES),
+        )
+        .with_for_update()
+    )
+    for auth in rows:
+        auth.expires_at -= delta
+
+
 def claim_notices(core: Core, *, batch: int = 50) -> list[TimeoutNotice]:
     """The timeout notices due now, leased to the caller (not due again for `LEASE`)."""
     now = core.clock.now()
