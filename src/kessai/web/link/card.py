@@ -39,12 +39,10 @@ YEARS_AHEAD = 20  # cards expire at most 20 years on (the stub's rule, §4)
 
 def form(core: Core, visit: Visit) -> Response:
     """GET: the card form."""
-    try:
-        link, visit = pages.load(core, visit)
-    except NotFound:
-        return pages.not_found(visit)
-    if link.standing != "open" or "02" not in link.payment_types:
-        return pages.to_top(visit)
+    opened = pages.open_for(core, visit, "02")
+    if isinstance(opened, Response):
+        return opened
+    link, visit = opened
     return _form_page(core, visit, link)
 
 
@@ -135,12 +133,10 @@ def stored_choice_of(fields: Mapping[str, str]) -> pay.StoredChoice | None:
 
 def submit(core: Core, visit: Visit) -> Response:
     """POST: pay. Declined → the form again (empty but for name and expiry); 3DS → the ACS."""
-    try:
-        link, visit = pages.load(core, visit)
-    except NotFound:
-        return pages.not_found(visit)
-    if link.standing != "open" or "02" not in link.payment_types:
-        return pages.to_top(visit)
+    opened = pages.open_for(core, visit, "02")
+    if isinstance(opened, Response):
+        return opened
+    link, visit = opened
     picked = stored_choice_of(visit.form)
     # Back from 3-D Secure, the page keeps the language the buyer chose on it.
     keep = {"lang": visit.language.code} if visit.language.explicit else {}

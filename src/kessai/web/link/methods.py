@@ -15,7 +15,7 @@ from kessai.core.context import Core
 from kessai.core.link import pay
 from kessai.core.link.requests import LinkError, LinkPage
 from kessai.core.payments import carrier
-from kessai.kit.errors import InvalidRequest, KessaiError, NotFound
+from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.web.buyer import banknet
 from kessai.web.link import pages
 from kessai.web.link.visit import Visit
@@ -48,17 +48,6 @@ CHAIN_LABELS = pages.CHAIN_LABELS
 CARRIER_LABELS = {"5": "d払い（ドコモ）", "4": "auかんたん決済", "6": "ソフトバンクまとめて支払い"}
 
 
-def _open_link(core: Core, visit: Visit, method: str) -> tuple[LinkPage, Visit] | Response:
-    """The page when it is open and offers `method`; else the response that explains."""
-    try:
-        link, visit = pages.load(core, visit)
-    except NotFound:
-        return pages.not_found(visit)
-    if link.standing != "open" or method not in link.payment_types:
-        return pages.to_top(visit)
-    return link, visit
-
-
 # ---------------------------------------------------------------- CVS and ATM
 
 
@@ -73,7 +62,7 @@ def atm_form(core: Core, visit: Visit) -> Response:
 def _numbers_form(
     core: Core, visit: Visit, method: str, *, problem: str = "", field: str = ""
 ) -> Response:
-    opened = _open_link(core, visit, method)
+    opened = pages.open_for(core, visit, method)
     if isinstance(opened, Response):
         return opened
     link, visit = opened
@@ -132,7 +121,7 @@ def apply_atm(core: Core, visit: Visit) -> Response:
 
 
 def _apply(core: Core, visit: Visit, method: str) -> Response:
-    opened = _open_link(core, visit, method)
+    opened = pages.open_for(core, visit, method)
     if isinstance(opened, Response):
         return opened
     link, visit = opened
@@ -159,7 +148,7 @@ def _apply(core: Core, visit: Visit, method: str) -> Response:
 
 
 def bank_form(core: Core, visit: Visit) -> Response:
-    opened = _open_link(core, visit, "05")
+    opened = pages.open_for(core, visit, "05")
     if isinstance(opened, Response):
         return opened
     link, visit = opened
@@ -168,7 +157,7 @@ def bank_form(core: Core, visit: Visit) -> Response:
 
 def start_bank(core: Core, visit: Visit) -> Response:
     """POST: a bank net application, then 303 to the bank selection page (same origin)."""
-    opened = _open_link(core, visit, "05")
+    opened = pages.open_for(core, visit, "05")
     if isinstance(opened, Response):
         return opened
     link, visit = opened
@@ -187,7 +176,7 @@ def start_bank(core: Core, visit: Visit) -> Response:
 
 
 def carrier_form(core: Core, visit: Visit, *, problem: str = "", field: str = "") -> Response:
-    opened = _open_link(core, visit, "06")
+    opened = pages.open_for(core, visit, "06")
     if isinstance(opened, Response):
         return opened
     link, visit = opened
@@ -206,7 +195,7 @@ def carrier_form(core: Core, visit: Visit, *, problem: str = "", field: str = ""
 
 def start_carrier(core: Core, visit: Visit) -> Response:
     """POST: a carrier payment, then 303 to the carrier's consent page (same origin)."""
-    opened = _open_link(core, visit, "06")
+    opened = pages.open_for(core, visit, "06")
     if isinstance(opened, Response):
         return opened
     _link, visit = opened

@@ -140,6 +140,18 @@ def back(core: Core, visit: Visit) -> Response:
     return RedirectResponse(visit.url(note=note), status_code=303)
 
 
+def open_for(core: Core, visit: Visit, method: str) -> tuple[LinkPage, Visit] | Response:
+    """The page when it is open and offers `method`; else the response that explains (404, or
+    the top page, which shows why the order takes no payment)."""
+    try:
+        link, visit = load(core, visit)
+    except NotFound:
+        return not_found(visit)
+    if link.standing != "open" or method not in link.payment_types:
+        return to_top(visit)
+    return link, visit
+
+
 def to_top(visit: Visit) -> Response:
     return RedirectResponse(visit.url(), status_code=303)
 
