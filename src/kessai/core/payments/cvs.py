@@ -162,14 +162,14 @@ def settle_report(
     core: Core, merchant: MerchantRef, payment_id: int, *, confirmed: bool
 ) -> PaymentView:
     """The chain confirms (43 → 40) or withdraws (43 → 61) its preliminary report."""
-    with core.sessions.begin() as session:
-        at = later.now(core, merchant)
-        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
-        operation = CvsOperation.CONFIRM if confirmed else CvsOperation.CANCEL_REPORT
-        if confirmed:
-            payment.captured_at = at.merchant
-        _move(session, payment, operation, at)
-        return PaymentView.of(payment)
+    return later.settle_report(
+        core,
+        merchant,
+        payment_id,
+        payment_type=PAYMENT_TYPE,
+        transitions=TRANSITIONS,
+        confirmed=confirmed,
+    )
 
 
 def expire_due(core: Core) -> int:

@@ -190,6 +190,27 @@ def page_payment(
         return PaymentView.of(payment)
 
 
+def settle_report(
+    core: Core,
+    merchant: MerchantRef,
+    payment_id: int,
+    *,
+    payment_type: str,
+    transitions: Mapping[Any, str],
+    confirmed: bool,
+) -> PaymentView:
+    """A preliminary payment report (速報, 43) settled by the chain or agency: confirmed → 40, paid
+    on the merchant's today; withdrawn → 61. The method's table names both moves `confirm` and
+    `cancel_report`."""
+    with core.sessions.begin() as session:
+        at = now(core, merchant)
+        payment = locked(session, merchant, payment_id, payment_type)
+        if confirmed:
+            payment.captured_at = at.merchant
+        move(session, payment, transitions, "confirm" if confirmed else "cancel_report", at)
+        return PaymentView.of(payment)
+
+
 def locked(session: Session, merchant: MerchantRef, payment_id: int, payment_type: str) -> Payment:
     payment = repository.lock_payment(session, payment_id)
     if payment.merchant_id != merchant.id or payment.payment_type != payment_type:

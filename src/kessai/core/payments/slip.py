@@ -238,14 +238,14 @@ def settle_report(
     core: Core, merchant: MerchantRef, payment_id: int, *, confirmed: bool
 ) -> PaymentView:
     """The agency confirms (43 → 40, paid on today's date) or withdraws (43 → 61) its report."""
-    with core.sessions.begin() as session:
-        at = later.now(core, merchant)
-        payment = later.locked(session, merchant, payment_id, PAYMENT_TYPE)
-        operation = SlipOperation.CONFIRM if confirmed else SlipOperation.CANCEL_REPORT
-        if confirmed:
-            payment.captured_at = at.merchant
-        _move(session, payment, operation, at)
-        return PaymentView.of(payment)
+    return later.settle_report(
+        core,
+        merchant,
+        payment_id,
+        payment_type=PAYMENT_TYPE,
+        transitions=TRANSITIONS,
+        confirmed=confirmed,
+    )
 
 
 def record_unapplied(
