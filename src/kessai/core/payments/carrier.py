@@ -559,13 +559,7 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
             )
 
         candidates.update(later.due_candidates(core, find))
-    moved = 0
-    for payment_id, at in candidates.items():
-        with core.sessions.begin() as session:
-            payment = repository.lock_payment(session, payment_id)
-            if repository.open_operation(session, payment_id) is None:
-                moved += apply_timed(session, payment, at)
-    return moved
+    return later.apply_each(core, candidates, apply_timed)
 
 
 def _timed_kinds() -> dict[tuple[str, str, timedelta], frozenset[str]]:

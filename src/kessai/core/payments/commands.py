@@ -395,15 +395,13 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
             )
 
         candidates.update(later.due_candidates(core, find))
-    moved = 0
-    for payment_id, at in candidates.items():
-        with core.sessions.begin() as session:
-            payment = repository.lock_payment(session, payment_id)
-            if repository.open_operation(session, payment_id) is None:
-                before = payment.status
-                apply_due_expiry(session, payment, at)
-                moved += payment.status != before
-    return moved
+    return later.apply_each(core, candidates, _expired)
+
+
+def _expired(session: Session, payment: Payment, at: later.Now) -> bool:
+    before = payment.status
+    apply_due_expiry(session, payment, at)
+    return payment.status != before
 
 
 def reconcile(core: Core, merchant: MerchantRef, payment_id: int) -> OperationResult | None:

@@ -293,6 +293,23 @@ def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500)
 Finder = Callable[[Session, datetime, int | None, set[int]], list[int]]
 
 
+def apply_each(
+    core: Core,
+    candidates: Mapping[int, Now],
+    apply: Callable[[Session, Payment, Now], bool],
+) -> int:
+    """Apply a timed move to each candidate in its own transaction, under its row lock, skipping a
+    payment whose operation is still with the institution (its answer decides first); how many
+    payments moved."""
+    moved = 0
+    for payment_id, at in candidates.items():
+        with core.sessions.begin() as session:
+            payment = repository.lock_payment(session, payment_id)
+            if repository.open_operation(session, payment_id) is None:
+                moved += apply(session, payment, at)
+    return moved
+
+
 def due_candidates(core: Core, find: Finder) -> list[tuple[int, Now]]:
     """The payments `find` says are due, each with the time of its merchant: real time for most,
     the test clock for sandbox merchants whose clock runs ahead (asked one merchant at a time)."""
