@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from kessai.core.payments import labels
 from kessai.kit.clock import JST, as_utc
+from kessai.web.headers import page_headers
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,16 +22,7 @@ CSP = (
 
 
 def security_headers(response: Response, *, secure: bool) -> Response:
-    headers = response.headers
-    headers["content-security-policy"] = CSP
-    headers["x-content-type-options"] = "nosniff"
-    headers["x-frame-options"] = "DENY"
-    headers["referrer-policy"] = "no-referrer"
-    headers["cache-control"] = "no-store"
-    headers["cross-origin-opener-policy"] = "same-origin"
-    if secure:
-        headers["strict-transport-security"] = "max-age=31536000"
-    return response
+    return page_headers(response, csp=CSP, secure=secure)
 
 
 def jst(moment: datetime | None, fmt: str = "%Y/%m/%d %H:%M:%S") -> str:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
+from kessai.web.headers import page_headers
 from kessai.web.link import i18n
 
 CSP_BASE = {
@@ -49,17 +50,8 @@ def origin(url: str) -> str:
 def secure_headers(
     response: Response, *, secure: bool, images: str = "", forms: str = ""
 ) -> Response:
-    headers = response.headers
-    headers["content-security-policy"] = csp(images=images, forms=forms)
-    headers["x-content-type-options"] = "nosniff"
-    headers["x-frame-options"] = "DENY"
-    # The page URL holds its token: no Referer to banner hosts, banks or the merchant.
-    headers["referrer-policy"] = "no-referrer"
-    headers["cache-control"] = "no-store"
-    headers["cross-origin-opener-policy"] = "same-origin"
-    if secure:
-        headers["strict-transport-security"] = "max-age=31536000"
-    return response
+    # The page URL holds its token: no-referrer keeps it from banner hosts, banks and the merchant.
+    return page_headers(response, csp=csp(images=images, forms=forms), secure=secure)
 
 
 def _environment(language: str) -> Environment:
