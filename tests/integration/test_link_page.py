@@ -307,6 +307,15 @@ class TestRedirects:
         top = shopper.follow(shopper.submit("0", page=at_bank, action="abandon"))
         assert 'id="note"' in top.text and 'id="methods"' in top.text
 
+    def test_a_carrier_the_page_does_not_offer_is_asked_again(
+        self, server, merchant, shopper, runtime
+    ):
+        url = open_page_url(server, merchant, trading_id="CAR0", payment_type="06,02")
+        shopper.get(path_of(url) + "/carrier")
+        again = shopper.submit("carrier-form", career_type="2")  # au matomete: module type only
+        assert again.status_code == 400 and 'id="problem"' in again.text
+        assert payments_of(runtime, merchant.merchant_id, "CAR0") == []
+
     def test_carrier_approval_comes_back_paid(self, server, merchant, shopper, runtime):
         url = open_page_url(server, merchant, trading_id="CAR1", payment_type="06,02")
         form = shopper.get(path_of(url) + "/carrier")

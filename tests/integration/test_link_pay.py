@@ -96,7 +96,7 @@ class TestCard:
         with pytest.raises(InvalidRequest) as refused:
             pay.pay_by_card(runtime.core, token, card(**entry), base_url="http://x")
         assert refused.value.code == code
-        assert pay.current_payment(runtime.core, token) is None
+        assert pay.current_payment(runtime.core, page(runtime.core, token)) is None
 
     def test_instalments_when_the_request_allows_them(self, runtime, merchant):
         token = opened(runtime, merchant, payment_class="1")
@@ -177,7 +177,7 @@ class TestThreeDSecure:
         params = self.back_on_the_page(httpx.get(acs), token)
         outcome = pay.finish_card_3ds(runtime.core, token, params)
         assert (outcome.status, outcome.response_code) == ("declined", "31007")
-        assert pay.current_payment(runtime.core, token) is None
+        assert pay.current_payment(runtime.core, page(runtime.core, token)) is None
         assert page(runtime.core, token).card_failures == 1
 
     def test_a_result_with_a_forged_hash_is_refused(self, runtime, server, merchant):
@@ -188,14 +188,14 @@ class TestThreeDSecure:
         with pytest.raises(InvalidRequest) as refused:
             pay.finish_card_3ds(runtime.core, token, forged)
         assert refused.value.field == "hc"
-        assert pay.current_payment(runtime.core, token) is None
+        assert pay.current_payment(runtime.core, page(runtime.core, token)) is None
 
 
 class TestStoredCards:
     """stock_card_mode: the page keeps a card that paid for the request's customer_id."""
 
     def stored(self, runtime, token):
-        return pay.stored_cards(runtime.core, token)
+        return pay.stored_cards(runtime.core, page(runtime.core, token))
 
     def test_a_card_kept_on_one_order_pays_the_next(self, runtime, merchant):
         first = opened(runtime, merchant, "S1", stock_card_mode="1", customer_id="cust9")
@@ -244,7 +244,7 @@ class TestStoredCards:
                 runtime.core, theirs, StoredChoice(kept.customer_card_id), base_url="http://x"
             )
         assert refused.value.code == "P025"
-        assert pay.current_payment(runtime.core, theirs) is None
+        assert pay.current_payment(runtime.core, page(runtime.core, theirs)) is None
 
     def test_keeping_cards_needs_a_customer_id(self, runtime, merchant):
         with pytest.raises(InvalidRequest) as refused:
@@ -396,7 +396,7 @@ class TestRedirectedMethods:
 
     def test_a_carrier_payment_waits_for_the_buyers_approval(self, runtime, merchant):
         token = opened(runtime, merchant)
-        assert pay.carriers(runtime.core, token) == ("5", "4", "6")
+        assert pay.carriers(page(runtime.core, token)) == ("5", "4", "6")
         view = pay.start_carrier(
             runtime.core,
             token,

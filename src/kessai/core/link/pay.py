@@ -32,7 +32,6 @@ from kessai.core.link.models import LinkRequest
 from kessai.core.link.requests import (
     DEFAULT_TERM_DAYS,
     LinkPage,
-    page,
     refuse_unless_open,
     view_in,
 )
@@ -108,9 +107,8 @@ class CardOutcome:
 # ---------------------------------------------------------------- reading
 
 
-def current_payment(core: Core, token: str) -> PaymentView | None:
+def current_payment(core: Core, shown: LinkPage) -> PaymentView | None:
     """The payment behind a page that is paid or has an issued number."""
-    shown = page(core, token)
     if shown.payment_id is None:
         return None
     with core.sessions() as session:
@@ -118,9 +116,9 @@ def current_payment(core: Core, token: str) -> PaymentView | None:
         return PaymentView.of(row) if row is not None else None
 
 
-def carriers(core: Core, token: str) -> tuple[str, ...]:
+def carriers(shown: LinkPage) -> tuple[str, ...]:
     """The career_type codes the page offers (none unless the request offers carrier billing)."""
-    return LINK_CARRIERS if "06" in page(core, token).payment_types else ()
+    return LINK_CARRIERS if "06" in shown.payment_types else ()
 
 
 def payment_classes(shown: LinkPage) -> tuple[str, ...]:
@@ -255,10 +253,9 @@ def pay_by_card(
         return _kept(core, shown, outcome, save=save, holder=entry.holder_name)
 
 
-def stored_cards(core: Core, token: str) -> list[stored.StoredCardView]:
+def stored_cards(core: Core, shown: LinkPage) -> list[stored.StoredCardView]:
     """The request's customer's stored cards that can still pay (none unless stock_card_mode is
     1 or 2 with a customer_id), most recently used first."""
-    shown = page(core, token)
     if not _stores_cards(shown):
         return []
     try:

@@ -75,7 +75,7 @@ def _form_page(
         years=_years(core, link),
         ask_security_code=link.param("use_card_conf_number") == "1",
         remaining=pay.MAX_CARD_FAILURES - link.card_failures,
-        stored_cards=pay.stored_cards(core, visit.token),
+        stored_cards=pay.stored_cards(core, link),
         keeps_cards=_keeps_cards(link),
     )
     return pages.respond(

@@ -180,7 +180,7 @@ def carrier_form(core: Core, visit: Visit, *, problem: str = "", field: str = ""
     if isinstance(opened, Response):
         return opened
     link, visit = opened
-    offered = [(code, CARRIER_LABELS.get(code, code)) for code in pay.carriers(core, visit.token)]
+    offered = [(code, CARRIER_LABELS.get(code, code)) for code in pay.carriers(link)]
     context = pages.shell(
         core,
         visit,
@@ -200,8 +200,6 @@ def start_carrier(core: Core, visit: Visit) -> Response:
         return opened
     _link, visit = opened
     career_type = visit.form.get("career_type", "")
-    if career_type not in pay.carriers(core, visit.token):
-        return carrier_form(core, visit, field="career_type")
     try:
         payment = pay.start_carrier(
             core,
@@ -212,6 +210,10 @@ def start_carrier(core: Core, visit: Visit) -> Response:
         )
     except LinkError:
         return pages.to_top(visit)
+    except InvalidRequest as failure:
+        if failure.field == "career_type":  # none chosen, or one the page does not offer
+            return carrier_form(core, visit, field="career_type")
+        return carrier_form(core, visit, problem=failure.message)
     except KessaiError as failure:
         return carrier_form(core, visit, problem=failure.message)
     token = carrier.consent_token(core.secret, payment.payment_id)

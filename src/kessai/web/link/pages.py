@@ -104,7 +104,7 @@ def standing_view(core: Core, visit: Visit, link: LinkPage) -> Response:
     """A page no longer open: the completion, the issued numbers, or the 6002 error."""
     if link.standing == "expired":
         return error(visit, "6002", link=link, core=core)
-    payment = pay.current_payment(core, link.token)
+    payment = pay.current_payment(core, link)
     if payment is None:  # paid through another face: nothing of ours to show but the fact
         return error(visit, "6001", link=link, core=core)
     if link.standing == "issued":
