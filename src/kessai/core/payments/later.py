@@ -170,10 +170,11 @@ def add(
     return payment
 
 
-def page_token(secret: bytes, purpose: str, payment_id: int) -> str:
-    """The unguessable part of a buyer page's URL for a payment (keyed by the server secret), so
-    that payment IDs cannot be walked; `purpose` keeps one page's token from opening another."""
-    message = f"{purpose}:{payment_id}".encode()
+def page_token(secret: bytes, purpose: str, subject: int | str) -> str:
+    """The unguessable part of a buyer page's URL for a payment (or another id: a 3-D Secure
+    authentication), keyed by the server secret, so that ids cannot be walked; `purpose` keeps
+    one page's token from opening another."""
+    message = f"{purpose}:{subject}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 

@@ -13,7 +13,6 @@ challenge answers the first decision again, never makes a second one.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.merchants.notification_url import check_notification_url
+from kessai.core.payments import later
 from kessai.core.threeds import rules
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.core.threeds.records import expire_if_due, lock
@@ -199,8 +199,7 @@ def _new_authentication(
 def acs_token(secret: bytes, auth_id: str) -> str:
     """The unguessable part of the ACS URL (keyed by the server secret): an auth id alone, which
     the merchant holds, does not open the cardholder's page."""
-    message = f"threeds-acs:{auth_id}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    return later.page_token(secret, "threeds-acs", auth_id)
 
 
 # ---------------------------------------------------------------- the ACS

@@ -13,7 +13,6 @@ merchant's logs.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kessai.core.context import Core
+from kessai.core.payments import later
 from kessai.core.threeds import commands as threeds
 from kessai.core.threeds.commands import AcsView
 from kessai.core.threeds.rules import CHALLENGE
@@ -37,7 +37,7 @@ ROUTE = threeds.ACS_PATH + "/{auth_id}/{token}"
 
 def csrf_token(secret: bytes, acs_token: str) -> str:
     """The challenge form's token, bound to the ACS URL's own token."""
-    return hmac.new(secret, f"threeds-form:{acs_token}".encode(), hashlib.sha256).hexdigest()[:32]
+    return later.page_token(secret, "threeds-form", acs_token)
 
 
 @dataclass(frozen=True)
