@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from kessai.core.context import Core
 from kessai.core.link import requests
 from kessai.core.link.requests import LinkPage
-from kessai.kit.clock import JST, as_utc
+from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import KessaiError
 from kessai.web.legacy.codec import (
     MAX_REQUEST_BYTES,
@@ -92,13 +91,9 @@ def _url_mode_fields(link: LinkPage, url: str) -> list[tuple[str, str]]:
         ("url", url),
         ("trading_id", link.trading_id),
         ("payment_type", ",".join(link.payment_types)),
-        ("limit_date", _stamp(link.limit_at)),
-        ("trade_generation_date", _stamp(link.created_at)),
+        ("limit_date", jst_stamp(link.limit_at)),
+        ("trade_generation_date", jst_stamp(link.created_at)),
     ]
-
-
-def _stamp(moment: datetime) -> str:
-    return as_utc(moment).astimezone(JST).strftime("%Y%m%d%H%M%S")
 
 
 def _key_values(pairs: list[tuple[str, str]], charset: str) -> Response:
@@ -120,9 +115,5 @@ def _error(error: KessaiError, *, url_mode: bool, charset: str, accept_language:
             [("result", "1"), ("response_code", error.code), ("response_detail", error.message)],
             charset,
         )
-    return error_page(error.code, error.message, accept_language=accept_language)
-
-
-def error_page(code: str, message: str, *, accept_language: str = "") -> Response:
-    """The buyer's error page in the hosted page's layout (language from the browser)."""
-    return pages.request_error(code, message, accept_language=accept_language)
+    # The buyer's error page in the hosted page's layout (language from the browser).
+    return pages.request_error(error.code, error.message, accept_language=accept_language)
