@@ -457,7 +457,7 @@ def run_open_python(target: Target, *, prefix: str, rate: float, duration: float
 
 
 # The writes of one authorisation, statement for statement as the gateway sends them (captured from
-# SQLAlchemy: `kessai.core.payments.commands.authorize`, `settle`, `outbox.record_change`). Names
+# SQLAlchemy: `kessai.core.payments.card.commands.authorize`, `settle`, `outbox.record_change`). Names
 # after ':' are parameters; `-> name` keeps the RETURNING value for the statements after it.
 PAYMENT_COLUMNS: Final = (
     "id, merchant_id, trading_id, site_id, payment_type, amount, status, institution_ref, "

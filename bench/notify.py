@@ -7,7 +7,7 @@ worker processes.
 One run: a fresh database (PostgreSQL by default, `kessai_bench_<random>`, dropped at the end; SQLite:
 a file in a temporary KESSAI_HOME), migrated; M sandbox merchants whose notification URL is a
 receiver on 127.0.0.1 that answers `result=0` at once (uvicorn, in this process). For each worker
-count: N card authorisations through the core (`kessai.core.payments.commands.authorize`, one
+count: N card authorisations through the core (`kessai.core.payments.card.commands.authorize`, one
 notice each, spread over the merchants), then that many worker *processes*, each looping the
 delivery pass (`kessai.worker.outbox.Deliverer.deliver_once`) until nothing is pending, timed until
 every notice is delivered or the run's time bound passes. Only 127.0.0.1 is ever targeted.
@@ -41,7 +41,7 @@ from kessai.connectors.base import CardData  # noqa: E402
 from kessai.core.context import MerchantRef  # noqa: E402
 from kessai.core.merchants.commands import create_merchant  # noqa: E402
 from kessai.core.notifications.models import Notice  # noqa: E402
-from kessai.core.payments.commands import AuthorizeRequest, authorize  # noqa: E402
+from kessai.core.payments.card.commands import AuthorizeRequest, authorize  # noqa: E402
 from kessai.db.migrate import upgrade  # noqa: E402
 from kessai.kit.secrets import CardNumber  # noqa: E402
 from kessai.worker.outbox import Deliverer  # noqa: E402

@@ -46,9 +46,9 @@ from kessai.web.buyer.threeds import ROUTE as ACS_ROUTE
 from kessai.web.buyer.threeds import AcsPages
 from kessai.web.console.config import ConsoleConfig
 from kessai.web.console.face import ConsoleFace
-from kessai.web.legacy.endpoint import TelegramFace
 from kessai.web.link.face import LinkPagesFace
 from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
+from kessai.web.module.endpoint import TelegramFace
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
 

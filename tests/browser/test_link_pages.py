@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
 
 from kessai.core.context import MerchantRef
-from kessai.core.payments import atm
+from kessai.core.payments.atm import commands as atm
 from tests.support.link import open_page_url
 from tests.support.link_page import OK_CARD, payments_of
 from tests.support.paid_later import notice_statuses

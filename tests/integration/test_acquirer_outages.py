@@ -143,8 +143,9 @@ def test_process_dying_mid_call_leaves_a_row_the_reconciler_settles(outage_runti
 
     from kessai.connectors.base import CardData
     from kessai.core.context import MerchantRef
-    from kessai.core.payments import commands
-    from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
+    from kessai.core.payments.card import commands
+    from kessai.core.payments.card.commands import AuthorizeRequest
+    from kessai.core.payments.refs import PaymentRef
     from kessai.kit.secrets import CardNumber
     from kessai.worker.scheduler import run_jobs_once
 

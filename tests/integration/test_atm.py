@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.payments import atm
+from kessai.core.payments.atm import commands as atm
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidState
 from kessai.worker.scheduler import run_jobs_once

@@ -20,8 +20,10 @@ from sqlalchemy import func, select
 from kessai.client import KessaiClient
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
-from kessai.core.payments import banknet, banknet_clearing, testtool
-from kessai.core.payments.banknet_models import BankNetRequest
+from kessai.core.payments import testtool
+from kessai.core.payments.banknet import clearing as banknet_clearing
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.banknet.models import BankNetRequest
 from kessai.core.payments.models import Payment, PaymentEvent
 from kessai.core.payments.testtool import MoveInput
 from kessai.kit.clock import JST, add_business_days

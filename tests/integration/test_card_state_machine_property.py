@@ -13,11 +13,12 @@ from kessai.app import Runtime
 from kessai.connectors.base import CardData
 from kessai.core.context import MerchantRef
 from kessai.core.notifications.models import Notice
-from kessai.core.payments import commands
-from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
-from kessai.core.payments.corrections import CorrectionRequest, correct
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.card.corrections import CorrectionRequest, correct
+from kessai.core.payments.card.states import CardStatus, is_captured
 from kessai.core.payments.models import Payment, PaymentEvent
-from kessai.core.payments.states.card import CardStatus, is_captured
+from kessai.core.payments.refs import PaymentRef
 from kessai.kit.errors import KessaiError
 from kessai.kit.secrets import CardNumber
 from tests.conftest import TestClock, make_merchant

@@ -17,8 +17,9 @@ from kessai.client import KessaiClient
 from kessai.connectors.base import CarrierConsent, ConnectorResult, Outcome
 from kessai.connectors.sandbox.carrier import SandboxCarrier
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.payments import carrier, later
-from kessai.core.payments.commands import PaymentRef
+from kessai.core.payments import later
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.refs import PaymentRef
 from kessai.kit.errors import KessaiError
 from tests.conftest import make_merchant, test_db_kind
 from tests.support.carrier import (

@@ -73,8 +73,8 @@ def test_utf8_starts_with_a_bom(runtime, staff, merchant):
 def test_formulas_are_defused_and_characters_outside_cp932_do_not_break_the_file(
     runtime, staff, merchant
 ):
-    from kessai.core.payments import cvs
-    from kessai.core.payments.cvs import CvsRequest
+    from kessai.core.payments.cvs import commands as cvs
+    from kessai.core.payments.cvs.commands import CvsRequest
 
     cvs.apply(
         runtime.core,

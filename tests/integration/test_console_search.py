@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from kessai.core.console.permissions import Permission, Role
-from kessai.core.payments import cvs
+from kessai.core.payments.cvs import commands as cvs
 from kessai.kit.clock import JST
 from tests.support.console import (
     card_payment,

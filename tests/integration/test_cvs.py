@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.payments import cvs
+from kessai.core.payments.cvs import commands as cvs
 from kessai.kit.errors import InvalidState
 from kessai.worker.scheduler import run_jobs_once
 from tests.conftest import make_merchant, test_db_kind

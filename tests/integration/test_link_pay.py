@@ -16,7 +16,9 @@ from kessai.core.context import MerchantRef
 from kessai.core.link import pay
 from kessai.core.link.pay import Buyer, CardEntry, StoredChoice
 from kessai.core.link.requests import LinkError, open_link, page
-from kessai.core.payments import banknet, banknet_buyer, carrier
+from kessai.core.payments.banknet import buyer as banknet_buyer
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.carrier import commands as carrier
 from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, NotFound
 from kessai.kit.secrets import CardNumber, SecurityCode
 from tests.support.link import link_fields

@@ -15,7 +15,7 @@ from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import next_notice, purge_old_notices
 from kessai.core.notifications.models import Notice, NoticeReadCursor
 from kessai.kit.errors import InProgress
-from kessai.web.legacy.specs import NOTICE_FIELDS
+from kessai.web.module.specs import NOTICE_FIELDS
 from tests.conftest import make_merchant, test_db_kind
 from tests.support.telegrams import Reply, authorised, send
 

@@ -14,8 +14,8 @@ from kessai.config import Settings
 from kessai.connectors.base import CardData
 from kessai.core.context import MerchantRef
 from kessai.core.notifications.models import Notice, NoticeAttempt
-from kessai.core.payments import commands
-from kessai.core.payments.commands import AuthorizeRequest
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
 from kessai.kit.secrets import CardNumber
 from tests.integration.test_cli import kessai
 

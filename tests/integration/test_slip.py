@@ -21,8 +21,9 @@ from kessai.app import Runtime
 from kessai.client import KessaiClient, SlipItem
 from kessai.connectors.sandbox.slip import SANDBOX_CHAINS, SANDBOX_COMPANY_CODE
 from kessai.core.merchants.commands import NewMerchant
-from kessai.core.payments import slip, testtool
+from kessai.core.payments import testtool
 from kessai.core.payments.models import Payment
+from kessai.core.payments.slip import commands as slip
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest, InvalidState

@@ -18,9 +18,10 @@ from kessai.core.console import certificates, users
 from kessai.core.console.permissions import Permission, Role
 from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import get_merchant
-from kessai.core.payments import commands, cvs
-from kessai.core.payments.commands import AuthorizeRequest
-from kessai.core.payments.cvs import CvsRequest
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.cvs import commands as cvs
+from kessai.core.payments.cvs.commands import CvsRequest
 from kessai.kit.secrets import CardNumber
 from kessai.tls.ca import issue_console_certificate
 

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from kessai.core.merchants.commands import NewMerchant
-from kessai.web.legacy.specs import path_for_kind
+from kessai.web.module.specs import path_for_kind
 
 
 def path_for(kind: str) -> str:

@@ -9,9 +9,9 @@ import pytest
 
 from kessai.connectors.base import Outcome
 from kessai.connectors.sandbox.banknet import DIRECT_BANKS, SandboxBankNet, sandbox_banks
-from kessai.core.payments.banknet import payment_deadline, selection_limit
-from kessai.core.payments.states import notifies
-from kessai.core.payments.states.banknet import TRANSITIONS, BankNetOperation, BankNetStatus
+from kessai.core.payments.banknet.commands import payment_deadline, selection_limit
+from kessai.core.payments.banknet.states import TRANSITIONS, BankNetOperation, BankNetStatus
+from kessai.core.payments.tables import notifies
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest
 

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kessai.core.payments.states.card import (
+from kessai.core.payments.card.states import (
     EXPIRED,
     REPEATS,
     TRANSITIONS,
@@ -86,9 +86,9 @@ def test_any_sequence_stays_in_the_table_and_captures_at_most_once(
 def test_the_documented_diagram_is_the_table() -> None:
     from pathlib import Path
 
-    from kessai.core.payments.states.diagram import render
+    from kessai.core.payments.diagram import render
 
     doc = Path(__file__).parents[2] / "docs" / "dev" / "card-states.md"
     assert doc.read_text(encoding="utf-8") == render(), (
-        "regenerate: python -m kessai.core.payments.states.diagram > docs/dev/card-states.md"
+        "regenerate: python -m kessai.core.payments.diagram > docs/dev/card-states.md"
     )

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kessai.core.payments.states.card import Verdict
-from kessai.core.payments.states.carrier import (
+from kessai.core.payments.card.states import Verdict
+from kessai.core.payments.carrier.states import (
     TABLES,
     CareerType,
     CarrierOperation,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kessai.kit.errors import InvalidRequest
-from kessai.web.legacy.codec import (
+from kessai.web.module.codec import (
     MAX_REQUEST_BYTES,
     charset_for_kind,
     decode_request,

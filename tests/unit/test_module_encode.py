@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from kessai.web.legacy.encode import (
+from kessai.web.module.encode import (
     content_type,
     encode_csv_response,
     encode_response,

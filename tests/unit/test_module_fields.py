@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kessai.kit.errors import InvalidRequest
-from kessai.web.legacy.fields import (
+from kessai.web.module.fields import (
     FieldKind,
     FieldSpec,
     Required,
@@ -16,7 +16,7 @@ from kessai.web.legacy.fields import (
     present,
     validate,
 )
-from kessai.web.legacy.specs import REQUEST_SPECS
+from kessai.web.module.specs import REQUEST_SPECS
 
 REQ = Required.REQUIRED
 OPT = Required.OPTIONAL

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kessai.kit.errors import InvalidRequest
-from kessai.web.legacy.codec import decode_request
-from kessai.web.legacy.fields import FieldSpec, Required, check_field, present, validate
-from kessai.web.legacy.specs import (
+from kessai.web.module.codec import decode_request
+from kessai.web.module.fields import FieldSpec, Required, check_field, present, validate
+from kessai.web.module.specs import (
     COMMON_HEADER,
     KIND_PATHS,
     KNOWN_PATHS,

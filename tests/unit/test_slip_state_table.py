@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from kessai.core.payments.states import notifies
-from kessai.core.payments.states.slip import (
+from kessai.core.payments.slip.states import (
     INITIAL,
     TRANSITIONS,
     SlipOperation,
     SlipStatus,
     notifies_merchant,
 )
+from kessai.core.payments.tables import notifies
 
 
 def reachable() -> set[SlipStatus]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kessai.core.payments.states.vaccount import (
+from kessai.core.payments.vaccount.states import (
     OPEN,
     STATUS_NAMES,
     TRANSITIONS,

@@ -12,13 +12,13 @@ from typing import Any
 
 import click
 
-from kessai.cli.main import _guard, _settings
+from kessai.cli.common import guard, load_settings
 
 
 def _runtime() -> Any:
     from kessai.app import build_runtime
 
-    return build_runtime(_settings())
+    return build_runtime(load_settings())
 
 
 def _show(data: dict[str, Any], as_json: bool) -> None:
@@ -62,7 +62,7 @@ def user() -> None:
     help="General users: comma list of view, card, register, download, notify, users.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-@_guard
+@guard
 def create(merchant_id: int, login: str, role: str, permissions: str, as_json: bool) -> None:
     """Create a console user; prints the initial password ONCE (changed at first sign-in)."""
     from kessai.core.console import users
@@ -96,7 +96,7 @@ def create(merchant_id: int, login: str, role: str, permissions: str, as_json: b
 @user.command("list")
 @click.option("--merchant", "merchant_id", type=int, help="Only this merchant's users.")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def list_(merchant_id: int | None, as_json: bool) -> None:
     """List console users (never their passwords)."""
     from kessai.core.console import certificates, users
@@ -140,13 +140,13 @@ def list_(merchant_id: int | None, as_json: bool) -> None:
 )
 @click.option("--password", help="PKCS#12 password; default: generated and printed once.")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def cert(login: str, out_file: Path, password: str | None, as_json: bool) -> None:
     """Issue the user's client certificate from the console CA (revokes the previous one)."""
     from kessai.core.console import certificates, users
     from kessai.tls.ca import console_ca_file, issue_console_certificate
 
-    settings, runtime = _settings(), _runtime()
+    settings, runtime = load_settings(), _runtime()
     now = runtime.core.clock.now()
     with runtime.core.sessions() as session:
         target = users.get_user_by_login(session, login)
@@ -186,7 +186,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 @user.command("revoke-cert")
 @click.argument("login")
-@_guard
+@guard
 def revoke_cert(login: str) -> None:
     """Revoke the user's client certificate: the console refuses it from now on."""
     from kessai.core.console import certificates, users
@@ -203,7 +203,7 @@ def revoke_cert(login: str) -> None:
 
 @user.command("unlock")
 @click.argument("login")
-@_guard
+@guard
 def unlock(login: str) -> None:
     """Unlock a user locked by failed sign-ins."""
     from kessai.core.console import users
@@ -219,7 +219,7 @@ def unlock(login: str) -> None:
 @user.command("reset-password")
 @click.argument("login")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def reset_password(login: str, as_json: bool) -> None:
     """A new initial password (printed once); the user's sessions end."""
     from kessai.core.console import sessions, users
@@ -240,13 +240,13 @@ def console() -> None:
 
 @console.command("ca")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def ca(as_json: bool) -> None:
     """Print the console CA certificate's path (created on first use): what the server, or a
     TLS-terminating proxy, trusts for console users' client certificates."""
     from kessai.tls.ca import console_ca_file, load_or_create_console_ca
 
-    settings = _settings()
+    settings = load_settings()
     authority = load_or_create_console_ca(settings.var_dir)
     path = console_ca_file(settings.var_dir)
     if as_json:

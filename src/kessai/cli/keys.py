@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kessai.cli.main import _fail, _guard, _settings
+from kessai.cli.common import fail, guard, load_settings
 
 
 @click.group()
@@ -17,7 +17,7 @@ def keys() -> None:
 @click.option(
     "--resume", is_flag=True, help="Finish an interrupted rotation without creating another key."
 )
-@_guard
+@guard
 def rotate(batch_size: int, resume: bool) -> None:
     """Re-wrap every card's data key under a new master key, while the gateway keeps running.
 
@@ -29,7 +29,7 @@ def rotate(batch_size: int, resume: bool) -> None:
     from kessai.core.cards.rotation import rotate as rotate_keys
     from kessai.db.session import make_engine, make_sessionmaker
 
-    settings = _settings()
+    settings = load_settings()
     engine = make_engine(settings.resolved_database_url())
     with click.progressbar(length=1, label="re-wrapping data keys", file=None) as bar:
 
@@ -47,4 +47,4 @@ def rotate(batch_size: int, resume: bool) -> None:
     for line in report.lines():
         click.echo(line)
     if not report.complete:
-        _fail("some cards are still on old keys; see above, then run: kessai keys rotate --resume")
+        fail("some cards are still on old keys; see above, then run: kessai keys rotate --resume")

@@ -9,42 +9,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from kessai.cli.common import fail, guard, load_settings
 from kessai.config import Settings
-from kessai.kit.errors import KessaiError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 DEMO_MERCHANT_ID = 30000
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-def _guard(func: F) -> F:
-    """Turn expected errors into one readable line instead of a traceback."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except KessaiError as error:
-            _fail(error.message)
-        except (RuntimeError, ValueError, OSError) as error:
-            _fail(str(error))
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper  # type: ignore[return-value]
 
 
 def _setup_logging(level: str) -> None:
@@ -67,12 +39,12 @@ def main() -> None:
 
 
 @main.command()
-@_guard
+@guard
 def migrate() -> None:
     """Create or upgrade the database schema (idempotent)."""
     from kessai.db.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings.resolved_database_url())
     click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
 
@@ -124,7 +96,7 @@ def migrate() -> None:
     help="Server processes (PostgreSQL recommended above 1).",
 )
 @click.option("--demo", is_flag=True, help="Migrate and create a sandbox demo merchant first.")
-@_guard
+@guard
 def serve(
     host: str,
     port: int,
@@ -143,7 +115,7 @@ def serve(
     from kessai.tls.ca import client_ca_bundle, ensure_server_certificate
     from kessai.tls.server import build_uvicorn_config, run_server
 
-    settings = _settings()
+    settings = load_settings()
     _setup_logging(settings.log_level)
     if demo:
         upgrade(settings.resolved_database_url())
@@ -190,7 +162,7 @@ def _check_ready(settings: Settings) -> None:
         with runtime.core.sessions() as session:
             check_stored_key_ids(session, load_keyring(settings))
     except DBAPIError as error:
-        _fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
+        fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
     finally:
         runtime.engine.dispose()
 
@@ -239,13 +211,13 @@ def _demo_link(base_url: str, creds: dict[str, Any]) -> str:
 @main.command()
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
-@_guard
+@guard
 def worker(interval: float, once: bool) -> None:
     """Run the background jobs alone (expiries, reconciler)."""
     from kessai.app import build_runtime
     from kessai.worker.scheduler import Scheduler, run_jobs_once
 
-    settings = _settings()
+    settings = load_settings()
     _setup_logging(settings.log_level)
     runtime = build_runtime(settings)
     if once:

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from kessai.cli.main import _guard, _settings
+from kessai.cli.common import guard, load_settings
 
 
 def _runtime() -> Any:
     from kessai.app import build_runtime
 
-    return build_runtime(_settings())
+    return build_runtime(load_settings())
 
 
 def _merchant_dict(merchant: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def merchant() -> None:
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-@_guard
+@guard
 def create(
     name: str,
     mode: str,
@@ -91,7 +91,7 @@ def create(
 @merchant.command("show")
 @click.argument("merchant_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def show(merchant_id: int, as_json: bool) -> None:
     """Show one merchant (never its password)."""
     from kessai.core.merchants.commands import get_merchant
@@ -102,7 +102,7 @@ def show(merchant_id: int, as_json: bool) -> None:
 
 @merchant.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def list_(as_json: bool) -> None:
     """List merchants."""
     from kessai.core.merchants.commands import list_merchants
@@ -124,7 +124,7 @@ def list_(as_json: bool) -> None:
 @click.option("--notification-url", help="Empty string removes it.")
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def update(
     merchant_id: int,
     name: str | None,
@@ -170,7 +170,7 @@ def update(
 )
 @click.option("--password", help="PKCS#12 password; default: generated and printed.")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -> None:
     """Issue a client certificate for a merchant from Kessai's merchant CA."""
     from kessai.core.merchants.commands import get_merchant
@@ -180,7 +180,7 @@ def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -
         server_ca_file,
     )
 
-    settings = _settings()
+    settings = load_settings()
     with _runtime().core.sessions() as session:
         get_merchant(session, merchant_id)
     issued = issue_merchant_certificate(settings.var_dir, merchant_id, out_dir, password=password)
@@ -207,7 +207,7 @@ def cert(merchant_id: int, out_dir: Path, password: str | None, as_json: bool) -
     "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
 )
 @click.option("--remove", is_flag=True, help="Remove the logo instead.")
-@_guard
+@guard
 def logo(merchant_id: int, file: Path | None, remove: bool) -> None:
     """Set the logo the hosted payment page shows (PNG, JPEG, GIF or WebP, at most 256 KB)."""
     from kessai.core.link import logo as logos

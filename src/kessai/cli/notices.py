@@ -9,14 +9,14 @@ from typing import Any
 
 import click
 
-from kessai.cli.main import _guard, _settings
+from kessai.cli.common import guard, load_settings
 from kessai.core.notifications.queries import DELIVERY_STATUSES, NoticeView
 
 
 def _runtime() -> Any:
     from kessai.app import build_runtime
 
-    return build_runtime(_settings())
+    return build_runtime(load_settings())
 
 
 def _jsonable(value: Any) -> Any:
@@ -54,7 +54,7 @@ def notices() -> None:
 @click.option("--status", type=click.Choice(DELIVERY_STATUSES), help="Delivery status.")
 @click.option("--attempts", "with_attempts", is_flag=True, help="Show each push attempt.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@_guard
+@guard
 def list_(
     merchant_id: int,
     payment_id: int | None,
@@ -85,7 +85,7 @@ def list_(
 @click.option("--merchant", "merchant_id", type=int, required=True, help="Merchant ID.")
 @click.option("--notice", "payment_notice_id", type=int, help="The notice number to resend.")
 @click.option("--failed", is_flag=True, help="Resend every failed notice.")
-@_guard
+@guard
 def resend(merchant_id: int, payment_notice_id: int | None, failed: bool) -> None:
     """Queue notices for a fresh push now, attempts counted from 0."""
     from kessai.core.merchants.commands import get_merchant

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kessai.cli.main import _fail, _guard, _settings
+from kessai.cli.common import fail, guard, load_settings
 from kessai.cli.vaccount import transfer_dict
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments.views import PaymentView
@@ -49,7 +49,7 @@ _AT = click.option(
     help="CVS, slip: the chain paid at (00C001 7-Eleven …); default: the issuing one (slip: "
     "7-Eleven).",
 )
-@_guard
+@guard
 def pay(
     payment_id: int, paid_at: str | None, amount: int | None, bank_code: str, chain: str
 ) -> None:
@@ -71,7 +71,7 @@ def pay(
 @click.option("--amount", type=int, help="Virtual account: the amount transferred.")
 @click.option("--bank-code", default="", help="ATM / bank net: the bank paid at.")
 @click.option("--chain", default="", help="CVS: the chain paid at.")
-@_guard
+@guard
 def move(
     payment_id: int,
     status: str,
@@ -99,7 +99,7 @@ def move(
 @click.option("--amount", type=int, required=True, help="Yen transferred.")
 @click.option("--payer", default="", help="振込依頼人名 in half-width kana.")
 @_AT
-@_guard
+@guard
 def transfer(merchant_id: int, account: str, amount: int, payer: str, paid_at: str | None) -> None:
     """A transfer to a virtual account, whatever is claimed on it (the tool's "unmatched
     transfer"): with no open claim the merchant gets a payment of its own (40, clear_detail 05)."""
@@ -125,7 +125,7 @@ def transfer(merchant_id: int, account: str, amount: int, payer: str, paid_at: s
     default="",
     help="The barcode's free-use field (≤ 21 digits); default: a number the agency issues.",
 )
-@_guard
+@guard
 def slip_payment(
     merchant_id: int, amount: int, chain: str, paid_at: str | None, free_field: str
 ) -> None:
@@ -152,7 +152,7 @@ def clock() -> None:
 
 @clock.command("show")
 @click.argument("merchant_id", type=int)
-@_guard
+@guard
 def clock_show(merchant_id: int) -> None:
     """The merchant's time and its lead over real time."""
     from kessai.core.payments import testtool
@@ -164,13 +164,13 @@ def clock_show(merchant_id: int) -> None:
 @click.argument("merchant_id", type=int)
 @click.option("--days", type=int, default=0)
 @click.option("--hours", type=int, default=0)
-@_guard
+@guard
 def clock_advance(merchant_id: int, days: int, hours: int) -> None:
     """Move the test clock forward; unpaid payments whose deadline it passes expire at once."""
     from kessai.core.payments import testtool
 
     if days < 0 or hours < 0 or days == hours == 0:
-        _fail("give --days N and/or --hours N (positive): the test clock only moves forward")
+        fail("give --days N and/or --hours N (positive): the test clock only moves forward")
     view = testtool.advance_clock(_core(), merchant_id, timedelta(days=days, hours=hours))
     _echo_clock(view)
 
@@ -178,7 +178,7 @@ def clock_advance(merchant_id: int, days: int, hours: int) -> None:
 def _core() -> Core:
     from kessai.app import build_runtime
 
-    return build_runtime(_settings()).core
+    return build_runtime(load_settings()).core
 
 
 def _sandbox_payment(payment_id: int) -> tuple[Core, MerchantRef]:
@@ -191,7 +191,7 @@ def _sandbox_payment(payment_id: int) -> tuple[Core, MerchantRef]:
         payment = session.get(Payment, payment_id)
         merchant = session.get(Merchant, payment.merchant_id) if payment else None
         if payment is None or merchant is None:
-            _fail(f"payment {payment_id} does not exist")
+            fail(f"payment {payment_id} does not exist")
             raise AssertionError  # unreachable: _fail exits
         return core, MerchantRef.of(merchant)
 
@@ -201,7 +201,7 @@ def _input(paid_at: str | None, amount: int | None, bank_code: str, chain: str) 
 
     moment = datetime.fromisoformat(paid_at) if paid_at else None
     if moment is not None and moment.tzinfo is None:
-        _fail("--at needs a time zone, e.g. 2026-12-01T10:00+09:00")
+        fail("--at needs a time zone, e.g. 2026-12-01T10:00+09:00")
     return MoveInput(paid_at=moment, amount=amount, bank_code=bank_code, company_id=chain)
 
 

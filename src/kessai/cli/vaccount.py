@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kessai.cli.main import _guard, _settings
+from kessai.cli.common import guard, load_settings
 
 if TYPE_CHECKING:
     from kessai.core.context import Core, MerchantRef
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def _core() -> Core:
     from kessai.app import build_runtime
 
-    return build_runtime(_settings()).core
+    return build_runtime(load_settings()).core
 
 
 def _merchant(core: Core, merchant_id: int) -> MerchantRef:
@@ -52,7 +52,7 @@ def pool_group() -> None:
 @click.argument("merchant_id", type=int)
 @click.option("--count", type=int, required=True, help="How many accounts to open.")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def pool_add(merchant_id: int, count: int, as_json: bool) -> None:
     """Open COUNT accounts at the merchant's bank and add them to its pool (a production
     merchant's 070 answers 8001 while its pool has no free account)."""
@@ -69,7 +69,7 @@ def pool_add(merchant_id: int, count: int, as_json: bool) -> None:
 @pool_group.command("list")
 @click.argument("merchant_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def pool_list(merchant_id: int, as_json: bool) -> None:
     """The merchant's accounts: free, held by a claim (its payment_id), fixed, closed."""
     from kessai.core.payments.vaccount import pool
@@ -86,7 +86,7 @@ def pool_list(merchant_id: int, as_json: bool) -> None:
 
 @pool_group.command("close")
 @click.argument("account")
-@_guard
+@guard
 def pool_close(account: str) -> None:
     """Take ACCOUNT (BANK-BRANCH-NUMBER) out of use; transfers to it are still recorded."""
     from kessai.core.payments.vaccount import pool
@@ -103,7 +103,7 @@ def pool_close(account: str) -> None:
 @click.option(
     "--grace-days", type=int, help="Days after the deadline a late transfer still clears."
 )
-@_guard
+@guard
 def terms(merchant_id: int, tolerance: int | None, grace_days: int | None) -> None:
     """Show, or change, the merchant's virtual-account terms."""
     from kessai.core.merchants.commands import get_merchant
@@ -134,7 +134,7 @@ def terms(merchant_id: int, tolerance: int | None, grace_days: int | None) -> No
 )
 @click.option("--unassigned", is_flag=True, help="Only those no payment has (closed/unknown).")
 @click.option("--json", "as_json", is_flag=True)
-@_guard
+@guard
 def transfers_(
     merchant_id: int | None, outcome: str | None, unassigned: bool, as_json: bool
 ) -> None:
@@ -158,7 +158,7 @@ def transfers_(
 @click.argument("payment_id", type=int)
 @click.option("--amount", type=int, help="Yen received (default: the transfer's).")
 @click.option("--transfer", "transfer_id", type=int, help="A recorded transfer no payment has.")
-@_guard
+@guard
 def clear(payment_id: int, amount: int | None, transfer_id: int | None) -> None:
     """Clear a closed claim (16 → 40) by hand: clear_detail 06 exact, 07 short, 08 over."""
     from kessai.core.payments.models import Payment

@@ -13,8 +13,8 @@ from kessai.core.console.models import (
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
-from kessai.core.payments.banknet_models import BankNetRequest
-from kessai.core.payments.carrier_models import CarrierOpenId
+from kessai.core.payments.banknet.models import BankNetRequest
+from kessai.core.payments.carrier.models import CarrierOpenId
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.core.payments.vaccount.models import (
     VirtualAccount,

@@ -1,7 +1,7 @@
 """One error type for the whole gateway.
 
 A `KessaiError` carries the protocol response code (`P010`, `2004`, …), the field it is about, and a
-message for people. The core raises it; each face turns it into its own wire form (the legacy telegram
+message for people. The core raises it; each face turns it into its own wire form (the module telegram
 face writes `result=1`, `response_code`, `response_detail`).
 
 Tree::

@@ -1,1 +1,1 @@
-"""The faces of Kessai: legacy (PAYGENT module telegrams), link (hosted page), console and api."""
+"""The faces of Kessai: module (PAYGENT module telegrams), link (hosted page), console and api."""

@@ -18,7 +18,9 @@ from kessai.config import Settings
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
-from kessai.core.payments import carrier, commands, later
+from kessai.core.payments import later
+from kessai.core.payments.card import commands
+from kessai.core.payments.carrier import commands as carrier
 from kessai.core.payments.vaccount import claims as vaccount_claims
 from kessai.worker.outbox import DeliveryLoop, deliver_due
 from kessai.worker.threeds import run_threeds_jobs

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardData
 from kessai.core.cards.models import StoredCard, VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import commands, repository
-from kessai.core.payments.commands import AuthorizeRequest
-from kessai.core.payments.states.card import CardOperation
+from kessai.core.payments import repository
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.card.states import CardOperation
 from kessai.core.payments.views import OperationResult
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import InvalidRequest, NotFound

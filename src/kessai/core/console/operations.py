@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from kessai.core.console.models import BulkAction, BulkRow
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import commands, corrections
-from kessai.core.payments.commands import PaymentRef
-from kessai.core.payments.corrections import CorrectionRequest
+from kessai.core.payments.card import commands, corrections
+from kessai.core.payments.card.corrections import CorrectionRequest
+from kessai.core.payments.card.states import CardOperation, CardStatus
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.card import CardOperation, CardStatus
+from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.views import OperationResult
 from kessai.kit.errors import InvalidRequest, InvalidState, KessaiError, NotFound, message_for
 

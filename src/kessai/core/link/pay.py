@@ -35,8 +35,12 @@ from kessai.core.link.requests import (
     refuse_unless_open,
     view_in,
 )
-from kessai.core.payments import atm, banknet, carrier, commands, cvs
-from kessai.core.payments.commands import AuthorizeRequest
+from kessai.core.payments.atm import commands as atm
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.cvs import commands as cvs
 from kessai.core.payments.models import Payment
 from kessai.core.payments.views import PaymentView
 from kessai.core.threeds import commands as threeds

@@ -1,6 +1,6 @@
 """Render the card state table as a Mermaid diagram and a Markdown table (docs/dev/card-states.md).
 
-`python -m kessai.core.payments.states.diagram > docs/dev/card-states.md`; a test keeps the file
+`python -m kessai.core.payments.diagram > docs/dev/card-states.md`; a test keeps the file
 in step with the table.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from kessai.core.payments.states.card import (
+from kessai.core.payments.card.states import (
     EXPIRED,
     REPEATS,
     STATUS_NAMES,
@@ -21,8 +21,8 @@ def render() -> str:
     lines = [
         "# Card payment statuses",
         "",
-        "Generated from `src/kessai/core/payments/states/card.py` by",
-        "`python -m kessai.core.payments.states.diagram`; do not edit by hand.",
+        "Generated from `src/kessai/core/payments/card/states.py` by",
+        "`python -m kessai.core.payments.diagram`; do not edit by hand.",
         "",
         "```mermaid",
         "stateDiagram-v2",

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kessai.core.payments.cvs import CHAINS as CVS_CHAINS
-from kessai.core.payments.states import atm, banknet, card, carrier, cvs, slip, vaccount
+from kessai.core.payments.atm import states as atm
+from kessai.core.payments.banknet import states as banknet
+from kessai.core.payments.card import states as card
+from kessai.core.payments.carrier import states as carrier
+from kessai.core.payments.cvs import states as cvs
+from kessai.core.payments.cvs.commands import CHAINS as CVS_CHAINS
+from kessai.core.payments.slip import states as slip
+from kessai.core.payments.vaccount import states as vaccount
 from kessai.core.payments.views import PaymentView
 
 # payment_type (決済種別CD), paygent-protocol.md §1.4.

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kessai.core.notifications.queries import NoticeView, list_notices
-from kessai.core.payments.cvs import CHAINS as CVS_CHAINS
+from kessai.core.payments.cvs.commands import CHAINS as CVS_CHAINS
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
 from kessai.core.payments.views import PaymentView
 from kessai.kit.clock import JST

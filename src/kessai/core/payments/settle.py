@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import ConnectorResult, Outcome
 from kessai.core.notifications.outbox import record_change
 from kessai.core.payments import repository
-from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
-from kessai.core.payments.states import notifies
-from kessai.core.payments.states.card import (
+from kessai.core.payments.card.states import (
     TRANSITIONS,
     CardOperation,
     CardStatus,
 )
+from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
+from kessai.core.payments.tables import notifies
 from kessai.core.payments.views import OperationResult, PaymentView
 
 log = logging.getLogger("kessai.payments")

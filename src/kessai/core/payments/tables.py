@@ -6,7 +6,13 @@ every method's table.
 
 from __future__ import annotations
 
-from kessai.core.payments.states import atm, banknet, card, carrier, cvs, slip, vaccount
+from kessai.core.payments.atm import states as atm
+from kessai.core.payments.banknet import states as banknet
+from kessai.core.payments.card import states as card
+from kessai.core.payments.carrier import states as carrier
+from kessai.core.payments.cvs import states as cvs
+from kessai.core.payments.slip import states as slip
+from kessai.core.payments.vaccount import states as vaccount
 
 CARD = "02"
 ATM = "01"

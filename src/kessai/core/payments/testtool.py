@@ -18,23 +18,20 @@ from sqlalchemy import select
 from kessai.connectors.base import IncomingTransfer
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import (
-    atm,
-    banknet,
-    banknet_clearing,
-    carrier,
-    commands,
-    cvs,
-    later,
-    slip,
-    vaccount,
-)
+from kessai.core.payments import later, vaccount
+from kessai.core.payments.atm import commands as atm
+from kessai.core.payments.banknet import clearing as banknet_clearing
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.banknet.states import BankNetStatus
+from kessai.core.payments.card import commands
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.cvs import commands as cvs
+from kessai.core.payments.cvs.states import CvsStatus
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.banknet import BankNetStatus
-from kessai.core.payments.states.cvs import CvsStatus
-from kessai.core.payments.states.vaccount import VaStatus
+from kessai.core.payments.slip import commands as slip
 from kessai.core.payments.vaccount import claims, pool, transfers
 from kessai.core.payments.vaccount.models import VirtualAccount
+from kessai.core.payments.vaccount.states import VaStatus
 from kessai.core.payments.views import PaymentView
 from kessai.core.threeds import timeouts as threeds_timeouts
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound, SandboxOnly

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kessai.core.context import Core
-from kessai.core.payments import banknet_buyer as buyer
-from kessai.core.payments.banknet_buyer import Action, AtBank, Selection
+from kessai.core.payments.banknet import buyer
+from kessai.core.payments.banknet.buyer import Action, AtBank, Selection
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import KessaiError, NotFound
 from kessai.web.buyer.html import read_form

@@ -22,9 +22,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kessai.connectors.base import CarrierConsent
 from kessai.core.context import Core
-from kessai.core.payments import carrier, carrier_openid
-from kessai.core.payments.carrier_openid import OpenIdView
-from kessai.core.payments.states.carrier import CarrierStatus
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.carrier import openid as carrier_openid
+from kessai.core.payments.carrier.openid import OpenIdView
+from kessai.core.payments.carrier.states import CarrierStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InProgress, KessaiError, NotFound
 from kessai.web.buyer.html import read_form

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from kessai.core.context import Core
-from kessai.core.payments import cvs
+from kessai.core.payments.cvs import commands as cvs
 from kessai.core.payments.views import PaymentView
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import NotFound

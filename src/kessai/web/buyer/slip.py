@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from kessai.core.context import Core
-from kessai.core.payments import slip
-from kessai.core.payments.states.slip import SlipStatus
+from kessai.core.payments.slip import commands as slip
+from kessai.core.payments.slip.states import SlipStatus
 from kessai.kit.clock import JST, as_utc
 from kessai.kit.errors import NotFound
 from kessai.web.buyer import slip_pdf

@@ -33,7 +33,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from kessai.core.payments.slip import SlipDocument
+from kessai.core.payments.slip.commands import SlipDocument
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import JST, as_utc
 

@@ -27,31 +27,19 @@ from starlette.routing import Mount, Route
 
 from kessai.core.console import audit, sessions
 from kessai.core.console.audit import Actor
-from kessai.core.console.permissions import Permission
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.commands import get_merchant
 from kessai.kit.errors import AuthError, InvalidRequest, InvalidState, KessaiError, NotFound
 from kessai.web.console import identity
 from kessai.web.console.config import COOKIE, PREFIX, ConsoleConfig
 from kessai.web.console.context import AuditNote, Ctx
-from kessai.web.console.render import page, security_headers
+from kessai.web.console.render import no_certificate, security_headers
+from kessai.web.console.routing import Page
 
 log = logging.getLogger("kessai.console")
 
 MAX_FORM_FIELDS = 2000  # a bulk form carries one field per selected payment
 STATIC = Path(__file__).parent / "static"
-
-Handler = Callable[[Ctx], Response]
-
-
-@dataclass(frozen=True)
-class Page:
-    path: str
-    handler: Handler
-    permission: Permission | None  # None: any signed-in user
-    action: str  # the audit log's name for it
-    methods: tuple[str, ...] = ("GET",)
-    files: int = 0  # uploaded files the form may carry (multipart)
 
 
 @dataclass(frozen=True)
@@ -63,7 +51,7 @@ class ConsoleFace:
         from kessai.web.console.pages import PAGES
         from kessai.web.console.pages.signin import SignInPages
 
-        signin = SignInPages(self)
+        signin = SignInPages(self.core, self.config)
         routes = [
             Route("/", self._home, methods=["GET"]),
             Route("/static/{name}", self._static, methods=["GET"]),
@@ -103,23 +91,10 @@ class ConsoleFace:
         response.headers["cache-control"] = "max-age=3600"
         return response
 
-    def facts(self, request: Request) -> tuple[str | None, str, bool]:
-        """(certificate fingerprint, client address, came over HTTPS)."""
-        scope, headers = request.scope, request.headers
-        return (
-            identity.certificate_fingerprint(self.config, scope, headers),
-            identity.client_ip(self.config, scope, headers),
-            identity.is_secure(self.config, scope, headers),
-        )
-
-    def no_certificate(self, secure: bool) -> Response:
-        response = page("no_certificate.html", {}, status_code=403)
-        return security_headers(response, secure=secure)
-
     def serve(self, spec: Page, request: Request, form: FormData | None) -> Response:
-        certificate, ip, secure = self.facts(request)
+        certificate, ip, secure = identity.facts(self.config, request.scope, request.headers)
         if self.config.require_certificate and certificate is None:
-            return self.no_certificate(secure)
+            return no_certificate(secure)
         ctx = self._context(spec, request, form, certificate, ip, secure)
         if isinstance(ctx, Response):
             return security_headers(ctx, secure=secure)

@@ -63,3 +63,14 @@ def is_secure(config: ConsoleConfig, scope: Mapping[str, Any], headers: Mapping[
     if scope.get("scheme") == "https":
         return True
     return from_trusted_proxy(config, scope) and headers.get("x-forwarded-proto") == "https"
+
+
+def facts(
+    config: ConsoleConfig, scope: Mapping[str, Any], headers: Mapping[str, str]
+) -> tuple[str | None, str, bool]:
+    """(certificate fingerprint, client address, came over HTTPS) of one request."""
+    return (
+        certificate_fingerprint(config, scope, headers),
+        client_ip(config, scope, headers),
+        is_secure(config, scope, headers),
+    )

@@ -67,3 +67,8 @@ def page(
 ) -> HTMLResponse:
     html = ENV.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code)
+
+
+def no_certificate(secure: bool) -> Response:
+    """The 403 page for a request that came without the user's client certificate."""
+    return security_headers(page("no_certificate.html", {}, status_code=403), secure=secure)

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from kessai.core.context import Core
 from kessai.core.link import pay
 from kessai.core.link.requests import LinkError, LinkPage
-from kessai.core.payments import carrier
+from kessai.core.payments.carrier import commands as carrier
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.web.buyer import banknet
 from kessai.web.link import pages

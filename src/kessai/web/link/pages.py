@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from kessai.core.context import Core
 from kessai.core.link import logo, pay, requests
 from kessai.core.link.requests import LinkPage
-from kessai.core.payments import cvs
+from kessai.core.payments.cvs import commands as cvs
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import NotFound, message_for
 from kessai.web.buyer import receipt

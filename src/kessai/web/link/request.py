@@ -20,13 +20,13 @@ from kessai.core.link import requests
 from kessai.core.link.requests import LinkPage
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import KessaiError
-from kessai.web.legacy.codec import (
+from kessai.web.link import pages
+from kessai.web.module.codec import (
     MAX_REQUEST_BYTES,
     decode_request,
     parse_pairs,
     request_charset,
 )
-from kessai.web.link import pages
 
 log = logging.getLogger("kessai.link")
 

@@ -9,17 +9,18 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import carrier, carrier_openid
-from kessai.core.payments.states.carrier import CarrierTable
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.carrier import openid as carrier_openid
+from kessai.core.payments.carrier.states import CarrierTable
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest
-from kessai.web.legacy.encode import error_fields, success_fields
-from kessai.web.legacy.specs import RESPONSE_FIELDS
+from kessai.web.module.encode import error_fields, success_fields
+from kessai.web.module.specs import RESPONSE_FIELDS
 
 if TYPE_CHECKING:
-    from kessai.core.payments.commands import PaymentRef
-    from kessai.web.legacy.handlers import Reply, Telegram
+    from kessai.core.payments.refs import PaymentRef
+    from kessai.web.module.telegram import Reply, Telegram
 
 PAY_PAGE = "/carrier/pay"  # + /{payment_id}/{token}
 LOGIN_PAGE = "/carrier/auth"  # + /{grant_id}/{token}

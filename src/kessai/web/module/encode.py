@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from kessai.web.legacy.codec import DEFAULT_CHARSET, UTF8
+from kessai.web.module.codec import DEFAULT_CHARSET, UTF8
 
 CRLF = "\r\n"
 _HEAD_FIELDS = ("result", "response_code", "response_detail")

@@ -20,11 +20,12 @@ from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
 from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
 from kessai.tls.server import peer_merchant_id
-from kessai.web.legacy.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
-from kessai.web.legacy.encode import content_type, encode_response, error_fields
-from kessai.web.legacy.fields import validate
-from kessai.web.legacy.handlers import HANDLERS, Reply, Telegram, csv_error
-from kessai.web.legacy.specs import AUTH_FIELDS, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
+from kessai.web.module.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
+from kessai.web.module.encode import content_type, encode_response, error_fields
+from kessai.web.module.fields import validate
+from kessai.web.module.handlers import HANDLERS, csv_error
+from kessai.web.module.specs import AUTH_FIELDS, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
+from kessai.web.module.telegram import Reply, Telegram
 
 log = logging.getLogger("kessai.telegram")
 

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from kessai.connectors.base import CardData
 from kessai.core.cards import stored
 from kessai.core.context import Core, MerchantRef
 from kessai.core.notifications import inquiry
-from kessai.core.payments import atm, banknet, carrier, commands, cvs, slip
-from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
-from kessai.core.payments.corrections import CorrectionRequest, correct
+from kessai.core.payments.atm import commands as atm
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.card.corrections import CorrectionRequest, correct
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.cvs import commands as cvs
+from kessai.core.payments.refs import PaymentRef
+from kessai.core.payments.slip import commands as slip
 from kessai.core.payments.vaccount import PAYMENT_TYPE as VIRTUAL_ACCOUNT
 from kessai.core.payments.vaccount import claims as vaccount
 from kessai.core.payments.vaccount.pool import AccountKey
@@ -26,10 +31,10 @@ from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.buyer.banknet import asp_url, bank_url
-from kessai.web.legacy import carrier as carrier_face
-from kessai.web.legacy import threeds as threeds_face
-from kessai.web.legacy.encode import encode_csv_response, error_fields, success_fields
-from kessai.web.legacy.specs import (
+from kessai.web.module import carrier as carrier_face
+from kessai.web.module import threeds as threeds_face
+from kessai.web.module.encode import encode_csv_response, error_fields, success_fields
+from kessai.web.module.specs import (
     ATM_PAYMENT_RECORD,
     BANKNET_PAYMENT_RECORD,
     CARRIER_PAYMENT_RECORD,
@@ -39,26 +44,7 @@ from kessai.web.legacy.specs import (
     STORED_CARD_CSV_COLUMNS,
     VIRTUAL_ACCOUNT_PAYMENT_RECORD,
 )
-
-Reply = list[tuple[str, str]] | bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Telegram:
-    kind: str
-    merchant: MerchantRef
-    fields: Mapping[str, str]  # validated values
-    raw: Mapping[str, str]  # as decoded, to tell "sent empty" from "not sent" (116)
-    base_url: str = ""  # where buyers reach Kessai's pages (KESSAI_PUBLIC_URL or this server)
-
-    def ref(self) -> PaymentRef:
-        return PaymentRef(
-            payment_id=self.fields["payment_id"], trading_id=self.fields["trading_id"]
-        )
-
-
-Handler = Callable[[Core, Telegram], Reply]
-
+from kessai.web.module.telegram import Handler, Reply, Telegram
 
 # ---------------------------------------------------------------- replies
 

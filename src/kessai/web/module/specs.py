@@ -9,7 +9,7 @@ so that real clients pass.
 
 from __future__ import annotations
 
-from kessai.web.legacy.fields import FieldKind, FieldSpec, Required
+from kessai.web.module.fields import FieldKind, FieldSpec, Required
 
 _REQ = Required.REQUIRED
 _COND = Required.CONDITIONAL

@@ -15,11 +15,11 @@ from kessai.core.context import Core
 from kessai.core.threeds import commands as threeds
 from kessai.kit.errors import InvalidRequest
 from kessai.kit.secrets import CardNumber
-from kessai.web.legacy.encode import success_fields
-from kessai.web.legacy.specs import RESPONSE_FIELDS
+from kessai.web.module.encode import success_fields
+from kessai.web.module.specs import RESPONSE_FIELDS
 
 if TYPE_CHECKING:
-    from kessai.web.legacy.handlers import Reply, Telegram
+    from kessai.web.module.telegram import Reply, Telegram
 
 _AMOUNT = re.compile(r"([0-9]{1,7})(?:\.([0-9]+))?")
 _YEN = {"", "JPY", "392"}  # ISO 4217 letters or number

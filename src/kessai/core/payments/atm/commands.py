@@ -13,7 +13,7 @@ from datetime import datetime
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
-from kessai.core.payments.states.atm import AtmOperation, AtmStatus
+from kessai.core.payments.atm.states import AtmOperation, AtmStatus
 from kessai.core.payments.views import PaymentView
 
 PAYMENT_TYPE = "01"

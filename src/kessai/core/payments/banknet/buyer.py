@@ -21,10 +21,12 @@ from kessai.connectors.base import NetBank, Outcome
 from kessai.core.context import Core, MerchantRef
 from kessai.core.link import standing
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import banknet, banknet_clearing, later
-from kessai.core.payments.banknet import RequestView
+from kessai.core.payments import later
+from kessai.core.payments.banknet import clearing as banknet_clearing
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.banknet.commands import RequestView
+from kessai.core.payments.banknet.states import BankNetStatus
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InvalidState, NotFound
 

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import ConnectorResult, Outcome
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
-from kessai.core.payments.banknet import PAYMENT_TYPE, locate_request
-from kessai.core.payments.banknet_models import BankNetRequest
+from kessai.core.payments.banknet.commands import PAYMENT_TYPE, locate_request
+from kessai.core.payments.banknet.models import BankNetRequest
+from kessai.core.payments.banknet.states import TRANSITIONS, BankNetOperation, BankNetStatus
 from kessai.core.payments.models import Payment
 from kessai.core.payments.settle import change_status
-from kessai.core.payments.states.banknet import TRANSITIONS, BankNetOperation, BankNetStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InternalError, InvalidRequest, InvalidState, NotFound
 

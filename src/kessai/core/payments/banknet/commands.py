@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import NetBank
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
-from kessai.core.payments.banknet_models import BankNetRequest
+from kessai.core.payments.banknet.models import BankNetRequest
+from kessai.core.payments.banknet.states import BankNetStatus
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.banknet import BankNetStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.clock import add_business_days
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound

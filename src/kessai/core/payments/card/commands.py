@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from kessai.connectors.base import CardAcquirer, CardData, ConnectorResult
 from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import banknet, carrier, later, operations, repository
-from kessai.core.payments.models import Payment, PaymentOperation
-from kessai.core.payments.settle import change_status, settle
-from kessai.core.payments.states.card import (
+from kessai.core.payments import later, operations, repository
+from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.card.states import (
     AUTH_LIFETIME,
     CANCEL_WINDOW,
     TRANSITIONS,
@@ -32,6 +31,10 @@ from kessai.core.payments.states.card import (
     Verdict,
     judge,
 )
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.core.payments.refs import PaymentRef
+from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.core.threeds import usage as threeds
 from kessai.core.threeds.models import ThreeDSAuthentication
@@ -39,14 +42,6 @@ from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, KessaiEr
 
 CARD = "02"
 MAX_INPUT_ERROR_RETRIES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentRef:
-    """How a follow-up telegram names its payment: payment_id or trading_id (or both)."""
-
-    payment_id: str = ""
-    trading_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import commands
-from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
-from kessai.core.payments.states.card import CardOperation, CardStatus
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.card.states import CardOperation, CardStatus
+from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.errors import InvalidRequest, InvalidState
 

@@ -24,11 +24,10 @@ from kessai.connectors.base import CarrierBilling, CarrierConsent, ConnectorResu
 from kessai.core.context import Core, MerchantRef
 from kessai.core.link import standing
 from kessai.core.merchants.models import Merchant
-from kessai.core.payments import carrier_openid, later, operations, repository
-from kessai.core.payments.models import Payment, PaymentOperation
-from kessai.core.payments.settle import change_status, settle
-from kessai.core.payments.states.card import Verdict
-from kessai.core.payments.states.carrier import (
+from kessai.core.payments import later, operations, repository
+from kessai.core.payments.card.states import Verdict
+from kessai.core.payments.carrier import openid as carrier_openid
+from kessai.core.payments.carrier.states import (
     CONSENT_WINDOW,
     TABLES,
     Call,
@@ -40,12 +39,14 @@ from kessai.core.payments.states.carrier import (
     judge,
     table_of,
 )
+from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.core.payments.settle import change_status, settle
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import InProgress, InvalidRequest, InvalidState, KessaiError, NotFound
 
 if TYPE_CHECKING:
-    from kessai.core.payments.commands import PaymentRef
+    from kessai.core.payments.refs import PaymentRef
 
 PAYMENT_TYPE = "06"
 # The carriers' ceiling for one line: d払い, au and SoftBank all cap billing at 100,000 yen a month,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later, repository
-from kessai.core.payments.carrier_models import CarrierOpenId
-from kessai.core.payments.states.carrier import TABLES, CareerType, CarrierTable
+from kessai.core.payments.carrier.models import CarrierOpenId
+from kessai.core.payments.carrier.states import TABLES, CareerType, CarrierTable
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 
 PENDING, ACTIVE, CANCELLED, RELEASED = "pending", "active", "cancelled", "released"

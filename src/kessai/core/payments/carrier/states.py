@@ -30,7 +30,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import assert_never
 
-from kessai.core.payments.states.card import Verdict
+from kessai.core.payments.card.states import Verdict
 
 
 class CarrierStatus(StrEnum):

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later
+from kessai.core.payments.cvs.states import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.cvs import TRANSITIONS, CvsOperation, CvsStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit.errors import InvalidRequest
 

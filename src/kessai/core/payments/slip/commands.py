@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import later
-from kessai.core.payments.cvs import CHAINS
+from kessai.core.payments.cvs.commands import CHAINS
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.slip import INITIAL, TRANSITIONS, SlipOperation, SlipStatus
+from kessai.core.payments.slip.states import INITIAL, TRANSITIONS, SlipOperation, SlipStatus
 from kessai.core.payments.views import PaymentView
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import as_utc, jst_stamp

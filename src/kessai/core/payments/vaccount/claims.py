@@ -21,19 +21,19 @@ from kessai.connectors.base import IncomingTransfer
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later, repository
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.vaccount import (
+from kessai.core.payments.vaccount import PAYMENT_TYPE, pool
+from kessai.core.payments.vaccount.models import (
+    VirtualAccount,
+    VirtualAccountClaim,
+    VirtualAccountTransfer,
+)
+from kessai.core.payments.vaccount.states import (
     OPEN,
     TRANSITIONS,
     ClearDetail,
     VaOperation,
     VaStatus,
     classify,
-)
-from kessai.core.payments.vaccount import PAYMENT_TYPE, pool
-from kessai.core.payments.vaccount.models import (
-    VirtualAccount,
-    VirtualAccountClaim,
-    VirtualAccountTransfer,
 )
 from kessai.core.payments.vaccount.terms import terms_of
 from kessai.core.payments.views import PaymentView

@@ -28,9 +28,9 @@ from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import later
 from kessai.core.payments.models import Payment
-from kessai.core.payments.states.vaccount import ClearDetail, VaOperation, VaStatus, classify
 from kessai.core.payments.vaccount import PAYMENT_TYPE, claims, pool
 from kessai.core.payments.vaccount.models import VirtualAccount, VirtualAccountTransfer
+from kessai.core.payments.vaccount.states import ClearDetail, VaOperation, VaStatus, classify
 from kessai.core.payments.vaccount.terms import terms_of
 from kessai.kit.errors import InvalidState
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from kessai.core.console.permissions import Permission
-from kessai.web.console.face import Page
 from kessai.web.console.pages import (
     audit_log,
     dashboard,
@@ -14,6 +13,7 @@ from kessai.web.console.pages import (
     signin,
     users,
 )
+from kessai.web.console.routing import Page
 
 P = Permission
 POST = ("POST",)

@@ -12,9 +12,10 @@ from starlette.responses import Response
 
 from kessai.connectors.base import CardData
 from kessai.core.merchants.commands import get_merchant
-from kessai.core.payments import commands, cvs
-from kessai.core.payments.commands import AuthorizeRequest
-from kessai.core.payments.cvs import CHAINS, CvsRequest
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.cvs import commands as cvs
+from kessai.core.payments.cvs.commands import CHAINS, CvsRequest
 from kessai.kit.errors import InvalidRequest
 from kessai.kit.secrets import CardNumber, SecurityCode
 from kessai.web.console import forms

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -18,20 +17,20 @@ from starlette.responses import RedirectResponse, Response
 
 from kessai.core.console import audit, sessions, users
 from kessai.core.console.audit import Actor
+from kessai.core.context import Core
 from kessai.kit.errors import AuthError, InvalidRequest
-from kessai.web.console.config import COOKIE, LOGIN_COOKIE, PREFIX
+from kessai.web.console import identity
+from kessai.web.console.config import COOKIE, LOGIN_COOKIE, PREFIX, ConsoleConfig
 from kessai.web.console.context import Ctx
-from kessai.web.console.render import page, security_headers
-
-if TYPE_CHECKING:
-    from kessai.web.console.face import ConsoleFace
+from kessai.web.console.render import no_certificate, page, security_headers
 
 REFUSED = "ログインIDまたはパスワードが正しくないか、このアカウントは現在ログインできません。"
 
 
 @dataclass(frozen=True)
 class SignInPages:
-    face: ConsoleFace
+    core: Core
+    config: ConsoleConfig
 
     async def show(self, request: Request) -> Response:
         return await run_in_threadpool(self._show, request)
@@ -45,9 +44,9 @@ class SignInPages:
 
     def _show(self, request: Request, *, error: str = "", status_code: int = 200) -> Response:
 
-        certificate, _ip, secure = self.face.facts(request)
-        if self.face.config.require_certificate and certificate is None:
-            return self.face.no_certificate(secure)
+        certificate, _ip, secure = identity.facts(self.config, request.scope, request.headers)
+        if self.config.require_certificate and certificate is None:
+            return no_certificate(secure)
         token = secrets.token_urlsafe(24)
         notice = (
             "一定時間操作がなかったため、ログアウトしました。"
@@ -60,7 +59,7 @@ class SignInPages:
                 "login_csrf": token,
                 "error": error,
                 "notice": notice,
-                "certificates_off": not self.face.config.require_certificate,
+                "certificates_off": not self.config.require_certificate,
             },
             status_code=status_code,
         )
@@ -71,9 +70,9 @@ class SignInPages:
 
     def _submit(self, request: Request, form: FormData) -> Response:
 
-        certificate, ip, secure = self.face.facts(request)
-        if self.face.config.require_certificate and certificate is None:
-            return self.face.no_certificate(secure)
+        certificate, ip, secure = identity.facts(self.config, request.scope, request.headers)
+        if self.config.require_certificate and certificate is None:
+            return no_certificate(secure)
         sent = form.get("login_csrf")
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not isinstance(sent, str) or not expected or not secrets.compare_digest(sent, expected):
@@ -95,7 +94,7 @@ class SignInPages:
         return security_headers(response, secure=secure)
 
     def _sign_in(self, login: str, password: str, certificate: str | None, ip: str) -> str | None:
-        core, config = self.face.core, self.face.config
+        core, config = self.core, self.config
         now = core.clock.now()
         with core.sessions.begin() as session:
             result = users.sign_in(
