@@ -409,6 +409,11 @@ class CarrierRules:
         shown = _rule(payment, op.kind).on_unknown
         return shown.value if shown is not None else None
 
+    def not_sent(self, payment: Payment, op: PaymentOperation) -> str | None:
+        # An approval the carrier never saw leaves the payment 10: the buyer may approve again
+        # until the consent window closes (then 15, by the worker). A follow-up leaves it as it was.
+        return None
+
 
 RULES = CarrierRules()
 
