@@ -24,9 +24,11 @@ from kessai.config import Settings
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
 from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.core.payments.states.carrier import CONSENT_WINDOW
 from kessai.simulators.acquirer.app import create_app as create_simulator
 from kessai.worker.scheduler import run_periodic_jobs
 from tests.conftest import TestClock, make_merchant
+from tests.support.carrier import apply as carrier_apply
 from tests.support.dying_core import AMOUNT, CARD
 from tests.support.servers import serve_app
 from tests.support.telegrams import Reply, send
@@ -173,24 +175,63 @@ def test_after_the_worker_failed_a_killed_authorisation_a_new_020_and_094_by_tra
     assert [p.status for p in payments_of(crash_runtime, shop, "KILL2")] == ["11", "20"]
 
 
-def test_capture_killed_before_the_acquirer_call_leaves_the_authorisation_capturable(
-    crash_runtime, crash_server, shop, clock
+@pytest.mark.parametrize(
+    ("operation", "kind", "sales_mode", "before", "after"),
+    [
+        ("capture", "022", "0", "20", "40"),
+        ("void", "021", "0", "20", "32"),
+        ("refund", "023", "1", "40", "60"),
+    ],
+)
+def test_follow_up_killed_before_the_acquirer_call_leaves_the_payment_as_it_was(
+    crash_runtime, crash_server, shop, clock, operation, kind, sales_mode, before, after
 ):
-    authorised = authorise(crash_server, shop, "KILL3")
+    trading_id = f"KILL3{operation}"
+    authorised = send(
+        crash_server,
+        shop,
+        "020",
+        trading_id=trading_id,
+        payment_amount=AMOUNT,
+        card_number=CARD,
+        card_valid_term="1230",
+        sales_mode=sales_mode,
+    )
     payment_id = authorised["payment_id"]
-    die_during(crash_runtime, shop, "capture", payment_id)
+    die_during(crash_runtime, shop, operation, payment_id)
     clock.advance(PAST_STALE)
     run_periodic_jobs(crash_runtime.core, crash_runtime.settings)
 
-    [payment] = payments_of(crash_runtime, shop, "KILL3")
-    assert payment.status == "20"  # nothing reached the acquirer: still authorised, as notified
-    assert operations_of(crash_runtime, payment.id) == [
-        ("authorize", "succeeded"),
-        ("capture", "not_sent"),
-    ]
-    assert notified_statuses(crash_runtime, payment.id) == ["20"]
-    assert send(crash_server, shop, "022", payment_id=payment_id).result == "0"
-    assert send(crash_server, shop, "094", trading_id="KILL3")["payment_status"] == "40"
+    [payment] = payments_of(crash_runtime, shop, trading_id)
+    assert payment.status == before  # nothing reached the acquirer: as last notified
+    assert operations_of(crash_runtime, payment.id)[-1] == (operation, "not_sent")
+    assert notified_statuses(crash_runtime, payment.id) == [before]
+    assert send(crash_server, shop, kind, payment_id=payment_id).result == "0"  # sent again
+    assert send(crash_server, shop, "094", trading_id=trading_id)["payment_status"] == after
+
+
+def test_carrier_approval_killed_before_the_carrier_call_ends_abandoned_by_the_worker(
+    crash_runtime, crash_server, clock
+):
+    """The carrier twin: the approval the carrier never saw leaves the payment 10, where the buyer
+    may approve again, until the consent window closes and the worker ends it 15 (notified)."""
+    shop = make_merchant(crash_runtime)
+    applied = carrier_apply(crash_server, shop, trading_id="KILL5")
+    assert applied.result == "0", applied.fields
+    die_during(crash_runtime, shop, "approve", applied["payment_id"])
+    clock.advance(PAST_STALE)
+    run_periodic_jobs(crash_runtime.core, crash_runtime.settings)
+    [payment] = payments_of(crash_runtime, shop, "KILL5")
+    assert (payment.status, operations_of(crash_runtime, payment.id)) == (
+        "10",
+        [("authorize", "not_sent")],
+    )
+
+    clock.advance(CONSENT_WINDOW)
+    run_periodic_jobs(crash_runtime.core, crash_runtime.settings)
+    [payment] = payments_of(crash_runtime, shop, "KILL5")
+    assert payment.status == "15"
+    assert notified_statuses(crash_runtime, payment.id) == ["15"]
 
 
 def test_the_simulator_never_saw_a_killed_authorisation(crash_runtime, simulator, clock):

@@ -4,8 +4,9 @@ Run as ``python -m tests.support.dying_core OPERATION MERCHANT_ID MODE REF`` wit
 ``KESSAI_*`` environment (home, database, acquirer URL). It builds the core as the server does, with
 one fault hook: the acquirer the core is handed kills the process as soon as any of its methods is
 called, so transaction 1 (the `sending` row) is committed and nothing reaches the acquirer.
-OPERATION is ``authorize`` (REF: the trading_id) or ``capture``/``void``/``refund`` (REF: the
-payment_id). Exit status -9 means the hook fired; anything else is a broken test.
+OPERATION is ``authorize`` (REF: the trading_id), ``capture``/``void``/``refund`` (REF: the
+payment_id), or ``approve`` (REF: a carrier payment_id the buyer approves; the carrier is the one
+that dies). Exit status -9 means the hook fired; anything else is a broken test.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import replace
 
 from kessai.app import build_runtime
 from kessai.config import Settings
-from kessai.connectors.base import CardData
+from kessai.connectors.base import CardData, CarrierConsent
 from kessai.core.context import MerchantRef
-from kessai.core.payments import commands
+from kessai.core.payments import carrier, commands
 from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
 from kessai.core.payments.states.card import CardOperation
 from kessai.kit.secrets import CardNumber
@@ -44,9 +45,16 @@ class DiesWhenCalled:
 
 def main(operation: str, merchant_id: str, mode: str, ref: str) -> None:
     runtime = build_runtime(Settings())
-    core = replace(runtime.core, acquirer_for=lambda _merchant: DiesWhenCalled())
+    core = replace(
+        runtime.core,
+        acquirer_for=lambda _merchant: DiesWhenCalled(),
+        carrier_for=lambda _merchant: DiesWhenCalled(),
+    )
     merchant = MerchantRef(id=int(merchant_id), mode=mode)
-    if operation == "authorize":
+    if operation == "approve":
+        token = carrier.consent_token(core.secret, int(ref))
+        carrier.approve(core, int(ref), token, CarrierConsent(login_id="buyer"))
+    elif operation == "authorize":
         card = CardData(CardNumber(CARD), "1230")
         commands.authorize(
             core, merchant, AuthorizeRequest(trading_id=ref, amount=AMOUNT, card=card)
