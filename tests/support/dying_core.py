@@ -60,9 +60,7 @@ def main(operation: str, merchant_id: str, mode: str, ref: str) -> None:
             core, merchant, AuthorizeRequest(trading_id=ref, amount=AMOUNT, card=card)
         )
     else:
-        commands.follow_up(
-            core, merchant, PaymentRef(payment_id=ref), CardOperation(operation)
-        )
+        commands.follow_up(core, merchant, PaymentRef(payment_id=ref), CardOperation(operation))
     sys.exit("the fault hook never fired")
 
 
