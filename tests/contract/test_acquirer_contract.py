@@ -339,6 +339,13 @@ class TestSimulatorFaults:
         assert authorise(acquirer).outcome is Outcome.NOT_SENT
         acquirer.close()
 
+    def test_lookup_at_a_wrong_acquirer_url_is_unknown(self, simulator_url: str) -> None:
+        # Not the acquirer saying it never saw the key: a not_sent authorisation fails (11), and
+        # an authorisation it did make must not fail because the URL was wrong after a restart.
+        acquirer = SimAcquirer(f"{simulator_url}/not-the-api", timeout=CLIENT_TIMEOUT)
+        assert acquirer.lookup(idempotency_key=key()).outcome is Outcome.UNKNOWN
+        acquirer.close()
+
     def test_operations_list_shows_card_numbers_masked(self, simulated: Simulated) -> None:
         authorise(simulated.acquirer, "4980123456780000")
         [performed] = simulated.control.operations()

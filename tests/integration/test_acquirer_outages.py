@@ -102,13 +102,14 @@ def test_timed_out_authorisation_is_settled_by_the_next_inquiry(outage_server, s
     assert inquiry["payment_status"] == "20"  # the acquirer did authorise: we learnt it by lookup
 
 
-def test_unreachable_acquirer_leaves_an_unpaid_payment_and_a_retry_works(
+def test_unreachable_acquirer_fails_the_authorisation_and_a_retry_works(
     outage_server, shop, simulator
 ):
     before = performed(simulator, "authorization")
     simulator.next("not_sent")
     assert authorise(outage_server, shop, "DOWN1").code == "2008"
-    assert send(outage_server, shop, "094", trading_id="DOWN1")["payment_status"] == "10"
+    # Nothing reached the acquirer: オーソリNG, final (not 10 waiting for an answer that never comes).
+    assert send(outage_server, shop, "094", trading_id="DOWN1")["payment_status"] == "11"
     assert performed(simulator, "authorization") == before
     assert authorise(outage_server, shop, "DOWN2").result == "0"
 

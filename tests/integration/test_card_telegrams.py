@@ -234,6 +234,33 @@ class TestInquiry:
         assert reply["masked_card_number"] == "************0000"
         assert len(reply["payment_init_date"]) == 14
 
+    def test_094_by_trading_id_answers_the_newest_card_payment_of_it(self, server, merchant):
+        declined = authorise(server, merchant, trading_id="AGAIN", card="4900000000008101")
+        assert declined.code == "2002"
+        retry = authorise(server, merchant, trading_id="AGAIN")  # a new payment, as PAYGENT's
+        reply = send(server, merchant, "094", trading_id="AGAIN")
+        assert reply.result == "0", reply.fields
+        assert (reply["payment_id"], reply["payment_status"]) == (retry["payment_id"], "20")
+
+    def test_094_by_a_trading_id_two_methods_share_needs_the_payment_type(self, server, merchant):
+        card = authorise(server, merchant, trading_id="SHARED")["payment_id"]
+        atm = send(
+            server,
+            merchant,
+            "010",
+            path="/n/atm/request",
+            trading_id="SHARED",
+            payment_amount=5500,
+            payment_detail="お買い物代金",
+            payment_detail_kana="ｵｶｲﾓﾉﾀﾞｲｷﾝ",
+        )
+        assert atm.result == "0", atm.fields
+        assert send(server, merchant, "094", trading_id="SHARED").code == "13002"
+        by_type = send(server, merchant, "094", trading_id="SHARED", payment_type="02")
+        assert by_type["payment_id"] == card
+        by_type = send(server, merchant, "094", trading_id="SHARED", payment_type="01")
+        assert by_type["payment_id"] == atm["payment_id"]
+
     def test_094_unknown_payment_answers_13001(self, server, merchant):
         assert send(server, merchant, "094", payment_id="999999999").code == "13001"
 

@@ -12,7 +12,8 @@ How transport failures become outcomes is the point of this module:
   error, raised as `ValueError`, like the sandbox does.
 
 For `lookup` itself a transport failure is UNKNOWN (we could not ask), never NOT_SENT; NOT_SENT
-there means the acquirer answered 404: it never saw the key.
+there means the acquirer answered its own 404 (`{"error": "not_found"}`): it never saw the key. Any
+other 404 (a wrong `acquirer_url`) is UNKNOWN, since a NOT_SENT lookup fails the authorisation.
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ class SimAcquirer:
             response = self._http.get(mapping.lookup_path(idempotency_key))
         except httpx.TransportError as error:
             return _unknown(idempotency_key, type(error).__name__)
-        if response.status_code == 404:
-            return ConnectorResult(outcome=Outcome.NOT_SENT)
+        if response.status_code == _NO_SUCH_ENDPOINT:
+            if mapping.is_unseen_key(response.text):
+                return ConnectorResult(outcome=Outcome.NOT_SENT)
+            log.error("acquirer has no lookup endpoint; is the acquirer URL right?")
+            return _unknown(idempotency_key, "HTTP 404 without the acquirer's not_found")
         return self._read(response, mapping.Sent(idempotency_key))
 
     def _follow_up(

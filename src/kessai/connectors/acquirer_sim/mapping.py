@@ -17,6 +17,7 @@ compares its echo with what we sent (architecture-notes §1.7) before anyone tru
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -78,6 +79,16 @@ def follow_up_path(reference: str, kind: str) -> str:
 
 def lookup_path(idempotency_key: str) -> str:
     return f"/v1/operations/{quote(idempotency_key, safe='')}"
+
+
+def is_unseen_key(body: str) -> bool:
+    """Whether a lookup's 404 `body` is the acquirer saying it never saw the key (and not some
+    other server's 404: a wrong URL)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("error") == "not_found"
 
 
 def parse_operation(payload: object) -> ConnectorResult:

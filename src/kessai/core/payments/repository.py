@@ -45,7 +45,6 @@ def find_payment_id(
     payment_id: str,
     trading_id: str,
     payment_type: str = "",
-    ambiguous_code: str = "2005",
     missing_code: str = "2006",
 ) -> int:
     """Resolve a follow-up telegram's payment by payment_id or trading_id (§1.2)."""
@@ -62,11 +61,43 @@ def find_payment_id(
     if not rows:
         raise NotFound(missing_code)
     if len(rows) > 1:
-        raise InvalidRequest(ambiguous_code)
+        raise InvalidRequest("2005")
     found_id, found_trading = rows[0]
     if payment_id and trading_id and found_trading != trading_id:
         raise NotFound(missing_code)  # both given: both must match
     return int(found_id)
+
+
+def find_for_inquiry(
+    session: Session, *, merchant_id: int, payment_id: str, trading_id: str, payment_type: str
+) -> int:
+    """094's payment. By payment_id as a follow-up finds it. By trading_id alone, the newest
+    payment of that trading_id: PAYGENT does not keep trading_ids unique, and a merchant starts a
+    new payment after a failed one (or a correction makes one), so the newest is the order's
+    current payment. 13002 only when payments of several methods share it and no payment_type
+    picks one; 13001 when none."""
+    if payment_id:
+        return find_payment_id(
+            session,
+            merchant_id=merchant_id,
+            payment_id=payment_id,
+            trading_id=trading_id,
+            payment_type=payment_type,
+            missing_code="13001",
+        )
+    if not trading_id:
+        raise InvalidRequest("P005", field="payment_id")
+    query = select(Payment.id, Payment.payment_type).where(
+        Payment.merchant_id == merchant_id, Payment.trading_id == trading_id
+    )
+    if payment_type:
+        query = query.where(Payment.payment_type == payment_type)
+    rows = session.execute(query.order_by(Payment.id.desc())).all()
+    if not rows:
+        raise NotFound("13001")
+    if len({found_type for _, found_type in rows}) > 1:
+        raise InvalidRequest("13002")
+    return int(rows[0][0])
 
 
 def newest_related(session: Session, payment_id: int) -> Payment | None:

@@ -18,6 +18,7 @@ from kessai.core.notifications.outbox import record_change
 from kessai.core.payments import repository
 from kessai.core.payments.card.states import (
     TRANSITIONS,
+    Call,
     CardOperation,
     CardStatus,
 )
@@ -29,6 +30,9 @@ log = logging.getLogger("kessai.payments")
 
 # What the merchant is told when the institution's answer is not known yet (retry / inquire later).
 UNSETTLED_CODE = "2008"
+# How a request that never reached the institution is recorded when it ends the payment's wait: as
+# PAYGENT records a card authorisation that timed out at the card company (2008, detail 2999).
+NEVER_SENT = ConnectorResult(Outcome.NOT_SENT, response_code=UNSETTLED_CODE, response_detail="2999")
 
 
 def change_status(
@@ -90,6 +94,11 @@ class SettleRules(Protocol):
         """The status shown while the answer is unknown (None: the payment stays as it is)."""
         ...
 
+    def not_sent(self, payment: Payment, op: PaymentOperation) -> str | None:
+        """The status a request the institution never received leaves the payment in (None: as
+        it is). Nothing will ever answer it, so a status that waits for the answer must end here."""
+        ...
+
 
 class CardRules:
     """The card table (§3.2) as `settle` asks it."""
@@ -114,6 +123,13 @@ class CardRules:
 
     def unsettled(self, payment: Payment, op: PaymentOperation) -> str | None:
         return None
+
+    def not_sent(self, payment: Payment, op: PaymentOperation) -> str | None:
+        # An authorisation the acquirer never saw has failed: 10 → 11 (17 for a validity check),
+        # as PAYGENT answers an authorisation timeout (2008). A follow-up leaves the payment as it
+        # was (20, 40), from where the merchant sends it again.
+        rule = TRANSITIONS[(CardStatus(payment.status), CardOperation(op.kind))]
+        return rule.on_decline if rule.call is Call.AUTHORIZE else None
 
 
 CARD_RULES = CardRules()
@@ -148,6 +164,7 @@ def settle(
             return changes.declined()
         case Outcome.NOT_SENT:
             op.status = "not_sent"
+            changes.not_sent()
             return _unsettled(payment, op, "institution unreachable; nothing was sent")
         case Outcome.UNKNOWN | Outcome.PENDING:
             op.status = "unknown"
@@ -195,6 +212,13 @@ class _Change:
         return OperationResult(
             False, PaymentView.of(payment), result.response_code, result.response_detail
         )
+
+    def not_sent(self) -> None:
+        """Nothing reached the institution and nothing will: the payment moves as its method says
+        (with the notice), rather than wait for an answer that will never come."""
+        moved = self.rules.not_sent(self.payment, self.op)
+        if moved is not None and moved != self.payment.status:
+            self._move(moved, NEVER_SENT)
 
     def show_unsettled(self) -> None:
         shown = self.rules.unsettled(self.payment, self.op)

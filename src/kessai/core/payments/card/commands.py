@@ -433,14 +433,12 @@ def inquire(
     with core.sessions() as session:
         payment_id = banknet.payment_for_inquiry(
             session, merchant.id, ref.payment_id, ref.trading_id, payment_type
-        ) or repository.find_payment_id(
+        ) or repository.find_for_inquiry(
             session,
             merchant_id=merchant.id,
             payment_id=ref.payment_id,
             trading_id=ref.trading_id,
             payment_type=payment_type,
-            ambiguous_code="13002",
-            missing_code="13001",
         )
         found_type = repository.payment_type_of(session, payment_id)
     if found_type == carrier.PAYMENT_TYPE:  # carrier payments have their own time and institution

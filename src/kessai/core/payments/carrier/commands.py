@@ -410,6 +410,13 @@ class CarrierRules:
         shown = _rule(payment, op.kind).on_unknown
         return shown.value if shown is not None else None
 
+    def not_sent(self, payment: Payment, op: PaymentOperation) -> str | None:
+        # An approval the carrier never saw leaves the payment 10: the buyer may approve again
+        # until the consent window closes (then 15, by the worker). A follow-up leaves it where it
+        # is; after an unknown answer that is d払い's 30/42/34, from which the table lets the
+        # merchant send 101/102/103 again (the status before the request is not on the operation).
+        return None
+
 
 RULES = CarrierRules()
 
