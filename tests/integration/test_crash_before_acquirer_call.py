@@ -23,8 +23,8 @@ from kessai.app import Runtime, build_runtime, create_app
 from kessai.config import Settings
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
+from kessai.core.payments.carrier.states import CONSENT_WINDOW
 from kessai.core.payments.models import Payment, PaymentOperation
-from kessai.core.payments.states.carrier import CONSENT_WINDOW
 from kessai.simulators.acquirer.app import create_app as create_simulator
 from kessai.worker.scheduler import run_periodic_jobs
 from tests.conftest import TestClock, make_merchant

@@ -21,9 +21,11 @@ from kessai.app import build_runtime
 from kessai.config import Settings
 from kessai.connectors.base import CardData, CarrierConsent
 from kessai.core.context import MerchantRef
-from kessai.core.payments import carrier, commands
-from kessai.core.payments.commands import AuthorizeRequest, PaymentRef
-from kessai.core.payments.states.card import CardOperation
+from kessai.core.payments.card import commands
+from kessai.core.payments.card.commands import AuthorizeRequest
+from kessai.core.payments.card.states import CardOperation
+from kessai.core.payments.carrier import commands as carrier
+from kessai.core.payments.refs import PaymentRef
 from kessai.kit.secrets import CardNumber
 
 CARD = "4900000000000000"
