@@ -41,8 +41,8 @@ def concatenation(fields: dict[str, str]) -> str:
     return "".join(fields.get(name, "") for name in names)
 
 
-def refused(server: str, fields: dict[str, str]) -> dict[str, str]:
-    answer = url_mode_answer(post_link(server, fields, url_mode=True))
+def refused(server: str, fields: dict[str, str], charset: str = "cp932") -> dict[str, str]:
+    answer = url_mode_answer(post_link(server, fields, charset=charset, url_mode=True), charset)
     assert answer["result"] == "1", answer
     return answer
 
@@ -70,7 +70,7 @@ def test_a_merchant_id_in_another_form_is_refused_before_the_hash(server, runtim
     shop = scheme_merchant(runtime, scheme)
     signed = link_fields(shop, "ORDER2", 1000)
     forged = recut(signed, seq_merchant_id=digits + str(shop.merchant_id))
-    assert refused(server, forged)["response_code"] == "6005"
+    assert refused(server, forged, "utf-8")["response_code"] == "6005"
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
