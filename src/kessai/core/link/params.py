@@ -11,9 +11,11 @@ hash, so characters cannot be moved between signed fields by padding one of them
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from kessai.kit.errors import InvalidRequest
 
@@ -65,6 +67,9 @@ CANONICAL: dict[str, str] = {
     "stop_return_url": r"[!-~]+",
     "inform_url": r"[!-~]+",
 }
+URL_FIELDS = ("return_url", "stop_return_url", "banner_url", "inform_url")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,35 @@ def _canonical(name: str, value: str) -> bool:
     return True
 
 
+def url_host(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an absolute http(s) URL whose authority is a plain host name or
+    IPv4 address with an optional port (no user, no `;`, `,`, quotes…); None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if _is_ipv6(host):
+        host = f"[{ipaddress.IPv6Address(host).compressed}]"
+    elif not _HOST.fullmatch(host):
+        return None
+    authority = host + (f":{port}" if port is not None else "")
+    if parts.scheme not in ("http", "https"):
+        return None
+    if parts.netloc.lower() != authority.lower():  # a user part, or a port not as digits
+        return None
+    return parts.scheme, host.lower(), port
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def check_fields(fields: Mapping[str, str]) -> None:
     """Every known field's kind and size; then the rules between fields."""
     for name, value in fields.items():
@@ -157,6 +191,8 @@ def check_field(name: str, value: str) -> None:
     if len(value) > rule.size:
         raise InvalidRequest("P009", field=name)
     if not re.fullmatch(rule.pattern, value):
+        raise InvalidRequest(rule.type_code, field=name)
+    if name in URL_FIELDS and url_host(value) is None:
         raise InvalidRequest(rule.type_code, field=name)
 
 
