@@ -18,6 +18,9 @@ from tests.support.link import link_fields, link_rows, post_link, url_mode_answe
 from tests.support.telegrams import send
 
 SCHEMES = ("paygent", "hmac")
+PAYGENT_ORDER = ("trading_id", "payment_type", "fix_params", "id", "seq_merchant_id",
+                 "payment_term_day", "payment_term_min", "payment_class", "use_card_conf_number",
+                 "customer_id", "threedsecure_ryaku")  # fmt: skip
 
 
 def scheme_merchant(runtime, scheme: str) -> NewMerchant:
@@ -34,11 +37,7 @@ def recut(signed: dict[str, str], **changes: str) -> dict[str, str]:
 
 def concatenation(fields: dict[str, str]) -> str:
     """What §2.3 hashes (without the key): the re-cut keeps it, so `hc` still matches there."""
-    names = (
-        "trading_id payment_type fix_params id seq_merchant_id payment_term_day payment_term_min "
-        "payment_class use_card_conf_number customer_id threedsecure_ryaku"
-    ).split()
-    return "".join(fields.get(name, "") for name in names)
+    return "".join(fields.get(name, "") for name in PAYGENT_ORDER)
 
 
 def refused(server: str, fields: dict[str, str], charset: str = "cp932") -> dict[str, str]:

@@ -71,7 +71,7 @@ def open_link(core: Core, fields: Mapping[str, str], *, charset: str) -> LinkPag
         _check_signature(fields, merchant)
         _check_charset(fields)
         params.check_fields(fields)
-        _check_legacy_rules(fields, merchant.link_signature)
+        check_scheme_rules(fields, merchant.link_signature)
         ref = MerchantRef.of(merchant)
         existing = _find(session, merchant_id, fields["trading_id"])
         if existing is not None:
@@ -120,7 +120,7 @@ def _check_signature(fields: Mapping[str, str], merchant: Merchant) -> None:
         raise LinkError("6005")
 
 
-def _check_legacy_rules(fields: Mapping[str, str], scheme: str) -> None:
+def check_scheme_rules(fields: Mapping[str, str], scheme: str) -> None:
     """On the `paygent` scheme the page never uses stored cards and never skips 3-D Secure (P010).
 
     §2.3 does not sign `stock_card_mode` at all, and `use_card_conf_number`, `customer_id` and
