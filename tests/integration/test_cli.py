@@ -78,7 +78,9 @@ def test_the_link_signature_is_hmac_for_new_merchants_and_can_be_set(home):
     assert shown["link_signature"] == "paygent"
     legacy = kessai(home, "merchant", "create", "--link-signature", "paygent", "--json").stdout
     assert json.loads(legacy)["link_signature"] == "paygent"
-    assert kessai(home, "merchant", "update", mid, "--link-signature", "md5", check=False).returncode
+    assert kessai(
+        home, "merchant", "update", mid, "--link-signature", "md5", check=False
+    ).returncode
 
 
 def test_unknown_merchant_says_what_to_do(home):

@@ -39,7 +39,7 @@ KNOWN_CODES = ("01", "02", "03", "05", "06", "07", "11", "15", "17", "26")
 
 
 def _list_of(names: Iterable[str]) -> str:
-    """A comma list of `names` (each known, none twice is checked apart)."""
+    """A regex of a comma list of `names` (that none comes twice is `_canonical`'s check)."""
     one = "|".join(sorted(names))
     return f"(?:{one})(?:,(?:{one}))*"
 
@@ -147,12 +147,13 @@ def _canonical(name: str, value: str) -> bool:
 
 
 def url_host(url: str) -> tuple[str, str, int | None] | None:
-    """(scheme, host, port) of an absolute http(s) URL whose authority is a plain host name or
-    IPv4 address with an optional port (no user, no `;`, `,`, quotes…); None for anything else."""
+    """(scheme, host, port) of an absolute http(s) URL whose authority is only a host name or IP
+    address and an optional port (no user part, no `;`, `,` or quote); None for anything else.
+    Pages put the origin of such URLs in their Content-Security-Policy (web.link.render)."""
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+    except ValueError:  # a port that is not a number 0–65535
         return None
     host = parts.hostname or ""
     if _is_ipv6(host):
@@ -160,10 +161,8 @@ def url_host(url: str) -> tuple[str, str, int | None] | None:
     elif not _HOST.fullmatch(host):
         return None
     authority = host + (f":{port}" if port is not None else "")
-    if parts.scheme not in ("http", "https"):
-        return None
-    if parts.netloc.lower() != authority.lower():  # a user part, or a port not as digits
-        return None
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != authority.lower():
+        return None  # another scheme, a user part, or a port written otherwise (":", ":08")
     return parts.scheme, host.lower(), port
 
 
