@@ -69,6 +69,20 @@ def test_merchant_update_changes_url_and_mode(home):
     assert (shown["notification_url"], shown["mode"]) == ("https://203.0.113.10/n", "production")
 
 
+def test_the_link_signature_is_hmac_for_new_merchants_and_can_be_set(home):
+    created = json.loads(kessai(home, "merchant", "create", "--json").stdout)
+    assert created["link_signature"] == "hmac"
+    mid = str(created["merchant_id"])
+    kessai(home, "merchant", "update", mid, "--link-signature", "paygent")
+    shown = json.loads(kessai(home, "merchant", "show", mid, "--json").stdout)
+    assert shown["link_signature"] == "paygent"
+    legacy = kessai(home, "merchant", "create", "--link-signature", "paygent", "--json").stdout
+    assert json.loads(legacy)["link_signature"] == "paygent"
+    assert kessai(
+        home, "merchant", "update", mid, "--link-signature", "md5", check=False
+    ).returncode
+
+
 def test_unknown_merchant_says_what_to_do(home):
     result = kessai(home, "merchant", "show", "424242", check=False)
     assert result.returncode == 1

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.test_card_data_at_rest import _database_bytes
 from tests.integration.test_link_page import path_of, pay_card
-from tests.support.link import open_page_url
+from tests.support.link import link_fields, open_page_url, post_link, url_mode_answer
 from tests.support.link_page import OK_CARD, Shopper, forms_of, payments_of
 
 CSP = (
@@ -117,6 +117,17 @@ class TestHeaders:
             in page.headers["content-security-policy"]
         )
         assert 'src="https://cdn.shop.example/banner.png"' in page.text
+
+    @pytest.mark.parametrize(
+        "banner",
+        ["https://cdn.shop.example;sandbox/b.png", "https://cdn.shop.example,x/b.png",
+         "https://cdn.shop.example'/b.png", "https://user@cdn.shop.example/b.png"],
+    )  # fmt: skip
+    def test_a_banner_url_that_is_not_a_plain_url_is_refused(self, server, merchant, banner):
+        fields = link_fields(merchant, "BANNER1", banner_url=banner)
+        answer = url_mode_answer(post_link(server, fields, url_mode=True))
+        assert (answer["result"], answer["response_code"]) == ("1", "P008"), answer
+        assert '"banner_url"' in answer["response_detail"]
 
     def test_stylesheet_is_served(self, server, shopper):
         css = shopper.get("/link/static/link.css")

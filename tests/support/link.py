@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from kessai.app import Runtime
-from kessai.client import link_hash
+from kessai.client import link_hash, link_hmac
 from kessai.core.link.models import LinkRequest
 from kessai.core.merchants.commands import NewMerchant
 from tests.support.telegrams import form_body
@@ -19,7 +19,8 @@ PATHS = {"cp932": "/v/request", "utf-8": "/v/u/request", "euc_jp": "/v/e/request
 def link_fields(
     merchant: NewMerchant, trading_id: str = "L1", amount: int = 1500, **extra: str
 ) -> dict[str, str]:
-    """A signed request (hc with a random suffix, as PAYGENT's samples send it)."""
+    """A request signed in the merchant's scheme (paygent: hc with a random suffix, as PAYGENT's
+    samples send it)."""
     fields = {
         "trading_id": trading_id,
         "id": str(amount),
@@ -28,7 +29,10 @@ def link_fields(
         "return_url": "https://shop.example/thanks",
         **extra,
     }
-    fields["hc"] = link_hash(fields, merchant.hash_key)
+    if merchant.link_signature == "hmac":
+        fields["hc"] = link_hmac(fields, merchant.hash_key)
+    else:
+        fields["hc"] = link_hash(fields, merchant.hash_key)
     return fields
 
 

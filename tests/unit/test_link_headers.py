@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from kessai.web.link.render import csp, origin, secure_headers
+from kessai.web.link.render import CSP_BASE, csp, origin, secure_headers
 
 STRICT = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -38,3 +38,24 @@ def test_hsts_only_over_https():
     assert tls.headers["strict-transport-security"] == "max-age=31536000"
     assert tls.headers["referrer-policy"] == "no-referrer"
     assert tls.headers["cache-control"] == "no-store"
+
+
+def test_an_origin_is_only_ever_scheme_host_and_port():
+    """A URL whose authority could carry a `;` or `,` into the CSP gives no origin at all."""
+    for bad in (
+        "https://cdn.example;sandbox/b.png",
+        "https://cdn.example;img-src/x",
+        "https://cdn.example,x/b.png",
+        "https://cdn.example'/b.png",
+        "https://u@cdn.example/b.png",
+        "https://cdn.example:99999/b.png",
+        "https://cdn.example:8x/b.png",
+    ):
+        assert origin(bad) == "", bad
+    assert origin("https://CDN.Example:8443/b.png") == "https://cdn.example:8443"
+
+
+def test_the_policy_keeps_its_directives_whatever_the_banner():
+    policy = csp(images=origin("https://cdn.example;sandbox/b.png"))
+    names = [part.split()[0] for part in policy.split(";")]
+    assert names == list(CSP_BASE)

@@ -39,6 +39,7 @@ def ensure_demo_merchant(settings: Settings, merchant_id: int) -> dict[str, Any]
                 "merchant_id": merchant.id,
                 "connect_id": merchant.connect_id,
                 "hash_key": merchant.link_hash_key,
+                "link_signature": merchant.link_signature,
                 "notification_hash_key": merchant.notification_hash_key,
                 "threeds_hash_key": merchant.threeds_hash_key,
                 "connect_password": rotate_password(

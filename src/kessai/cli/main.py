@@ -196,14 +196,15 @@ def _demo_link(base_url: str, creds: dict[str, Any]) -> str:
     """A signed link request for a 1,980-yen demo order (a new trading_id each start)."""
     from urllib.parse import urlencode
 
-    from kessai.core.link.hashing import link_hash
+    from kessai.core.link.hashing import sign
 
     fields = {
         "trading_id": f"demo{int(time.time())}",
         "id": "1980",
         "seq_merchant_id": str(creds["merchant_id"]),
     }
-    fields["hc"] = link_hash(fields, creds["hash_key"])
+    # A credentials file written before link_signature existed belongs to a paygent merchant.
+    fields["hc"] = sign(fields, creds["hash_key"], creds.get("link_signature", "paygent"))
     fields["merchant_name"] = "デモ商店"
     return f"{base_url}/v/u/request?{urlencode(fields)}"
 

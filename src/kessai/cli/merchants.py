@@ -24,6 +24,7 @@ def _merchant_dict(merchant: Any) -> dict[str, Any]:
         "name": merchant.name,
         "connect_id": merchant.connect_id,
         "hash_key": merchant.link_hash_key,
+        "link_signature": merchant.link_signature,
         "notification_hash_key": merchant.notification_hash_key,
         "threeds_hash_key": merchant.threeds_hash_key,
         "notification_url": merchant.notification_url,
@@ -60,6 +61,13 @@ def merchant() -> None:
 )
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
+@click.option(
+    "--link-signature",
+    type=click.Choice(["hmac", "paygent"]),
+    default="hmac",
+    show_default=True,
+    help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard
 def create(
@@ -68,6 +76,7 @@ def create(
     methods: str,
     notification_url: str | None,
     merchant_id: int | None,
+    link_signature: str,
     as_json: bool,
 ) -> None:
     """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
@@ -84,6 +93,7 @@ def create(
             methods=_methods(methods),
             notification_url=notification_url,
             merchant_id=merchant_id,
+            link_signature=link_signature,
         )
     _show(asdict(new), as_json)
 
@@ -122,6 +132,11 @@ def list_(as_json: bool) -> None:
 @click.option("--mode", type=click.Choice(["sandbox", "production"]))
 @click.option("--methods", help="Comma list of payment_type codes.")
 @click.option("--notification-url", help="Empty string removes it.")
+@click.option(
+    "--link-signature",
+    type=click.Choice(["hmac", "paygent"]),
+    help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
+)
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option("--json", "as_json", is_flag=True)
 @guard
@@ -131,6 +146,7 @@ def update(
     mode: str | None,
     methods: str | None,
     notification_url: str | None,
+    link_signature: str | None,
     rotate_password: bool,
     as_json: bool,
 ) -> None:
@@ -149,6 +165,7 @@ def update(
             mode=mode,
             methods=_methods(methods),
             notification_url=notification_url,
+            link_signature=link_signature,
         )
         data = _merchant_dict(row)
         if rotate_password:

@@ -24,7 +24,7 @@ Needs only `httpx` and the standard library; it never imports the server's packa
 from kessai.client import _notices as notices
 from kessai.client._client import KessaiClient, SlipItem
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
-from kessai.client._link import LinkPage, SignedLink, link_hash, signed_link
+from kessai.client._link import LinkPage, SignedLink, link_hash, link_hmac, signed_link
 from kessai.client._notices import (
     NOTICE_ACK,
     Notice,
@@ -80,6 +80,7 @@ __all__ = [
     "TransportError",
     "VirtualAccountResult",
     "link_hash",
+    "link_hmac",
     "notice_hash",
     "notices",
     "signed_link",

@@ -1,13 +1,16 @@
 """The link type from the merchant's side: a signed request for the hosted payment page, in one call.
 
-`signed_link(...)` gives the fields with their `hc` (paygent-protocol.md §2.3), the GET URL to send
-the buyer to, a POST form, and `open_page()` for URL mode (`isbtob=1`: the gateway answers the
-page's URL, which may also be e-mailed). The hash is computed here, never by the server's code.
+`signed_link(...)` gives the fields with their `hc`, the GET URL to send the buyer to, a POST
+form, and `open_page()` for URL mode (`isbtob=1`: the gateway answers the page's URL, which may
+also be e-mailed). `hc` is signed in the merchant's scheme (`kessai merchant show` says which):
+`hmac` (the default of new merchants: HMAC-SHA256 over `name=value` lines) or `paygent`
+(paygent-protocol.md §2.3). The signature is computed here, never by the server's code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +33,28 @@ SIGNED_FIELDS: Final = (
     "customer_id",
     "threedsecure_ryaku",
 )
+# The hmac scheme's fields, one `name=value` line each in this order, after HMAC_VERSION.
+HMAC_FIELDS: Final = (
+    "seq_merchant_id",
+    "trading_id",
+    "id",
+    "payment_type",
+    "payment_class",
+    "sales_flg",
+    "payment_term_day",
+    "payment_term_min",
+    "customer_id",
+    "site_id",
+    "stock_card_mode",
+    "threedsecure_ryaku",
+    "use_card_conf_number",
+    "fix_params",
+    "return_url",
+    "stop_return_url",
+    "finish_disable",
+    "inform_url",
+)
+HMAC_VERSION: Final = "kessai-link-hmac-v1"
 # The request path per charset (§2.1). UTF-8 is the default: it holds every character.
 PATHS: Final = {"utf-8": "/v/u/request", "cp932": "/v/request", "euc_jp": "/v/e/request"}
 
@@ -40,6 +65,14 @@ def link_hash(fields: Mapping[str, str], hash_key: str, *, suffix: bool = True) 
     message = "".join(fields.get(name, "") for name in SIGNED_FIELDS) + hash_key
     digest = hashlib.sha256(message.encode("utf-8")).hexdigest()
     return digest + (secrets.token_hex(secrets.randbelow(11)) if suffix else "")
+
+
+def link_hmac(fields: Mapping[str, str], hash_key: str) -> str:
+    """`hc` of the hmac scheme: HMAC-SHA256 under the hash key of the version line and one
+    `name=value` line per HMAC field (empty value when absent), each ending in LF."""
+    lines = [HMAC_VERSION] + [f"{name}={fields.get(name, '')}" for name in HMAC_FIELDS]
+    message = "".join(line + "\n" for line in lines).encode("utf-8")
+    return hmac.new(hash_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +149,12 @@ def signed_link(
     amount: int,
     payment_types: Sequence[str] = (),
     charset: str = "utf-8",
+    signature: str = "hmac",
     **params: str,
 ) -> SignedLink:
-    """Build and sign a link request. `params` are further §2.2 fields by their protocol names
-    (`return_url`, `stop_return_url`, `merchant_name`, `payment_term_day`, `customer_family_name`…)."""
+    """Build and sign a link request in the merchant's `signature` scheme (`hmac` or `paygent`).
+    `params` are further §2.2 fields by their protocol names (`return_url`, `stop_return_url`,
+    `merchant_name`, `payment_term_day`, `customer_family_name`…)."""
     fields = {
         "trading_id": trading_id,
         "id": str(amount),
@@ -127,5 +162,8 @@ def signed_link(
         **({"payment_type": ",".join(payment_types)} if payment_types else {}),
         **{name: value for name, value in params.items() if value != ""},
     }
-    fields["hc"] = link_hash(fields, hash_key)
+    if signature not in ("hmac", "paygent"):
+        raise ValueError(f"signature must be hmac or paygent, not {signature!r}")
+    hc = link_hmac(fields, hash_key) if signature == "hmac" else link_hash(fields, hash_key)
+    fields["hc"] = hc
     return SignedLink(f"{base_url.rstrip('/')}{PATHS[charset]}", fields, charset)

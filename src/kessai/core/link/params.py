@@ -3,13 +3,19 @@
 Each rule names a field, its kind and its size; a request breaking one answers P008 (type), P009
 (size) or P010 (value) for that field and creates nothing. Unknown fields are ignored, as the
 protocol does not say they are refused.
+
+Signed fields come first: each has one canonical form (`CANONICAL`), checked before the signature,
+and anything else is 6005 — `seq_merchant_id=000041001` or a full-width digit never reaches the
+hash, so characters cannot be moved between signed fields by padding one of them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from kessai.kit.errors import InvalidRequest
 
@@ -28,6 +34,42 @@ FIXABLE = frozenset(
     }
 )
 CARD_MAX_AMOUNT = 9_999_999  # `id` is 7 digits for cards
+# Every payment_type code of §2.2 (the page offers LINK_METHODS of them; the rest answer P007).
+KNOWN_CODES = ("01", "02", "03", "05", "06", "07", "11", "15", "17", "26")
+
+
+def _list_of(names: Iterable[str]) -> str:
+    """A regex of a comma list of `names` (that none comes twice is `_canonical`'s check)."""
+    one = "|".join(sorted(names))
+    return f"(?:{one})(?:,(?:{one}))*"
+
+
+# The one form of each signed value (ASCII only: re.ASCII). Numbers have no sign and no leading
+# zero; flags are their documented values; lists are known names joined by single commas; free
+# values have no control characters (the hmac message is one line per value).
+CANONICAL: dict[str, str] = {
+    "trading_id": r"[0-9A-Za-z_]{1,25}",
+    "payment_type": _list_of(KNOWN_CODES),
+    "fix_params": _list_of(FIXABLE),
+    "id": r"0|[1-9][0-9]{0,8}",
+    "seq_merchant_id": r"[1-9][0-9]{0,8}",
+    "payment_term_day": r"0|[1-9][0-9]?",
+    "payment_term_min": r"[1-9][0-9]{0,3}",
+    "payment_class": r"[012]",
+    "use_card_conf_number": r"[01]",
+    "customer_id": r"[0-9A-Za-z_\-]{1,20}",
+    "threedsecure_ryaku": r"[01]",
+    "stock_card_mode": r"[012]",
+    "sales_flg": r"[01]",
+    "finish_disable": r"[01]",
+    "site_id": r"[0-9A-Za-z]{1,4}",
+    "return_url": r"[!-~]+",  # what a URL is: check_fields, P008
+    "stop_return_url": r"[!-~]+",
+    "inform_url": r"[!-~]+",
+}
+URL_FIELDS = ("return_url", "stop_return_url", "banner_url", "inform_url")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +102,7 @@ RULES: dict[str, Rule] = {
     "free_memo": Rule(r"[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f]+", 256),
     "return_url": Rule(_URL, 256),
     "stop_return_url": Rule(_URL, 256),
+    "inform_url": Rule(_URL, 256),
     "copy_right": Rule(_TEXT, 256),
     "customer_family_name": Rule(_TEXT, 12),
     "customer_name": Rule(_TEXT, 12),
@@ -86,6 +129,51 @@ RULES: dict[str, Rule] = {
 }
 
 
+def check_canonical(fields: Mapping[str, str], names: Iterable[str]) -> None:
+    """6005 unless each signed value (of `names`) present is in its one canonical form."""
+    for name in names:
+        value = fields.get(name, "")
+        if value and not _canonical(name, value):
+            raise InvalidRequest("6005", field=name)
+
+
+def _canonical(name: str, value: str) -> bool:
+    if not re.fullmatch(CANONICAL[name], value, re.ASCII):
+        return False
+    if name in ("payment_type", "fix_params"):
+        parts = value.split(",")
+        return len(parts) == len(set(parts))  # no name twice
+    return True
+
+
+def url_host(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an absolute http(s) URL whose authority is only a host name or IP
+    address and an optional port (no user part, no `;`, `,` or quote); None for anything else.
+    Pages put the origin of such URLs in their Content-Security-Policy (web.link.render)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number 0–65535
+        return None
+    host = parts.hostname or ""
+    if _is_ipv6(host):
+        host = f"[{ipaddress.IPv6Address(host).compressed}]"
+    elif not _HOST.fullmatch(host):
+        return None
+    authority = host + (f":{port}" if port is not None else "")
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != authority.lower():
+        return None  # another scheme, a user part, or a port written otherwise (":", ":08")
+    return parts.scheme, host.lower(), port
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def check_fields(fields: Mapping[str, str]) -> None:
     """Every known field's kind and size; then the rules between fields."""
     for name, value in fields.items():
@@ -102,6 +190,8 @@ def check_field(name: str, value: str) -> None:
     if len(value) > rule.size:
         raise InvalidRequest("P009", field=name)
     if not re.fullmatch(rule.pattern, value):
+        raise InvalidRequest(rule.type_code, field=name)
+    if name in URL_FIELDS and url_host(value) is None:
         raise InvalidRequest(rule.type_code, field=name)
 
 

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.link import params, standing
-from kessai.core.link.hashing import hash_matches
+from kessai.core.link.hashing import signature_matches, signed_fields
 from kessai.core.link.models import LinkRequest
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments import later
-from kessai.kit.errors import InvalidRequest, KessaiError, NotFound
+from kessai.kit.errors import InvalidRequest, KessaiError, NotFound, message_for
 
 DEFAULT_TERM_DAYS = 5
 
@@ -68,10 +68,10 @@ def open_link(core: Core, fields: Mapping[str, str], *, charset: str) -> LinkPag
         merchant = session.get(Merchant, merchant_id)
         if merchant is None:
             raise InvalidRequest("P010", field="seq_merchant_id", message=_NO_MERCHANT)
-        if not hash_matches(fields, merchant.link_hash_key, fields.get("hc", "")):
-            raise LinkError("6005")
+        _check_signature(fields, merchant)
         _check_charset(fields)
         params.check_fields(fields)
+        check_scheme_rules(fields, merchant.link_signature)
         ref = MerchantRef.of(merchant)
         existing = _find(session, merchant_id, fields["trading_id"])
         if existing is not None:
@@ -102,14 +102,40 @@ _NO_MERCHANT = "マーチャントIDに該当する加盟店がありません�
 
 
 def _merchant_id(fields: Mapping[str, str]) -> int:
+    """The merchant named, only in its canonical form (no leading zero, ASCII digits: 6005)."""
     value = fields.get("seq_merchant_id", "")
     if not value:
         raise InvalidRequest(
             "P005" if "seq_merchant_id" not in fields else "P006", field="seq_merchant_id"
         )
-    if not value.isascii() or not value.isdigit() or len(value) > 9:
-        raise InvalidRequest("P008", field="seq_merchant_id")
+    params.check_canonical(fields, ("seq_merchant_id",))
     return int(value)
+
+
+def _check_signature(fields: Mapping[str, str], merchant: Merchant) -> None:
+    """6005 unless every value the merchant's scheme signs is canonical and `hc` signs them."""
+    scheme = merchant.link_signature
+    params.check_canonical(fields, signed_fields(scheme))
+    if not signature_matches(fields, merchant.link_hash_key, scheme, fields.get("hc", "")):
+        raise LinkError("6005")
+
+
+def check_scheme_rules(fields: Mapping[str, str], scheme: str) -> None:
+    """On the `paygent` scheme the page never uses stored cards and never skips 3-D Secure (P010).
+
+    §2.3 does not sign `stock_card_mode` at all, and `use_card_conf_number`, `customer_id` and
+    `threedsecure_ryaku` stand side by side in its concatenation, so a buyer can turn a signed
+    `use_card_conf_number=1` into `threedsecure_ryaku=1`, or a customer_id into a shorter one, under
+    the same `hc`. Only the hmac scheme can say what the merchant meant there."""
+    if scheme != "paygent":
+        return
+    for name, refused in (("stock_card_mode", ("1", "2")), ("threedsecure_ryaku", ("1",))):
+        if fields.get(name, "") in refused:
+            message = message_for("P010", name) + _HMAC_ONLY
+            raise InvalidRequest("P010", field=name, message=message)
+
+
+_HMAC_ONLY = "（保存カードと3Dセキュア省略は署名方式hmacの加盟店のみ使えます）"
 
 
 def _check_charset(fields: Mapping[str, str]) -> None:

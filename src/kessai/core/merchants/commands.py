@@ -18,6 +18,8 @@ from kessai.kit.errors import InvalidRequest, NotFound
 KNOWN_METHODS = ("01", "02", "03", "04", "05", "06", "07")
 # ATM (Pay-easy), card, CVS number, CVS slip, bank net, carrier, virtual account
 MODES = ("sandbox", "production")
+# How a merchant signs link requests (core.link.hashing); new merchants get the first.
+LINK_SIGNATURES = ("hmac", "paygent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class NewMerchant:
     notification_url: str | None
     enabled_methods: list[str]
     mode: str
+    link_signature: str
 
 
 def create_merchant(
@@ -46,6 +49,7 @@ def create_merchant(
     methods: list[str] | None = None,
     notification_url: str | None = None,
     merchant_id: int | None = None,
+    link_signature: str = "hmac",
     resolve: Resolver = resolve_host,
 ) -> NewMerchant:
     """Create a merchant (加盟店) with fresh credentials and hash keys.
@@ -53,6 +57,7 @@ def create_merchant(
     A production merchant's notification URL must not point inside (`notification_url`)."""
     methods = _check_methods(methods or list(KNOWN_METHODS))
     _check_mode(mode)
+    _check_link_signature(link_signature)
     notification_url = notification_url or None
     if notification_url is not None:
         check_notification_url(notification_url, mode=mode, resolve=resolve)
@@ -73,6 +78,7 @@ def create_merchant(
         notification_url=notification_url,
         enabled_methods=methods,
         mode=mode,
+        link_signature=link_signature,
     )
     session.add(_row(new, secret=secret, now=now))
     session.add(NoticeCounter(merchant_id=merchant_id, last_notice_id=0))
@@ -87,6 +93,7 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         connect_id=new.connect_id,
         connect_password_hash=credentials.hash_password(secret, new.connect_password),
         link_hash_key=new.hash_key,
+        link_signature=new.link_signature,
         notification_hash_key=new.notification_hash_key,
         threeds_hash_key=new.threeds_hash_key,
         notification_url=new.notification_url,
@@ -106,6 +113,7 @@ def update_merchant(
     mode: str | None = None,
     methods: list[str] | None = None,
     notification_url: str | None = None,
+    link_signature: str | None = None,
     resolve: Resolver = resolve_host,
 ) -> Merchant:
     """Change a merchant's settings; credentials are changed by `rotate_password` only.
@@ -125,6 +133,8 @@ def update_merchant(
         merchant.enabled_methods = ",".join(_check_methods(methods))
     if notification_url is not None:
         merchant.notification_url = notification_url or None
+    if link_signature is not None:
+        merchant.link_signature = _check_link_signature(link_signature)
     merchant.updated_at = now
     return merchant
 
@@ -167,3 +177,11 @@ def _check_mode(mode: str) -> str:
     if mode not in MODES:
         raise InvalidRequest(message=f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     return mode
+
+
+def _check_link_signature(scheme: str) -> str:
+    if scheme not in LINK_SIGNATURES:
+        raise InvalidRequest(
+            message=f"link signature must be one of {', '.join(LINK_SIGNATURES)}, not {scheme!r}"
+        )
+    return scheme

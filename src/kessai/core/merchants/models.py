@@ -21,6 +21,9 @@ class Merchant(Base):
     # telegram carries the password; the password itself has >= 128 bits of entropy.
     connect_password_hash: Mapped[str] = mapped_column(String(64))
     link_hash_key: Mapped[str] = mapped_column(String(64))
+    # How link requests are signed with link_hash_key (core.link.hashing): "hmac" (name=value lines,
+    # HMAC-SHA256) or "paygent" (PAYGENT's §2.3 hash over concatenated values, for PAYGENT shops).
+    link_signature: Mapped[str] = mapped_column(String(16))
     notification_hash_key: Mapped[str] = mapped_column(String(64))
     # 3Dセキュア結果受付ハッシュ鍵: signs the 3-D Secure result sent to term_url (§1.5 450).
     threeds_hash_key: Mapped[str] = mapped_column(String(64))

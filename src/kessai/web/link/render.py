@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
+from kessai.core.link.params import url_host
 from kessai.web.headers import page_headers
 from kessai.web.link import i18n
 
@@ -40,11 +40,14 @@ def csp(*, images: str = "", forms: str = "") -> str:
 
 
 def origin(url: str) -> str:
-    """`scheme://host[:port]` of an absolute http(s) URL; '' for anything else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    """`scheme://host[:port]` of an absolute http(s) URL with a plain host; '' for anything else.
+    Rebuilt from the parsed host and port, so nothing else of the URL (a `;` ending the directive,
+    a `,`, a quote) can reach the Content-Security-Policy header."""
+    parsed = url_host(url)
+    if parsed is None:
         return ""
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme, host, port = parsed
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def secure_headers(
