@@ -14,6 +14,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from kessai.core.console.models import ConsoleUser
 from kessai.core.console.permissions import Role
 from kessai.core.notifications.models import Notice
 from kessai.core.payments.models import Payment, PaymentOperation
@@ -151,3 +152,45 @@ def test_a_bulk_form_mixing_their_ids_and_missing_ones_shows_identical_rows(
     assert _state(runtime, merchant.merchant_id) == before
     for page in ("/console/audit", "/console/audit.csv"):
         assert secret not in attacker.get(page).text
+
+
+def test_another_merchants_users_read_like_users_that_do_not_exist(runtime, server, attacker):
+    a = make_merchant(runtime)
+    theirs = make_user(runtime, a.merchant_id, f"a{uuid.uuid4().hex[:10]}", role=Role.ADMIN)
+    with runtime.core.sessions() as session:
+        missing = (session.scalar(select(func.max(ConsoleUser.id))) or 0) + 100_000
+
+    for suffix in ("", "/password", "/certificate", "/certificate/revoke"):
+        if suffix:
+            shown = attacker.post(f"/console/users/{theirs.user_id}{suffix}", [])
+            absent = attacker.post(f"/console/users/{missing}{suffix}", [])
+        else:
+            shown = attacker.get(f"/console/users/{theirs.user_id}")
+            absent = attacker.get(f"/console/users/{missing}")
+        assert theirs.login not in shown.text
+        assert shown.status_code == absent.status_code == 404, suffix
+        _same_but_for_the_id(shown.text, absent.text, theirs.user_id, missing)
+
+
+@pytest.mark.parametrize("payment_id", ["²", "１２", "99999999999999999999"])
+def test_payment_ids_out_of_range_or_not_ascii_digits_read_as_missing(
+    runtime, server, attacker, log_file, payment_id
+):
+    before = log_file.stat().st_size
+    key = uuid.uuid4().hex
+    bulk = attacker.post(
+        "/console/payments/bulk",
+        [("action", "capture"), ("key", key), ("payment_id", payment_id)],
+    )
+    assert bulk.status_code == 400 and "決済を選択してください" in bulk.text
+    if payment_id.isascii():  # the URL's {payment_id:int} takes ASCII digits only
+        form = [("action", "capture"), ("key", uuid.uuid4().hex)]
+        for shown in (
+            attacker.get(f"/console/payments/{payment_id}"),
+            attacker.post(f"/console/payments/{payment_id}/action", form),
+            attacker.post(f"/console/payments/{payment_id}/notices/1/resend", []),
+        ):
+            assert shown.status_code == 404, shown.text[-800:]
+    with log_file.open("rb") as log:
+        log.seek(before)
+        assert b"Traceback" not in log.read()
