@@ -150,7 +150,11 @@ def test_a_bulk_form_mixing_their_ids_and_missing_ones_shows_identical_rows(
     rows = result.text.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")
     _same_but_for_the_id(rows[0], rows[1], theirs, missing)
     assert _state(runtime, merchant.merchant_id) == before
-    for page in ("/console/audit", "/console/audit.csv"):
+    # Nor may B find A's orders by their trading_id, nor see them anywhere else.
+    search = {"trading_id": secret[:9], "trading_match": "prefix", "created_from": ""}
+    assert "0件中" in attacker.get("/console/payments", **search).text  # the form echoes it
+    assert secret[:9] not in attacker.get("/console/payments.csv", **search).text
+    for page in ("/console/dashboard", "/console/audit", "/console/audit.csv"):
         assert secret not in attacker.get(page).text
 
 
