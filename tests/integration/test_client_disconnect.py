@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kessai.app import create_app
+from tests.support.servers import serve_app
+
 BODY = b"merchant_id=1&connect_id=x&connect_password=y&telegram_kind=094&telegram_version=1.0"
 
 # Every route that reads a request body (the path of one of each kind of face).
@@ -41,8 +44,9 @@ class Records(logging.Handler):
 
 
 @pytest.fixture
-def records() -> Iterator[Records]:
-    """Every record logged meanwhile: the gateway's, and uvicorn's (which does not propagate)."""
+def records(server: str) -> Iterator[Records]:
+    """Every record logged meanwhile: the gateway's, and uvicorn's (which does not propagate).
+    (After the server is up: the database's migrations are not this test's business.)"""
     handler = Records()
     loggers = [logging.getLogger(), logging.getLogger("uvicorn.error")]
     for logger in loggers:
@@ -50,6 +54,14 @@ def records() -> Iterator[Records]:
     yield handler
     for logger in loggers:
         logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def httptools_server(runtime) -> Iterator[str]:
+    """The gateway under uvicorn's httptools parser, which `make run` picks when it is installed
+    (the session's `server` uses h11)."""
+    with serve_app(create_app(runtime), http="httptools") as base_url:
+        yield base_url
 
 
 def _half_a_body_then_close(server: str, path: str) -> None:
@@ -74,10 +86,12 @@ def _settled(records: Records, seconds: float = 5.0) -> list[logging.LogRecord]:
     return list(records.records)
 
 
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
 @pytest.mark.parametrize("face", list(BODY_READERS))
 def test_a_client_gone_mid_body_leaves_one_log_line_and_no_traceback(
-    server, records, log_file: Path, face
+    request, records, log_file: Path, face, parser
 ):
+    server = request.getfixturevalue("server" if parser == "h11" else "httptools_server")
     path = BODY_READERS[face]
     before = log_file.stat().st_size
 
