@@ -13,6 +13,7 @@ from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
@@ -46,6 +47,7 @@ from kessai.web.buyer.threeds import ROUTE as ACS_ROUTE
 from kessai.web.buyer.threeds import AcsPages
 from kessai.web.console.config import ConsoleConfig
 from kessai.web.console.face import ConsoleFace
+from kessai.web.disconnect import LogClientDisconnect
 from kessai.web.link.face import LinkPagesFace
 from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
 from kessai.web.module.endpoint import TelegramFace
@@ -203,7 +205,7 @@ def create_app(
             if scheduler is not None:
                 scheduler.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LogClientDisconnect)])
 
 
 def _bank_net_routes(pages: BankNetPages) -> list[Route]:

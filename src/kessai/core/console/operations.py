@@ -18,9 +18,8 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from kessai.core.console.models import BulkAction, BulkRow
 from kessai.core.context import Core, MerchantRef
@@ -237,20 +236,24 @@ def _finish_row(core: Core, row_id: int, finished: Finished) -> None:
         assert row is not None
         row.ok, row.code, row.message = ok, code, message[:256]
         row.status_after, row.new_payment_id = status, new_id
-        row.trading_id = _trading_id(session, row.payment_id)
-
-
-def _trading_id(session: Session, payment_id: int) -> str:
-    payment = session.get(Payment, payment_id)
-    return payment.trading_id if payment is not None else ""
 
 
 def _rows(core: Core, bulk_id: int) -> list[RowResult]:
+    """The submission's rows, each with its payment's trading_id only when the payment is the
+    submitting merchant's: staff type any payment ID, and IDs are sequential, so a row for another
+    merchant's payment must read exactly like one for an ID that does not exist. (The trading_id
+    is joined here rather than read from `bulk_rows.trading_id`, which rows written before this
+    check may hold for other merchants' payments.)"""
+    theirs = and_(Payment.id == BulkRow.payment_id, Payment.merchant_id == BulkAction.merchant_id)
     with core.sessions() as session:
-        rows = session.scalars(
-            select(BulkRow).where(BulkRow.bulk_id == bulk_id).order_by(BulkRow.id)
+        rows = session.execute(
+            select(BulkRow, Payment.trading_id)
+            .join(BulkAction, BulkAction.id == BulkRow.bulk_id)
+            .outerjoin(Payment, theirs)
+            .where(BulkRow.bulk_id == bulk_id)
+            .order_by(BulkRow.id)
         )
-        return [_row_view(row) for row in rows]
+        return [_row_view(row, trading_id or "") for row, trading_id in rows]
 
 
 def _rows_of_key(core: Core, merchant: MerchantRef, key: str) -> list[RowResult]:
@@ -262,10 +265,10 @@ def _rows_of_key(core: Core, merchant: MerchantRef, key: str) -> list[RowResult]
     return _rows(core, bulk_id)
 
 
-def _row_view(row: BulkRow) -> RowResult:
+def _row_view(row: BulkRow, trading_id: str) -> RowResult:
     return RowResult(
         payment_id=row.payment_id,
-        trading_id=row.trading_id,
+        trading_id=trading_id,
         ok=row.ok,
         code=row.code,
         message=row.message if row.ok is not None else "処理中",

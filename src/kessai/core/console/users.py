@@ -32,6 +32,9 @@ from kessai.kit.errors import AuthError, InvalidRequest, NotFound
 
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
 
+USER_NOT_FOUND = "このユーザーは見つかりません。"
+MAX_ID = 2**62  # beyond it an ID is not one of ours (and a 64-bit column cannot even be asked)
+
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
@@ -272,6 +275,15 @@ def get_user(session: Session, user_id: int) -> UserView:
     return UserView.of(_get(session, user_id))
 
 
+def get_user_of(session: Session, merchant_id: int, user_id: int) -> UserView:
+    """One of this merchant's users. Another merchant's user is NotFound exactly as a user that
+    does not exist (user IDs are sequential: a different answer would list other merchants')."""
+    row = session.get(ConsoleUser, user_id) if 0 < user_id <= MAX_ID else None
+    if row is None or row.merchant_id != merchant_id:
+        raise NotFound(message=USER_NOT_FOUND)
+    return UserView.of(row)
+
+
 def find_user_by_login(session: Session, login: str) -> UserView | None:
     row = session.scalar(select(ConsoleUser).where(ConsoleUser.login == login))
     return UserView.of(row) if row is not None else None
@@ -313,7 +325,7 @@ def check_may_manage(
     if not actor.can(Permission.USERS):
         raise AuthError(message="ユーザー管理の権限がありません。")
     if target is not None and target.merchant_id != actor.merchant_id:
-        raise NotFound(message="このユーザーは見つかりません。")
+        raise NotFound(message=USER_NOT_FOUND)
     is_admin = actor.role is Role.ADMIN
     if not is_admin and (role is Role.ADMIN or (target is not None and target.role is Role.ADMIN)):
         raise AuthError(message="管理者ユーザーを作成・変更できるのは管理者だけです。")

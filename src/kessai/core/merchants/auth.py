@@ -4,10 +4,17 @@ Every telegram carries the merchant's credentials. The merchant's row is cached 
 per process; the password is still checked against its keyed hash on every request. A mismatch
 re-reads the row once before answering P002, so a password rotated a moment ago works at once;
 an old password keeps working for at most `ttl` seconds after a rotation.
+
+Credentials are read in one canonical form, as the protocol spells them (merchant_id digits 9,
+connect_id and connect_password alnum 32): ASCII digits without a leading zero, ASCII letters and
+digits. Anything else — full-width or Unicode digits, a padded zero, a space — is refused with P002
+before anything is compared, so `int()` never reads "²" or "０４２" as a merchant and
+`compare_digest` never sees a non-ASCII string.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -19,6 +26,9 @@ from kessai.core.merchants import credentials
 from kessai.core.merchants.models import Merchant
 from kessai.kit.errors import AuthError
 
+MERCHANT_ID = re.compile(r"[1-9][0-9]{0,8}")
+CREDENTIAL = re.compile(r"[0-9A-Za-z]{1,32}")
+
 
 @dataclass(frozen=True, slots=True)
 class MerchantIdentity:
@@ -28,6 +38,14 @@ class MerchantIdentity:
     mode: str
     methods: tuple[str, ...]
     clock_offset_seconds: int = 0
+
+
+def is_canonical(merchant_id: str, connect_id: str, password: str) -> bool:
+    return bool(
+        MERCHANT_ID.fullmatch(merchant_id)
+        and CREDENTIAL.fullmatch(connect_id)
+        and CREDENTIAL.fullmatch(password)
+    )
 
 
 class Authenticator:
@@ -41,7 +59,7 @@ class Authenticator:
     def authenticate(self, merchant_id: str, connect_id: str, password: str) -> MerchantIdentity:
         """The merchant these credentials belong to, or AuthError P002 — the same answer for an
         unknown merchant, a wrong connect ID and a wrong password."""
-        if not merchant_id.isdigit() or len(merchant_id) > 9:
+        if not is_canonical(merchant_id, connect_id, password):
             raise AuthError("P002")
         key = int(merchant_id)
         identity = self._cached(key)

@@ -60,7 +60,7 @@ def search_criteria(query: QueryParams) -> PaymentSearch:
     return PaymentSearch(
         trading_id=query.get("trading_id", "").strip()[:25],
         trading_prefix=query.get("trading_match") == "prefix",
-        payment_id=_int(query.get("payment_id", ""), "決済ID", maximum=2**62),
+        payment_id=_int(query.get("payment_id", ""), "決済ID", maximum=MAX_ID),
         statuses=statuses,
         methods=methods,
         institution=query.get("institution", "").strip()[:64],
@@ -92,6 +92,15 @@ def amount(value: str, label: str) -> int:
     if found is None or found <= 0:
         raise InvalidRequest(message=f"{label}を1円以上で入力してください。")
     return found
+
+
+MAX_ID = 2**62  # a payment ID beyond it is not one of ours (a 64-bit column cannot be asked)
+
+
+def payment_ids(values: list[str]) -> list[int]:
+    """The ticked payment IDs: ASCII digits within range only (a value such as "²" passes
+    `str.isdigit` but is no ID); anything else is not a payment and is left out."""
+    return [int(v) for v in values if v.isascii() and v.isdigit() and 0 < int(v) <= MAX_ID]
 
 
 def _int(value: str, label: str, *, maximum: int) -> int | None:

@@ -60,7 +60,9 @@ class SandboxApi:
     authenticator: Authenticator
 
     def routes(self) -> list[Route]:
-        base = "/sandbox/merchants/{merchant_id:int}"
+        # merchant_id as sent (not `:int`, which would read "0042" as 42): the authenticator
+        # accepts only its canonical form.
+        base = "/sandbox/merchants/{merchant_id}"
         return [
             Route(f"{base}/payments/{{payment_id:int}}/pay", self.pay, methods=["POST"]),
             Route(f"{base}/payments/{{payment_id:int}}/move", self.move, methods=["POST"]),
@@ -178,9 +180,12 @@ def _basic_credentials(request: Request) -> tuple[str, str]:
     if scheme.lower() != "basic":
         raise AuthError("P001", message="sign in with HTTP Basic: connect ID and connect password")
     try:
-        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
         raise AuthError("P001", message="the Basic credentials are not valid base64") from None
+    # Credentials are ASCII alphanumerics: bytes that are not ASCII are a wrong credential (P002),
+    # refused by the authenticator like any other.
+    user, _, password = decoded.decode("ascii", errors="replace").partition(":")
     return user, password
 
 

@@ -13,7 +13,7 @@ from kessai.core.notifications import commands as notices
 from kessai.core.payments import queries
 from kessai.core.payments.labels import ALL_STATUSES, METHOD_NAMES
 from kessai.kit.clock import JST
-from kessai.kit.errors import InvalidRequest
+from kessai.kit.errors import InvalidRequest, NotFound
 from kessai.web.console import forms
 from kessai.web.console.config import PREFIX
 from kessai.web.console.context import Ctx
@@ -70,7 +70,7 @@ def search(ctx: Ctx) -> Response:
 
 
 def detail(ctx: Ctx) -> Response:
-    payment_id = int(ctx.path["payment_id"])
+    payment_id = _path_payment_id(ctx)
     ctx.note.target = f"payment:{payment_id}"
     with ctx.core.sessions() as session:
         found = queries.get_detail(session, ctx.merchant.id, payment_id)
@@ -89,7 +89,7 @@ def detail(ctx: Ctx) -> Response:
 
 def act(ctx: Ctx) -> Response:
     """One action on one payment (from its detail page)."""
-    payment_id = int(ctx.path["payment_id"])
+    payment_id = _path_payment_id(ctx)
     action = _action(ctx.field("action"))
     amount = (
         forms.amount(ctx.field("amount"), "金額") if action in operations.NEEDS_AMOUNT else None
@@ -102,7 +102,7 @@ def bulk(ctx: Ctx) -> Response:
     action = _action(ctx.field("action"))
     if action in operations.NEEDS_AMOUNT:
         raise InvalidRequest(message="返金と金額変更は決済の詳細画面から1件ずつ実行してください。")
-    ids = [int(v) for v in ctx.fields("payment_id") if v.isdigit()]
+    ids = forms.payment_ids(ctx.fields("payment_id"))
     return _run(ctx, action, ids, None)
 
 
@@ -133,6 +133,14 @@ def _run(ctx: Ctx, action: CardAction, ids: list[int], amount: int | None) -> Re
     )
 
 
+def _path_payment_id(ctx: Ctx) -> int:
+    """The URL's payment ID; one out of range is a payment that does not exist."""
+    payment_id = int(ctx.path["payment_id"])
+    if not 0 < payment_id <= forms.MAX_ID:
+        raise NotFound("2006")
+    return payment_id
+
+
 def _action(value: str) -> CardAction:
     try:
         return CardAction(value)
@@ -141,7 +149,7 @@ def _action(value: str) -> CardAction:
 
 
 def resend_notice(ctx: Ctx) -> Response:
-    payment_id, number = int(ctx.path["payment_id"]), int(ctx.path["notice_id"])
+    payment_id, number = _path_payment_id(ctx), int(ctx.path["notice_id"])
     ctx.note.target = f"payment:{payment_id} notice:{number}"
     with ctx.core.sessions() as session:
         found = queries.get_detail(session, ctx.merchant.id, payment_id)

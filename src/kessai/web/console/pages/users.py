@@ -27,7 +27,7 @@ from kessai.web.console.context import Ctx
 
 def _target(ctx: Ctx) -> UserView:
     with ctx.core.sessions() as session:
-        target = users.get_user(session, int(ctx.path["user_id"]))
+        target = users.get_user_of(session, ctx.merchant.id, int(ctx.path["user_id"]))
     users.check_may_manage(ctx.user, target)
     ctx.note.target = f"user:{target.login}"
     return target
