@@ -104,6 +104,15 @@ class Settings(BaseSettings):
         description="The account payouts are paid from, BANK-BRANCH-TYPE-NUMBER "
         "(e.g. 0001-001-1-1234567; type 1 普通 or 2 当座)",
     )
+    invoice_issuer_name: str = Field(
+        default="Kessai",
+        description="The operator's name as payout statements (qualified invoices) print it",
+    )
+    invoice_registration_number: str | None = Field(
+        default=None,
+        description="適格請求書発行事業者登録番号 printed on payout statements: T and 13 digits",
+        pattern=r"^T[0-9]{13}$",
+    )
     log_level: str = "INFO"
 
     @field_validator("payout_requester_code")
