@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pypdfium2 as pdfium
 import pytest
 
 from kessai.app import Runtime
@@ -99,6 +100,7 @@ def _kessai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedP
         "KESSAI_PAYOUT_REQUESTER_CODE": "0000012345",
         "KESSAI_PAYOUT_REQUESTER_NAME": "ケッサイ（カ",
         "KESSAI_PAYOUT_SOURCE_ACCOUNT": "0005-001-1-7777777",
+        "KESSAI_INVOICE_REGISTRATION_NUMBER": "T9876543210987",
     }
     env.pop("KESSAI_DATABASE_URL", None)
     return subprocess.run(
@@ -139,3 +141,28 @@ def test_cli_writes_the_file_of_the_day_and_lists_what_it_held(tmp_path: Path) -
     assert (data["holder"].rstrip(), int(data["customer_code_1"])) == ("ﾔﾏﾀﾞ ﾊﾅｺ", paid)
     again = _kessai(tmp_path, *args, "--statements", str(closed), check=False)
     assert again.returncode != 0 and "never overwritten" in again.stderr
+
+
+def test_cli_prints_a_statement_pdf_with_the_merchant_and_the_registration_number(
+    tmp_path: Path,
+) -> None:
+    _kessai(tmp_path, "migrate")
+    mid = json.loads(
+        _kessai(tmp_path, "merchant", "create", "--name", "やまだ商店", "--json").stdout
+    )["merchant_id"]
+    closed = tmp_path / "closed.json"
+    closed.write_text(json.dumps([_statement(mid, 43_210)]), encoding="utf-8")
+    out = tmp_path / "statement.pdf"
+    _kessai(tmp_path, "payouts", "statement", "--statements", str(closed), "--out", str(out))
+    document = pdfium.PdfDocument(out.read_bytes())
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    for expected in (
+        "やまだ商店 御中",
+        "登録番号 T9876543210987",
+        "43,210円",
+        f"ST-{mid}-20261230",
+    ):
+        assert expected in text, expected

@@ -125,3 +125,52 @@ def _report(out: Path, written: TransferFile, as_json: bool) -> None:
             f"held: merchant {item['merchant_id']} {item['amount']:,} yen: {item['reason']}",
             err=True,
         )
+
+
+@payouts.command("statement")
+@click.option(
+    "--statements",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The closed statements, as `kessai settle close … --json` prints them.",
+)
+@click.option("--statement-id", help="Which statement, when the file holds several.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF."
+)
+@guard
+def statement(statements: Path, statement_id: str | None, out: Path) -> None:
+    """Print a payout statement (支払明細書) as a PDF, with the operator's invoice registration
+    number (KESSAI_INVOICE_REGISTRATION_NUMBER)."""
+    from kessai.app import build_runtime
+    from kessai.core.merchants.commands import get_merchant
+    from kessai.core.payouts.statement import StatementDocument
+    from kessai.web.console.statement_pdf import render
+
+    settings = load_settings()
+    if settings.invoice_registration_number is None:
+        raise click.UsageError("set KESSAI_INVOICE_REGISTRATION_NUMBER (T and 13 digits)")
+    chosen = _one_statement(_read_statements(statements), statement_id)
+    with build_runtime(settings).core.sessions() as session:
+        merchant_name = get_merchant(session, chosen.merchant_id).name
+    document = StatementDocument(
+        statement=chosen,
+        merchant_name=merchant_name,
+        issuer_name=settings.invoice_issuer_name,
+        registration_number=settings.invoice_registration_number,
+    )
+    out.write_bytes(render(document, font_path=settings.slip_font))
+    click.echo(f"{out}: statement {chosen.statement_id} of merchant {chosen.merchant_id}")
+
+
+def _one_statement(statements: list[Statement], statement_id: str | None) -> Statement:
+    if statement_id is None:
+        if len(statements) != 1:
+            raise click.UsageError(
+                f"the file holds {len(statements)} statements; give --statement-id"
+            )
+        return statements[0]
+    for candidate in statements:
+        if candidate.statement_id == statement_id:
+            return candidate
+    raise click.UsageError(f"no statement {statement_id} in the file")
