@@ -139,6 +139,7 @@ def test_cli_writes_the_file_of_the_day_and_lists_what_it_held(tmp_path: Path) -
     )
     assert (header["bank_code"], header["account_number"]) == ("0005", "7777777")
     assert (data["holder"].rstrip(), int(data["customer_code_1"])) == ("ﾔﾏﾀﾞ ﾊﾅｺ", paid)
+    assert (trailer["count"], trailer["total"]) == ("000001", "000000005000")
     again = _kessai(tmp_path, *args, "--statements", str(closed), check=False)
     assert again.returncode != 0 and "never overwritten" in again.stderr
 
