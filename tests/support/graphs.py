@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 
 
-def cycles(edges: Mapping[str, Set[str]]) -> list[list[str]]:
+def cycles(edges: Mapping[str, Set[str]]) -> list[list[str]]:  # noqa: C901 (Tarjan, whole)
     """Every ring of two or more nodes, each sorted, the list sorted: stable for a test message."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
