@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from kessai.config import Settings
 from kessai.core.payouts.accounts import BankAccount, bank_account
 from kessai.core.payouts.zengin import Payout, Requester, requester, write_transfer_file
 from kessai.kit.errors import InvalidRequest
+from kessai.kit.zengin_chars import ALLOWED
 from tests.support.zengin import parse, records
 
 OPERATOR = Requester(
@@ -167,3 +168,21 @@ def test_requester_comes_from_the_settings_with_the_directory_names() -> None:
 def test_operator_settings_the_bank_cannot_take_are_refused_at_start(name: str, value: str) -> None:
     with pytest.raises(ValueError):
         Settings(**{name: value})
+
+
+@settings(max_examples=100)
+@given(
+    st.text(alphabet=st.sampled_from([*sorted(ALLOWED), "ガ", "パ", "ぁ", "ー", "Ａ"]), max_size=40)
+)
+def test_any_holder_the_settings_accept_reads_back_unchanged(typed: str) -> None:
+    try:
+        account = bank_account("0001-001-1-1234567", typed)
+    except InvalidRequest:
+        event("refused")
+        return
+    event("accepted")
+    written = write_transfer_file(
+        [Payout(1, 1, account)], requester=OPERATOR, transfer_date=date(2026, 12, 30)
+    )
+    assert not written.held
+    assert parse(written.content)[1]["holder"] == account.holder.ljust(30)
