@@ -49,6 +49,12 @@ def test_a_bad_holder_changes_nothing_not_even_the_cycle(runtime, merchant) -> N
     assert _shown(runtime, merchant.merchant_id)["payout_cycle"] is None
 
 
+def test_an_update_without_payout_options_leaves_no_payout_row(runtime, merchant) -> None:
+    _update(runtime, merchant.merchant_id, PayoutChange())
+    with runtime.core.sessions() as session:
+        assert payout_settings(session, merchant.merchant_id) is None
+
+
 def test_an_account_without_its_holder_is_refused(runtime, merchant) -> None:
     with pytest.raises(InvalidRequest, match="account holder"):
         _update(runtime, merchant.merchant_id, PayoutChange(bank_account="0001-001-1-1234567"))

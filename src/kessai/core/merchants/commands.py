@@ -108,6 +108,9 @@ class PayoutChange:
     bank_account: str | None = None  # BANK-BRANCH-TYPE-NUMBER
     account_holder: str | None = None  # kana; full-width is made half-width
 
+    def changes_anything(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__slots__)
+
 
 def update_merchant(
     session: Session,
@@ -127,7 +130,7 @@ def update_merchant(
     with an internal URL cannot be switched to production without a public one. The payout
     settings (cycle, bank account) are checked before anything changes."""
     merchant = get_merchant(session, merchant_id)
-    if payout is not None:
+    if payout is not None and payout.changes_anything():
         set_payout_settings(
             session,
             merchant_id,
