@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kessai.kit.zengin_chars import to_zengin
 
 
 class Settings(BaseSettings):
@@ -86,7 +89,59 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses or networks (JSON list) whose console_cert_header is believed",
     )
+    payout_requester_code: str | None = Field(
+        default=None,
+        description="依頼人コード (委託者コード): the 10 digits the operator's bank assigned for "
+        "総合振込; needed to write the payout bank file",
+    )
+    payout_requester_name: str | None = Field(
+        default=None,
+        description="依頼人名: the operator's name in kana as the bank has it (at most 40 "
+        "half-width characters; full-width kana are made half-width)",
+    )
+    payout_source_account: str | None = Field(
+        default=None,
+        description="The account payouts are paid from, BANK-BRANCH-TYPE-NUMBER "
+        "(e.g. 0001-001-1-1234567; type 1 普通 or 2 当座)",
+    )
+    invoice_issuer_name: str = Field(
+        default="Kessai",
+        description="The operator's name as payout statements (qualified invoices) print it",
+    )
+    invoice_registration_number: str | None = Field(
+        default=None,
+        description="適格請求書発行事業者登録番号 printed on payout statements: T and 13 digits",
+        pattern=r"^T[0-9]{13}$",
+    )
     log_level: str = "INFO"
+
+    @field_validator("payout_requester_code")
+    @classmethod
+    def _requester_code(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9]{10}", value, re.ASCII):
+            raise ValueError("the 依頼人コード is 10 digits")
+        return value
+
+    @field_validator("payout_requester_name")
+    @classmethod
+    def _requester_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        kana = to_zengin(value).strip()
+        if not 0 < len(kana) <= 40:
+            raise ValueError("the 依頼人名 is 1 to 40 half-width characters")
+        return kana
+
+    @field_validator("payout_source_account")
+    @classmethod
+    def _source_account(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"[0-9]{4}-[0-9]{3}-[12]-[0-9]{7}", value, re.ASCII
+        ):
+            raise ValueError(
+                "the payout source account is BANK-BRANCH-TYPE-NUMBER, type 1 (普通) or 2 (当座)"
+            )
+        return value
 
     @property
     def var_dir(self) -> Path:

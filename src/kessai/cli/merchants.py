@@ -18,7 +18,9 @@ def _runtime() -> Any:
     return build_runtime(load_settings())
 
 
-def _merchant_dict(merchant: Any) -> dict[str, Any]:
+def _merchant_dict(merchant: Any, session: Any) -> dict[str, Any]:
+    from kessai.core.payouts.settings import describe, payout_settings
+
     return {
         "merchant_id": merchant.id,
         "name": merchant.name,
@@ -31,6 +33,7 @@ def _merchant_dict(merchant: Any) -> dict[str, Any]:
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,
         "created_at": merchant.created_at.isoformat(),
+        **describe(payout_settings(session, merchant.id)),
     }
 
 
@@ -107,7 +110,7 @@ def show(merchant_id: int, as_json: bool) -> None:
     from kessai.core.merchants.commands import get_merchant
 
     with _runtime().core.sessions() as session:
-        _show(_merchant_dict(get_merchant(session, merchant_id)), as_json)
+        _show(_merchant_dict(get_merchant(session, merchant_id), session), as_json)
 
 
 @merchant.command("list")
@@ -118,7 +121,7 @@ def list_(as_json: bool) -> None:
     from kessai.core.merchants.commands import list_merchants
 
     with _runtime().core.sessions() as session:
-        rows = [_merchant_dict(m) for m in list_merchants(session)]
+        rows = [_merchant_dict(m, session) for m in list_merchants(session)]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -138,6 +141,27 @@ def list_(as_json: bool) -> None:
     help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
 )
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
+@click.option(
+    "--payout-cycle",
+    type=click.Choice(["monthly", "semimonthly", "weekly"]),
+    help="When sales close and are paid (docs/operator/money.md).",
+)
+@click.option(
+    "--closing-day",
+    type=int,
+    help="monthly: day of the month (31 = last day); weekly: ISO weekday (7 = Sunday).",
+)
+@click.option(
+    "--payout-day",
+    type=int,
+    help="monthly: day of the next month (31 = last day); weekly: ISO weekday after the close.",
+)
+@click.option(
+    "--bank-account",
+    metavar="BANK-BRANCH-TYPE-NUMBER",
+    help="Payout account, e.g. 0001-001-1-1234567 (type 1 普通, 2 当座, 4 貯蓄).",
+)
+@click.option("--account-holder", metavar="KANA", help="The account holder's name in kana.")
 @click.option("--json", "as_json", is_flag=True)
 @guard
 def update(
@@ -148,11 +172,18 @@ def update(
     notification_url: str | None,
     link_signature: str | None,
     rotate_password: bool,
+    payout_cycle: str | None,
+    closing_day: int | None,
+    payout_day: int | None,
+    bank_account: str | None,
+    account_holder: str | None,
     as_json: bool,
 ) -> None:
     """Change a merchant's settings."""
+    from kessai.core.merchants.commands import PayoutChange, update_merchant
     from kessai.core.merchants.commands import rotate_password as rotate
-    from kessai.core.merchants.commands import update_merchant
+
+    payout = PayoutChange(payout_cycle, closing_day, payout_day, bank_account, account_holder)
 
     runtime = _runtime()
     with runtime.core.sessions.begin() as session:
@@ -166,8 +197,9 @@ def update(
             methods=_methods(methods),
             notification_url=notification_url,
             link_signature=link_signature,
+            payout=payout,
         )
-        data = _merchant_dict(row)
+        data = _merchant_dict(row, session)
         if rotate_password:
             data["connect_password"] = rotate(
                 session, merchant_id, secret=runtime.core.secret, now=now

@@ -22,6 +22,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTerms,
     VirtualAccountTransfer,
 )
+from kessai.core.payouts.models import PayoutSettings
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
@@ -46,6 +47,7 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentOperation",
+    "PayoutSettings",
     "StoredCard",
     "ThreeDSAuthentication",
     "VaultCard",

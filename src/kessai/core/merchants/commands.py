@@ -12,6 +12,7 @@ from kessai.core.merchants import credentials
 from kessai.core.merchants.models import Merchant
 from kessai.core.merchants.notification_url import Resolver, check_notification_url, resolve_host
 from kessai.core.notifications.models import NoticeCounter
+from kessai.core.payouts.settings import set_payout_settings
 from kessai.kit.errors import InvalidRequest, NotFound
 
 # payment_type codes a merchant can have enabled; card only until the other methods land.
@@ -104,6 +105,20 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PayoutChange:
+    """What to change of a merchant's payout settings (None: keep it)."""
+
+    cycle: str | None = None  # monthly | semimonthly | weekly
+    closing_day: int | None = None
+    payout_day: int | None = None
+    bank_account: str | None = None  # BANK-BRANCH-TYPE-NUMBER
+    account_holder: str | None = None  # kana; full-width is made half-width
+
+    def changes_anything(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__slots__)
+
+
 def update_merchant(
     session: Session,
     merchant_id: int,
@@ -114,13 +129,26 @@ def update_merchant(
     methods: list[str] | None = None,
     notification_url: str | None = None,
     link_signature: str | None = None,
+    payout: PayoutChange | None = None,
     resolve: Resolver = resolve_host,
 ) -> Merchant:
     """Change a merchant's settings; credentials are changed by `rotate_password` only.
 
     The notification URL is checked against the mode it will be used in, so a sandbox merchant
-    with an internal URL cannot be switched to production without a public one."""
+    with an internal URL cannot be switched to production without a public one. The payout
+    settings (cycle, bank account) are checked before anything changes."""
     merchant = get_merchant(session, merchant_id)
+    if payout is not None and payout.changes_anything():
+        set_payout_settings(
+            session,
+            merchant_id,
+            now=now,
+            cycle=payout.cycle,
+            closing_day=payout.closing_day,
+            payout_day=payout.payout_day,
+            account=payout.bank_account,
+            holder=payout.account_holder,
+        )
     if mode is not None or notification_url is not None:
         url = merchant.notification_url if notification_url is None else notification_url
         if url:

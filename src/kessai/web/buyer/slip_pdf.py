@@ -20,7 +20,6 @@ support draw from their own fonts.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,45 +27,18 @@ from pathlib import Path
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from kessai.core.payments.slip.commands import SlipDocument
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import JST, as_utc
+from kessai.web.fonts import japanese_font
 
 FNC1 = "\xf1"  # reportlab's spelling of FNC1 in a Code128 value
 MODULE = 0.19 * mm
 QUIET = 10 * MODULE
 BAR_HEIGHT = 12 * mm
 DIGITS_FONT = "Courier"  # one of the PDF standard fonts: every viewer has it
-
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
-    Path("/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf"),
-    Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
-    Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
-)
-CID_FONT = "HeiseiKakuGo-W5"
-_EMBEDDED = "KessaiGothic"
-# reportlab keeps registered fonts in a process-wide table; registering once is all it needs.
-_fonts_lock = threading.Lock()
-
-
-def japanese_font(configured: Path | None = None) -> str:
-    """The name of the font to draw Japanese with, registered with reportlab on first use."""
-    with _fonts_lock:
-        path = configured or next((p for p in FONT_CANDIDATES if p.is_file()), None)
-        if path is not None and path.is_file():
-            name = f"{_EMBEDDED}-{path.stem}"
-            if name not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont(name, str(path)))
-            return name
-        if CID_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
-        return CID_FONT
 
 
 def barcode(code: str) -> Code128:

@@ -1,0 +1,40 @@
+"""The Japanese font the gateway's PDFs (payment slips, payout statements) are drawn with.
+
+A TrueType Japanese font is embedded when one is installed (the setting `KESSAI_SLIP_FONT`, else
+IPAex Gothic / IPA Gothic where Debian installs them); without one the PDF names the standard
+Adobe-Japan1 font HeiseiKakuGo-W5, which viewers with Japanese support draw from their own fonts.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
+    Path("/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf"),
+    Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
+    Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"),
+)
+CID_FONT = "HeiseiKakuGo-W5"
+_EMBEDDED = "KessaiGothic"
+# reportlab keeps registered fonts in a process-wide table; registering once is all it needs.
+_fonts_lock = threading.Lock()
+
+
+def japanese_font(configured: Path | None = None) -> str:
+    """The name of the font to draw Japanese with, registered with reportlab on first use."""
+    with _fonts_lock:
+        path = configured or next((p for p in FONT_CANDIDATES if p.is_file()), None)
+        if path is not None and path.is_file():
+            name = f"{_EMBEDDED}-{path.stem}"
+            if name not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont(name, str(path)))
+            return name
+        if CID_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+        return CID_FONT
