@@ -149,6 +149,7 @@ def serve(
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
     _check_ready(settings)
+    _say_unconnected(settings)
     if auto_tls and not cert:
         cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
         cert, key = str(cert_path), str(key_path)
@@ -193,6 +194,18 @@ def _check_ready(settings: Settings) -> None:
         _fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
     finally:
         runtime.engine.dispose()
+
+
+def _say_unconnected(settings: Settings) -> None:
+    """Name the institutions production merchants cannot reach: their methods answer P007."""
+    from kessai.app import NOT_CONNECTED, unconnected_institutions
+
+    logging.getLogger("kessai.serve").warning(
+        "no real connector, so production merchants get %s (sandbox merchants use the "
+        "simulators) for: %s",
+        NOT_CONNECTED,
+        "; ".join(unconnected_institutions(settings)),
+    )
 
 
 def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool) -> None:
