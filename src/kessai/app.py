@@ -176,8 +176,10 @@ def create_app(
     *,
     require_client_cert: bool = False,
     run_worker: bool = False,
-    with_simulators: bool = False,
 ) -> Starlette:
+    """The gateway's faces over `runtime`. With `require_client_cert` (TLS), merchants' telegrams
+    and sandbox API calls need their own client certificate. The simulators are never mounted
+    here: they are other companies, served on their own listener (`create_simulators_app`)."""
     core = runtime.core
     authenticator = Authenticator(core.sessions, core.secret)
     telegrams = TelegramFace(
@@ -193,7 +195,7 @@ def create_app(
         *LinkPagesFace(core, public_url=runtime.settings.public_url).routes(),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
-        *SandboxApi(core, authenticator).routes(),
+        *SandboxApi(core, authenticator, require_client_cert=require_client_cert).routes(),
         *_bank_net_routes(BankNetPages(core)),
         *_carrier_routes(CarrierPages(core)),
         Route(
@@ -208,10 +210,6 @@ def create_app(
         Route("/cvs/slip/{payment_id}/{token}/slip.pdf", slips.pdf, methods=["GET"]),
         ConsoleFace(core, console_config(runtime.settings, tls=require_client_cert)).mount(),
     ]
-    if with_simulators:
-        from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
-
-        routes.append(Mount("/sim/acquirer", create_acquirer_simulator(runtime.core.clock)))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -228,6 +226,15 @@ def create_app(
                 scheduler.stop()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def create_simulators_app(clock: Clock) -> Starlette:
+    """The institution simulators (only the card acquirer's speaks HTTP so far) under /sim/, for a
+    listener of their own: their control API (reset, queued failures, the operation list) has no
+    authentication, so it must never share a listener with merchants' traffic."""
+    from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
+
+    return Starlette(routes=[Mount("/sim/acquirer", create_acquirer_simulator(clock))])
 
 
 def _bank_net_routes(pages: BankNetPages) -> list[Route]:

@@ -112,9 +112,14 @@ def migrate() -> None:
 )
 @click.option(
     "--simulators/--no-simulators",
-    default=True,
-    show_default=True,
-    help="Mount the institution simulators under /sim/.",
+    default=None,
+    help="Serve the institution simulators under /sim/ on their own listener, on 127.0.0.1 "
+    "only (default: with --demo).",
+)
+@click.option(
+    "--simulators-port",
+    type=int,
+    help="Port of the simulators' listener  [default: --port + 1]",
 )
 @click.option(
     "--workers",
@@ -133,7 +138,8 @@ def serve(
     client_ca: str | None,
     auto_tls: bool,
     worker: bool,
-    simulators: bool,
+    simulators: bool | None,
+    simulators_port: int | None,
     workers: int,
     demo: bool,
 ) -> None:
@@ -158,7 +164,7 @@ def serve(
         # same port; the app tells them apart (merchant IDs vs console fingerprints).
         client_ca = str(client_ca_bundle(settings.var_dir))
     os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
-        {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
+        {"require_client_cert": bool(cert), "run_worker": worker}
     )
     app: Any = "kessai.cli.serving:app_from_environment"
     config = build_uvicorn_config(
@@ -176,6 +182,8 @@ def serve(
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
+    if demo if simulators is None else simulators:
+        _serve_simulators(settings, simulators_port or port + 1)
     run_server(config)
 
 
@@ -194,6 +202,23 @@ def _check_ready(settings: Settings) -> None:
         _fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
     finally:
         runtime.engine.dispose()
+
+
+def _serve_simulators(settings: Settings, port: int) -> None:
+    """The simulators on 127.0.0.1:`port`, beside the gateway: their control API has no
+    authentication, so never on the gateway's listener nor on another address."""
+    from kessai.app import create_simulators_app
+    from kessai.kit.clock import SystemClock
+    from kessai.tls.server import build_uvicorn_config, start_beside
+
+    config = build_uvicorn_config(
+        create_simulators_app(SystemClock()),
+        host="127.0.0.1",
+        port=port,
+        log_level=settings.log_level.lower(),
+    )
+    start_beside(config)
+    click.echo(f"Simulators (this machine only): http://127.0.0.1:{port}/sim/acquirer", err=True)
 
 
 def _say_unconnected(settings: Settings) -> None:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, TypedDict
 
@@ -205,6 +207,20 @@ def run_server(config: uvicorn.Config) -> None:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     uvicorn.Server(config).run()
+
+
+def start_beside(config: uvicorn.Config, *, timeout: float = 10.0) -> uvicorn.Server:
+    """Serve `config` in a daemon thread of this process (a second listener beside `run_server`'s,
+    e.g. the simulators'), once it listens. Raises RuntimeError if it cannot (port taken)."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True, name=f"listener-{config.port}")
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"could not listen on {config.host}:{config.port}")
+        time.sleep(0.01)
+    return server
 
 
 def peer_certificate(scope: Mapping[str, Any]) -> dict[str, Any] | None:
