@@ -147,6 +147,7 @@ def serve(
     /console/."""
     from kessai.db.migrate import upgrade
     from kessai.tls.ca import client_ca_bundle, ensure_server_certificate
+    from kessai.tls.limits import ConnectionLimits
     from kessai.tls.server import build_uvicorn_config, run_server
 
     settings = _settings()
@@ -178,6 +179,11 @@ def serve(
         log_level=settings.log_level.lower(),
         factory=True,
         access_log=False,  # query strings may carry card numbers; the face logs safely
+        limits=ConnectionLimits(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            per_client=settings.connections_per_client,
+        ),
     )
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
