@@ -188,7 +188,9 @@ def serve(
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
-    if demo if simulators is None else simulators:
+    if simulators is None:
+        simulators = demo  # the one-command demo has them; a production start must ask
+    if simulators:
         _serve_simulators(settings, simulators_port or port + 1)
     run_server(config)
 

@@ -11,9 +11,9 @@ The last two are the tool's actions that are not moves of one payment: a transfe
 account whatever is claimed on it, and a payment slip paid without any application.
 
 The merchant authenticates as its telegrams do: HTTP Basic with the connect ID as user name and the
-connect password, the merchant ID in the path; when the gateway is served over TLS, also with its
-own client certificate, as its telegrams (403, P016 without it or with another merchant's: a
-password alone must not move payments on the port merchants' modules use). Production merchants are refused (403, S001) by
+connect password, the merchant ID in the path; over TLS also with its own client certificate (403,
+P016 without it or with another merchant's: a password alone must not move payments on the port
+merchants' modules use). Production merchants are refused (403, S001) by
 `testtool` itself, so no face can reach a sandbox control for them. Errors answer
 `{"error": {"code", "message"}}` with a status that says what kind of failure it was.
 """
