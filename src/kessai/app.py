@@ -71,18 +71,46 @@ class VaultService:
         return self.vault.open(row)
 
 
+# A production merchant is never served by a simulated institution: a method whose institution
+# has no real connector answers P007 (この決済手段は契約されていません) before anything is written, as
+# PAYGENT answers a method the merchant has no contract for. 3-D Secure keeps PAYGENT's own code for
+# it, P063. Sandbox merchants keep the simulators.
+NOT_CONNECTED = "P007"
+THREEDS_NOT_CONNECTED = "P063"
+
+# The institutions this distribution only simulates (a real one is one more connector, issue #3),
+# as the start-up log names them.
+SIMULATED_ONLY = (
+    "ATM / Pay-easy agency (010)",
+    "CVS chains (030)",
+    "CVS payment slip agency (040)",
+    "bank net banks (050/060)",
+    "virtual account bank (070)",
+    "carriers (100-105)",
+    "3-D Secure server (450, P063)",
+)
+
+
 @dataclass
 class AcquirerRouter:
     """Sandbox merchants get PAYGENT's stub rules in-process; production merchants the configured
-    acquirer (the simulator over HTTP in this distribution)."""
+    acquirer (KESSAI_ACQUIRER_URL), or P007 without one: a stub never approves a real card."""
 
     sandbox: CardAcquirer
     production: CardAcquirer | None
 
     def __call__(self, merchant: MerchantRef) -> CardAcquirer:
-        if merchant.mode == "sandbox" or self.production is None:
+        if merchant.mode == "sandbox":
             return self.sandbox
+        if self.production is None:
+            raise InvalidRequest(NOT_CONNECTED)
         return self.production
+
+
+def unconnected_institutions(settings: Settings) -> list[str]:
+    """What production merchants cannot use in this configuration (said at start-up)."""
+    card = [] if settings.acquirer_url else ["card acquirer (020-029; KESSAI_ACQUIRER_URL unset)"]
+    return card + list(SIMULATED_ONLY)
 
 
 @dataclass
@@ -110,17 +138,15 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         vault=vault,
         acquirer_for=AcquirerRouter(SandboxAcquirer(clock), production),
         secret=secret,
-        # Only the sandbox agency exists so far; a real one is one more connector (issue #3).
-        payeasy_for=_constant(SandboxPayEasy()),
-        cvs_for=_constant(SandboxCvs()),
-        banknet_for=_constant(SandboxBankNet()),
-        virtual_bank_for=_constant(SandboxVirtualAccountBank()),
-        carrier_for=_constant(SandboxCarrier()),
-        slip_for=_constant(SandboxSlipAgency()),
-        # Only the sandbox's simulated ACS exists so far; a real 3-D Secure server is one more
-        # connector. Unlike a simulated till, a simulated ACS would let anyone "authenticate" a
-        # stolen card, so production merchants get P063 (not contracted) until one is configured.
-        threeds_for=_sandbox_only(SandboxThreeDSServer(), "P063"),
+        payeasy_for=_sandbox_only(SandboxPayEasy(), NOT_CONNECTED),
+        cvs_for=_sandbox_only(SandboxCvs(), NOT_CONNECTED),
+        banknet_for=_sandbox_only(SandboxBankNet(), NOT_CONNECTED),
+        virtual_bank_for=_sandbox_only(SandboxVirtualAccountBank(), NOT_CONNECTED),
+        carrier_for=_sandbox_only(SandboxCarrier(), NOT_CONNECTED),
+        slip_for=_sandbox_only(SandboxSlipAgency(), NOT_CONNECTED),
+        # A simulated ACS would let anyone "authenticate" a stolen card, as a simulated till would
+        # let a buyer walk away with goods unpaid: production merchants get neither.
+        threeds_for=_sandbox_only(SandboxThreeDSServer(), THREEDS_NOT_CONNECTED),
     )
     return Runtime(settings=settings, engine=engine, core=core)
 
@@ -128,11 +154,9 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
 T = TypeVar("T")
 
 
-def _constant(institution: T) -> Callable[[MerchantRef], T]:
-    return lambda _merchant: institution
-
-
 def _sandbox_only(institution: T, code: str) -> Callable[[MerchantRef], T]:
+    """`institution` for sandbox merchants; `code` for production ones (a simulator only)."""
+
     def pick(merchant: MerchantRef) -> T:
         if merchant.mode != "sandbox":
             raise InvalidRequest(code)
@@ -154,8 +178,10 @@ def create_app(
     *,
     require_client_cert: bool = False,
     run_worker: bool = False,
-    with_simulators: bool = False,
 ) -> Starlette:
+    """The gateway's faces over `runtime`. With `require_client_cert` (TLS), merchants' telegrams
+    and sandbox API calls need their own client certificate. The simulators are never mounted
+    here: they are other companies, served on their own listener (`create_simulators_app`)."""
     core = runtime.core
     authenticator = Authenticator(core.sessions, core.secret)
     telegrams = TelegramFace(
@@ -171,7 +197,7 @@ def create_app(
         *LinkPagesFace(core, public_url=runtime.settings.public_url).routes(),
         Route("/health", _health, methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
-        *SandboxApi(core, authenticator).routes(),
+        *SandboxApi(core, authenticator, require_client_cert=require_client_cert).routes(),
         *_bank_net_routes(BankNetPages(core)),
         *_carrier_routes(CarrierPages(core)),
         Route(
@@ -186,10 +212,6 @@ def create_app(
         Route("/cvs/slip/{payment_id}/{token}/slip.pdf", slips.pdf, methods=["GET"]),
         ConsoleFace(core, console_config(runtime.settings, tls=require_client_cert)).mount(),
     ]
-    if with_simulators:
-        from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
-
-        routes.append(Mount("/sim/acquirer", create_acquirer_simulator(runtime.core.clock)))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -206,6 +228,15 @@ def create_app(
                 scheduler.stop()
 
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LogClientDisconnect)])
+
+
+def create_simulators_app(clock: Clock) -> Starlette:
+    """The institution simulators (only the card acquirer's speaks HTTP so far) under /sim/, for a
+    listener of their own: their control API (reset, queued failures, the operation list) has no
+    authentication, so it must never share a listener with merchants' traffic."""
+    from kessai.simulators.acquirer.app import create_app as create_acquirer_simulator
+
+    return Starlette(routes=[Mount("/sim/acquirer", create_acquirer_simulator(clock))])
 
 
 def _bank_net_routes(pages: BankNetPages) -> list[Route]:

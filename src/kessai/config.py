@@ -37,13 +37,32 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(default=None, description="Base URL buyers and merchants see")
     acquirer_url: str | None = Field(
-        default=None, description="Card acquirer simulator for production-mode merchants"
+        default=None,
+        description="The card acquirer of production-mode merchants (this distribution's "
+        "acquirer_sim API); without it their card telegrams answer P007",
     )
     acquirer_timeout: float = Field(
         default=10.0, description="Seconds before an acquirer call is unknown"
     )
     threads: int = Field(
         default=4, ge=1, description="Request threads per server process (telegram work)"
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers, from the "
+        "connection (after TLS) or the previous answer; then the connection is closed",
+    )
+    body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a client has to send a request's whole body after its headers",
+    )
+    connections_per_client: int = Field(
+        default=50,
+        ge=0,
+        description="Open connections one client address may hold per server process; more are "
+        "answered 429 and closed (0: no limit; behind a proxy every client is the proxy)",
     )
     notify_timeout: float = Field(
         default=10.0, gt=0, description="Seconds before a notice push (§1.6) counts as failed"

@@ -7,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kessai.connectors.sandbox.payeasy import SandboxPayEasy
+from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.payments.atm import commands as atm
 from kessai.kit.clock import JST
@@ -174,7 +177,12 @@ def test_sandbox_cli_pays_and_refuses_production_merchants(server, merchant, run
     )
     assert json.loads(result.stdout) == {"payment_id": int(pid), "payment_status": "40"}
     production = make_merchant(runtime, mode="production")
-    other = apply(server, production, "PROD1")["payment_id"]
+    assert apply(server, production, "PROD1").code == "P007"  # only a simulated agency here
+    # A payment made while a real agency served the merchant (the sandbox's stands in for it).
+    connected = replace(runtime.core, payeasy_for=lambda _merchant: SandboxPayEasy())
+    request = atm.AtmRequest("PROD1", 5500, DETAIL, DETAIL_KANA)
+    made = atm.apply(connected, MerchantRef(production.merchant_id, "production"), request)
+    other = str(made.payment_id)
     refused = subprocess.run(
         [sys.executable, "-m", "kessai", "sandbox", "pay", other],
         env=env,

@@ -5,19 +5,24 @@ clear_detail, the deadline (12), the grace (16), the sandbox tool and its CLI, 0
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from kessai.app import Runtime
+from kessai.app import Runtime, create_app
 from kessai.client import KessaiClient
-from kessai.connectors.sandbox.vaccount import SANDBOX_BRANCH_CODES, names
+from kessai.connectors.sandbox.vaccount import (
+    SANDBOX_BRANCH_CODES,
+    SandboxVirtualAccountBank,
+    names,
+)
 from kessai.core.context import MerchantRef
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.payments import later, testtool
@@ -29,6 +34,7 @@ from kessai.kit.errors import InvalidRequest, InvalidState
 from kessai.worker.scheduler import run_jobs_once
 from tests.conftest import TestClock, make_merchant, test_db_kind
 from tests.support.paid_later import notice_statuses, payment_notice_statuses, ref, status
+from tests.support.servers import serve_app
 from tests.support.telegrams import send
 from tests.support.vaccount import (
     account_of,
@@ -63,6 +69,18 @@ def bank_deadline(now: datetime, expire_days: int) -> datetime:
 def terms(runtime: Runtime, merchant: NewMerchant, **values: int) -> None:
     with runtime.core.sessions.begin() as session:
         set_terms(session, merchant.merchant_id, now=runtime.core.clock.now(), **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def connected(runtime: Runtime) -> Iterator[tuple[str, Runtime]]:
+    """The gateway once a real bank is connected: production merchants reach a bank (the sandbox's
+    stands in for it; this distribution only simulates one, so they get P007) and their pools are
+    filled by the operator, never by themselves."""
+    bank = SandboxVirtualAccountBank()
+    core = dataclasses.replace(runtime.core, virtual_bank_for=lambda _merchant: bank)
+    with_bank = dataclasses.replace(runtime, core=core)
+    with serve_app(create_app(with_bank), http="h11") as url:
+        yield url, with_bank
 
 
 def production(runtime: Runtime, accounts: int = 0) -> tuple[NewMerchant, MerchantRef]:
@@ -144,9 +162,8 @@ class TestApply:
 
 
 class TestPool:
-    def test_production_pool_is_filled_by_the_operator_and_reused_only_after_40(
-        self, server, runtime
-    ):
+    def test_production_pool_is_filled_by_the_operator_and_reused_only_after_40(self, connected):
+        server, runtime = connected
         shop, shop_ref = production(runtime)
         empty = apply(server, shop, "P0")
         assert empty.code == "8001" and payment_count(runtime, shop) == 0
@@ -161,7 +178,8 @@ class TestPool:
         again = apply(server, shop, "P3")
         assert account_of(again) == account_of(first)
 
-    def test_account_is_reused_only_after_16(self, server, runtime, clock):
+    def test_account_is_reused_only_after_16(self, connected, clock):
+        server, runtime = connected
         shop, _ = production(runtime, accounts=1)
         first = apply(server, shop, "P1", expire_days="0")
         past(clock, bank_deadline(datetime.now(UTC), 0))
@@ -173,7 +191,8 @@ class TestPool:
         assert status(server, shop, first["payment_id"]) == "16"
         assert account_of(apply(server, shop, "P3")) == account_of(first)
 
-    def test_claims_at_once_never_share_an_account(self, server, runtime):
+    def test_claims_at_once_never_share_an_account(self, connected):
+        server, runtime = connected
         shop, _ = production(runtime, accounts=5)
         replies: list[object] = []
         run_at_once([lambda i=i: replies.append(apply(server, shop, f"C{i}")) for i in range(8)])
@@ -181,7 +200,8 @@ class TestPool:
         assert len(ok) == 5 and len({account_of(r) for r in ok}) == 5  # type: ignore[arg-type]
         assert sorted(r.code for r in replies if r not in ok) == ["8001"] * 3  # type: ignore[attr-defined]
 
-    def test_closed_account_is_not_handed_out(self, server, runtime):
+    def test_closed_account_is_not_handed_out(self, connected):
+        server, runtime = connected
         shop, _ = production(runtime, accounts=1)
         account = pool.list_accounts(runtime.core, shop.merchant_id)[0]
         pool.close_account(runtime.core, pool.AccountKey.parse(account.key))
@@ -443,20 +463,21 @@ class TestSandboxTool:
             "05",
             300,
         )
-        shop, _ = production(runtime, accounts=1)
+        shop, _ = production(runtime)
         refused = kessai(
             runtime, "sandbox", "transfer", str(shop.merchant_id), "--amount", "1", ok=False
         )
         assert "production mode" in refused
 
     def test_operator_cli_fills_a_pool_and_lists_transfers(self, server, runtime):
-        shop, _ = production(runtime)
+        shop = make_merchant(runtime)
         added = kessai(
             runtime, "va", "pool", "add", str(shop.merchant_id), "--count", "2", "--json"
         )
         assert len(added) == 2 and all(a["merchant_id"] == shop.merchant_id for a in added)
         reply = apply(server, shop)
         assert reply.result == "0", reply.fields
+        assert "-".join(account_of(reply)) in {a["key"] for a in added}  # the pool, not a refill
         transfers.receive(
             runtime.core, bank_transfer(account_of(reply), 10000, at=datetime.now(UTC))
         )

@@ -84,9 +84,14 @@ def migrate() -> None:
 )
 @click.option(
     "--simulators/--no-simulators",
-    default=True,
-    show_default=True,
-    help="Mount the institution simulators under /sim/.",
+    default=None,
+    help="Serve the institution simulators under /sim/ on their own listener, on 127.0.0.1 "
+    "only (default: with --demo).",
+)
+@click.option(
+    "--simulators-port",
+    type=int,
+    help="Port of the simulators' listener  [default: --port + 1]",
 )
 @click.option(
     "--workers",
@@ -105,7 +110,8 @@ def serve(
     client_ca: str | None,
     auto_tls: bool,
     worker: bool,
-    simulators: bool,
+    simulators: bool | None,
+    simulators_port: int | None,
     workers: int,
     demo: bool,
 ) -> None:
@@ -113,6 +119,7 @@ def serve(
     /console/."""
     from kessai.db.migrate import upgrade
     from kessai.tls.ca import client_ca_bundle, ensure_server_certificate
+    from kessai.tls.limits import ConnectionLimits
     from kessai.tls.server import build_uvicorn_config, run_server
 
     settings = load_settings()
@@ -121,6 +128,7 @@ def serve(
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
     _check_ready(settings)
+    _say_unconnected(settings)
     if auto_tls and not cert:
         cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
         cert, key = str(cert_path), str(key_path)
@@ -129,7 +137,7 @@ def serve(
         # same port; the app tells them apart (merchant IDs vs console fingerprints).
         client_ca = str(client_ca_bundle(settings.var_dir))
     os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
-        {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
+        {"require_client_cert": bool(cert), "run_worker": worker}
     )
     app: Any = "kessai.cli.serving:app_from_environment"
     config = build_uvicorn_config(
@@ -143,10 +151,19 @@ def serve(
         log_level=settings.log_level.lower(),
         factory=True,
         access_log=False,  # query strings may carry card numbers; the face logs safely
+        limits=ConnectionLimits(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            per_client=settings.connections_per_client,
+        ),
     )
     scheme = "https" if cert else "http"
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
+    if simulators is None:
+        simulators = demo  # the one-command demo has them; a production start must ask
+    if simulators:
+        _serve_simulators(settings, simulators_port or port + 1)
     run_server(config)
 
 
@@ -165,6 +182,35 @@ def _check_ready(settings: Settings) -> None:
         fail(f"the database is not ready ({type(error.orig).__name__}); run: kessai migrate")
     finally:
         runtime.engine.dispose()
+
+
+def _serve_simulators(settings: Settings, port: int) -> None:
+    """The simulators on 127.0.0.1:`port`, beside the gateway: their control API has no
+    authentication, so never on the gateway's listener nor on another address."""
+    from kessai.app import create_simulators_app
+    from kessai.kit.clock import SystemClock
+    from kessai.tls.server import build_uvicorn_config, start_beside
+
+    config = build_uvicorn_config(
+        create_simulators_app(SystemClock()),
+        host="127.0.0.1",
+        port=port,
+        log_level=settings.log_level.lower(),
+    )
+    start_beside(config)
+    click.echo(f"Simulators (this machine only): http://127.0.0.1:{port}/sim/acquirer", err=True)
+
+
+def _say_unconnected(settings: Settings) -> None:
+    """Name the institutions production merchants cannot reach: their methods answer P007."""
+    from kessai.app import NOT_CONNECTED, unconnected_institutions
+
+    logging.getLogger("kessai.serve").warning(
+        "no real connector, so production merchants get %s (sandbox merchants use the "
+        "simulators) for: %s",
+        NOT_CONNECTED,
+        "; ".join(unconnected_institutions(settings)),
+    )
 
 
 def _print_demo_merchant(settings: Settings, host: str, port: int, *, tls: bool) -> None:

@@ -18,5 +18,4 @@ def app_from_environment() -> Starlette:
         runtime,
         require_client_cert=bool(options.get("require_client_cert")),
         run_worker=bool(options.get("run_worker")),
-        with_simulators=bool(options.get("with_simulators")),
     )

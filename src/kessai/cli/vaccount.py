@@ -55,7 +55,8 @@ def pool_group() -> None:
 @guard
 def pool_add(merchant_id: int, count: int, as_json: bool) -> None:
     """Open COUNT accounts at the merchant's bank and add them to its pool (a production
-    merchant's 070 answers 8001 while its pool has no free account)."""
+    merchant's 070 answers 8001 while its pool has no free account; while only the simulated bank
+    exists, production merchants have none: P007)."""
     from kessai.core.payments.vaccount import pool
 
     core = _core()

@@ -14,7 +14,8 @@ TLS but does not put the peer certificate into the ASGI scope, so this module su
   each connection reads the verified peer certificate once (after the handshake, in
   ``connection_made``) and every request scope on it carries ``scope["extensions"]["tls"]``
   (`TLSExtension`): the ASGI TLS extension's keys plus ``client_cert`` (the `getpeercert()` dict or
-  None) and ``merchant_id``.
+  None) and ``merchant_id``; and so that each keeps `kessai.tls.limits`' read deadlines and
+  per-address limit (plain HTTP too), from the `ServingConfig`.
 - `build_uvicorn_config` and `run_server` to start it; `peer_merchant_id` / `peer_certificate` for
   the app.
 
@@ -26,9 +27,12 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, TypedDict
 
+import h11
 import uvicorn
 from cryptography import x509
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -37,6 +41,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from kessai.tls.ca import certificate_fingerprint, merchant_id_from_cert
+from kessai.tls.limits import ConnectionLimits, Phase, ReadGuard
 
 TLS_EXTENSION: Final = "tls"
 _TLS_VERSIONS: Final = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
@@ -120,20 +125,83 @@ def with_peer_identity(app: ASGI3Application, transport: asyncio.BaseTransport) 
     return PeerIdentityApp(app, tls_extension_for(ssl_object))
 
 
+class ServingConfig(uvicorn.Config):
+    """A `uvicorn.Config` that also carries the `ConnectionLimits` its protocols keep (picklable,
+    so worker processes get them too)."""
+
+    def __init__(self, app: Any, *, limits: ConnectionLimits, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.limits = limits
+
+
+def _guard(
+    config: uvicorn.Config, transport: asyncio.Transport, client: tuple[str, int] | None
+) -> ReadGuard:
+    limits = config.limits if isinstance(config, ServingConfig) else ConnectionLimits()
+    return ReadGuard(limits, transport, client[0] if client else None)
+
+
 class MTLSHttpToolsProtocol(HttpToolsProtocol):
-    """Uvicorn's httptools protocol, publishing the client certificate in the scope."""
+    """Uvicorn's httptools protocol, publishing the client certificate in the scope and keeping
+    the read deadlines and the per-address limit (`kessai.tls.limits`)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.app = with_peer_identity(self.app, transport)
+        self.guard = _guard(self.config, transport, self.client)
+        if self.guard.admit(getattr(c, "client", None) for c in self.connections):
+            self.guard.enter(Phase.HEADERS)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.cancel()
+        super().connection_lost(exc)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self.guard.enter(Phase.BODY)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.guard.enter(Phase.APP)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.cycle is None or self.cycle.response_complete:  # no pipelined request in flight
+            self.guard.enter(Phase.HEADERS)
 
 
 class MTLSH11Protocol(H11Protocol):
-    """Uvicorn's h11 protocol, publishing the client certificate in the scope."""
+    """Uvicorn's h11 protocol, publishing the client certificate in the scope and keeping the
+    read deadlines and the per-address limit (`kessai.tls.limits`)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.app = with_peer_identity(self.app, transport)
+        self.guard = _guard(self.config, transport, self.client)
+        if self.guard.admit(getattr(c, "client", None) for c in self.connections):
+            self.guard.enter(Phase.HEADERS)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow()
+
+    def _follow(self) -> None:
+        """The phase h11 says the client is in: before a request, sending its body, or done."""
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            self.guard.enter(Phase.HEADERS)
+        elif state is h11.SEND_BODY:
+            self.guard.enter(Phase.BODY)
+        else:
+            self.guard.enter(Phase.APP)
 
 
 PROTOCOLS: Final[dict[str, type[asyncio.Protocol]]] = {
@@ -155,6 +223,7 @@ def build_uvicorn_config(
     http: HttpImplementation = "httptools",
     access_log: bool = False,
     factory: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> uvicorn.Config:
     """A `uvicorn.Config` serving `app` over TLS with optional client certificates, or plain HTTP.
 
@@ -167,14 +236,16 @@ def build_uvicorn_config(
     `access_log` is off by default: uvicorn's access log writes query strings, and some PAYGENT
     clients put every field, card numbers included, in the query string (spec §1.2). Set it here
     rather than on the returned config: uvicorn applies it while constructing the config.
-    `factory=True` when `app` names a function that builds the app.
+    `factory=True` when `app` names a function that builds the app. `limits`: the read deadlines
+    and the per-address connection limit (`kessai.tls.limits`; default: its defaults).
     """
     if cert is None and (key is not None or client_ca is not None):
         raise ValueError("key and client_ca need cert: mutual TLS runs over TLS")
     if http not in PROTOCOLS:
         raise ValueError(f"http must be one of {sorted(PROTOCOLS)}")
-    return uvicorn.Config(
+    return ServingConfig(
         app,
+        limits=limits or ConnectionLimits(),
         host=host,
         port=port,
         http=PROTOCOLS[http],
@@ -205,6 +276,20 @@ def run_server(config: uvicorn.Config) -> None:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     uvicorn.Server(config).run()
+
+
+def start_beside(config: uvicorn.Config, *, timeout: float = 10.0) -> uvicorn.Server:
+    """Serve `config` in a daemon thread of this process (a second listener beside `run_server`'s,
+    e.g. the simulators'), once it listens. Raises RuntimeError if it cannot (port taken)."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True, name=f"listener-{config.port}")
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"could not listen on {config.host}:{config.port}")
+        time.sleep(0.01)
+    return server
 
 
 def peer_certificate(scope: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,9 @@ The last two are the tool's actions that are not moves of one payment: a transfe
 account whatever is claimed on it, and a payment slip paid without any application.
 
 The merchant authenticates as its telegrams do: HTTP Basic with the connect ID as user name and the
-connect password, the merchant ID in the path. Production merchants are refused (403, S001) by
+connect password, the merchant ID in the path; over TLS also with its own client certificate (403,
+P016 without it or with another merchant's: a password alone must not move payments on the port
+merchants' modules use). Production merchants are refused (403, S001) by
 `testtool` itself, so no face can reach a sandbox control for them. Errors answer
 `{"error": {"code", "message"}}` with a status that says what kind of failure it was.
 """
@@ -44,6 +46,7 @@ from kessai.kit.errors import (
     NotFound,
     SandboxOnly,
 )
+from kessai.tls.server import peer_merchant_id
 
 _STATUS: tuple[tuple[type[KessaiError], int], ...] = (
     (AuthError, 401),
@@ -58,6 +61,7 @@ _STATUS: tuple[tuple[type[KessaiError], int], ...] = (
 class SandboxApi:
     core: Core
     authenticator: Authenticator
+    require_client_cert: bool = False
 
     def routes(self) -> list[Route]:
         # merchant_id as sent (not `:int`, which would read "0042" as 42): the authenticator
@@ -152,6 +156,7 @@ class SandboxApi:
         action: Callable[[MerchantRef, Request, dict[str, Any]], object],
     ) -> JSONResponse:
         try:
+            self._check_certificate(request)
             body = await _json_body(request) if request.method == "POST" else {}
 
             def call() -> object:
@@ -160,7 +165,7 @@ class SandboxApi:
 
             return JSONResponse(await to_thread.run_sync(call))
         except KessaiError as error:
-            status = next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
+            status = _status_of(error)
             headers = {"WWW-Authenticate": 'Basic realm="kessai-sandbox"'} if status == 401 else {}
             return JSONResponse(
                 {"error": {"code": error.code, "message": error.message}},
@@ -168,11 +173,23 @@ class SandboxApi:
                 headers=headers,
             )
 
+    def _check_certificate(self, request: Request) -> None:
+        """Over TLS, the merchant of the path must have connected with its own certificate."""
+        peer = peer_merchant_id(request.scope)
+        if self.require_client_cert and peer != request.path_params["merchant_id"]:
+            raise AuthError("P016")
+
     def _authenticate(self, request: Request) -> MerchantRef:
         connect_id, password = _basic_credentials(request)
         merchant_id = str(request.path_params["merchant_id"])
         identity = self.authenticator.authenticate(merchant_id, connect_id, password)
         return MerchantRef.of(identity)
+
+
+def _status_of(error: KessaiError) -> int:
+    if error.code == "P016":
+        return 403  # a certificate problem: another password would not help
+    return next((code for kind, code in _STATUS if isinstance(error, kind)), 500)
 
 
 def _basic_credentials(request: Request) -> tuple[str, str]:

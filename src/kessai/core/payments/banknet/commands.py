@@ -157,6 +157,7 @@ def payment_deadline(made_at: datetime) -> datetime:
 def apply(core: Core, merchant: MerchantRef, app: BankNetApplication) -> Applied:
     """Register a bank net application (銀行ネット決済ASP申込); with a bank_code (050) also the
     payment at that bank."""
+    core.banknet_for(merchant)  # 060 reaches a bank only later: refuse (P007) before writing
     if app.amount > MAX_AMOUNT:
         raise InvalidRequest("P011")
     for name in URL_FIELDS:

@@ -76,6 +76,7 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
     operation = req.operation or (
         CardOperation.AUTHORIZE_CAPTURE if req.capture else CardOperation.AUTHORIZE
     )
+    acquirer = core.acquirer_for(merchant)  # P007 before anything is written when none serves it
     with core.sessions.begin() as session:
         now = core.clock.now()
         authentication = _threeds_for(session, merchant, req, now)
@@ -96,7 +97,6 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
         op = _open_operation(session, payment, operation, payment.amount, now)
         card = req.card or CardData(core.vault.open(vault_row), req.valid_term)
         ids = (payment.id, op.id, op.idempotency_key)
-    acquirer = core.acquirer_for(merchant)
     result = acquirer.authorize(
         idempotency_key=ids[2],
         card=card,
@@ -251,11 +251,11 @@ def operate(
 def _operate_once(
     core: Core, merchant: MerchantRef, payment_id: int, operation: CardOperation
 ) -> OperationResult:
+    acquirer = core.acquirer_for(merchant)  # P007 before the operation is written `sending`
     verdict, sent = _begin(core, merchant, payment_id, operation)
     if sent is None:
         return _answer_without_call(core, payment_id, verdict)
     payment_ref, op_id, key, amount, call = sent
-    acquirer = core.acquirer_for(merchant)
     result = _call(acquirer, call, key=key, reference=payment_ref, amount=amount)
     return _settle(core, payment_id, op_id, result)
 

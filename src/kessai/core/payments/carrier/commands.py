@@ -107,6 +107,7 @@ def apply(core: Core, merchant: MerchantRef, req: CarrierRequest) -> PaymentView
     page within `CONSENT_WINDOW`. With an `open_id` (104) the page skips the carrier login."""
     table = table_for(req.career_type)
     career_type = req.career_type.lstrip("0")
+    core.carrier_for(merchant)  # the carrier is reached only later: refuse (P007) before writing
     if req.amount > MAX_AMOUNT:
         raise InvalidRequest("P011")
     carrier_openid.check_url(req.return_url, "return_url")

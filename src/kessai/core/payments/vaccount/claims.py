@@ -67,6 +67,7 @@ class ClaimRequest:
 def apply(core: Core, merchant: MerchantRef, req: ClaimRequest) -> PaymentView:
     """Register a claim and hand out the account the buyer transfers to. A sandbox merchant's
     empty pool fills itself; a production one answers 8001 until the operator adds accounts."""
+    core.virtual_bank_for(merchant)  # no bank serves the merchant: P007, not an empty pool's 8001
     for attempt in range(3):
         try:
             return _apply_once(core, merchant, req)
