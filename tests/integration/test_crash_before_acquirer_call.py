@@ -243,3 +243,28 @@ def test_the_simulator_never_saw_a_killed_authorisation(crash_runtime, simulator
     assert authorisations_seen(simulator) == before
     [failed] = payments_of(crash_runtime, shop, "KILL4")
     assert failed.status == "11"
+
+
+def test_one_payment_the_reconciler_cannot_settle_does_not_stop_the_others(
+    crash_runtime, database_url, home, clock, log_file
+):
+    """An operator removed KESSAI_ACQUIRER_URL while a production authorisation was unsettled:
+    asking about it fails (P007, no acquirer) on every pass, but the sandbox payment behind it and
+    the rest of the worker's jobs must still go on."""
+    production = make_merchant(crash_runtime, mode="production")
+    sandbox = make_merchant(crash_runtime, mode="sandbox")
+    die_during(crash_runtime, production, "authorize", "KILL-NOACQ")
+    die_during(crash_runtime, sandbox, "authorize", "KILL-AFTER")
+    without_acquirer = build_runtime(Settings(home=home, database_url=database_url), clock=clock)
+    try:
+        clock.advance(PAST_STALE)
+        done = run_periodic_jobs(without_acquirer.core, without_acquirer.settings)
+    finally:
+        without_acquirer.engine.dispose()
+
+    assert "purged" in done  # the pass went on to its other jobs
+    [unanswered] = payments_of(crash_runtime, production, "KILL-NOACQ")
+    assert operations_of(crash_runtime, unanswered.id) == [("authorize", "sending")]
+    [settled] = payments_of(crash_runtime, sandbox, "KILL-AFTER")
+    assert settled.status == "11"
+    assert f"payment {unanswered.id}" in log_file.read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ payment, so a second operation on the same payment waits for the first (`waiting
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from sqlalchemy.orm import Session
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import repository
 from kessai.core.payments.models import Payment, PaymentOperation
-from kessai.kit.errors import InProgress
+from kessai.kit.errors import InProgress, KessaiError
+
+log = logging.getLogger("kessai.reconciler")
 
 # How long a follow-up waits for another operation on the same payment to settle before answering
 # 9005 (retry). In-process institutions answer in milliseconds; real ones within seconds.
@@ -105,6 +108,33 @@ def reconcile_sweep(
     asked = 0
     for payment_id, payment in owners.items():
         if payment is not None and payment.merchant_id in merchants:
-            reconcile(core, merchants[payment.merchant_id], payment_id)
+            _reconcile_one(core, merchants[payment.merchant_id], payment_id, reconcile)
             asked += 1
     return asked
+
+
+def _reconcile_one(
+    core: Core,
+    merchant: MerchantRef,
+    payment_id: int,
+    reconcile: Callable[[Core, MerchantRef, int], object],
+) -> None:
+    """Ask about one payment; a payment that cannot be asked about (its institution is no longer
+    configured, a bug) is logged and left for the next pass, never stopping the others."""
+    try:
+        reconcile(core, merchant, payment_id)
+    except KessaiError as error:
+        log.warning(
+            "reconciler: payment %s of merchant %s cannot be settled now (%s %s); "
+            "asking again next pass",
+            payment_id,
+            merchant.id,
+            error.code,
+            error.message,
+        )
+    except Exception:
+        log.exception(
+            "reconciler: payment %s of merchant %s failed; asking again next pass",
+            payment_id,
+            merchant.id,
+        )
