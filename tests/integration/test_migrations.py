@@ -28,4 +28,4 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path):
     with engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     engine.dispose()
-    assert version == "0010"
+    assert version == "0014"
