@@ -29,12 +29,29 @@ def _merchant_dict(merchant: Any) -> dict[str, Any]:
         "notification_url": merchant.notification_url,
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,
+        # The telegram hash key is a credential, like the password: shown only when issued.
+        "module_paths": merchant.paths(),
+        "ip_allow_list": merchant.allowed_networks(),
         "created_at": merchant.created_at.isoformat(),
     }
 
 
 def _methods(value: str | None) -> list[str] | None:
     return [m.strip() for m in value.split(",") if m.strip()] if value else None
+
+
+def _networks(value: str | None) -> list[str] | None:
+    """`--ip-allow`: None leaves the list alone, "" removes it."""
+    return None if value is None else value.replace(",", " ").split()
+
+
+_PATHS_HELP = (
+    "Module paths the merchant may use: n (client certificate), s (telegram hash), or n,s."
+)
+_ALLOW_HELP = (
+    "P015 allow-list: addresses or CIDR networks, IPv4 or IPv6, comma- or space-separated "
+    "(required for /s/ in production)."
+)
 
 
 def _show(data: dict[str, Any], as_json: bool) -> None:
@@ -60,6 +77,8 @@ def merchant() -> None:
 )
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
+@click.option("--module-paths", default="n", show_default=True, help=_PATHS_HELP)
+@click.option("--ip-allow", help=_ALLOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard
 def create(
@@ -68,6 +87,8 @@ def create(
     methods: str,
     notification_url: str | None,
     merchant_id: int | None,
+    module_paths: str,
+    ip_allow: str | None,
     as_json: bool,
 ) -> None:
     """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
@@ -84,6 +105,8 @@ def create(
             methods=_methods(methods),
             notification_url=notification_url,
             merchant_id=merchant_id,
+            module_paths=_methods(module_paths),
+            ip_allow_list=_networks(ip_allow),
         )
     _show(asdict(new), as_json)
 
@@ -122,6 +145,8 @@ def list_(as_json: bool) -> None:
 @click.option("--mode", type=click.Choice(["sandbox", "production"]))
 @click.option("--methods", help="Comma list of payment_type codes.")
 @click.option("--notification-url", help="Empty string removes it.")
+@click.option("--module-paths", help=_PATHS_HELP)
+@click.option("--ip-allow", help=_ALLOW_HELP + " Empty string removes it.")
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option("--json", "as_json", is_flag=True)
 @guard
@@ -131,6 +156,8 @@ def update(
     mode: str | None,
     methods: str | None,
     notification_url: str | None,
+    module_paths: str | None,
+    ip_allow: str | None,
     rotate_password: bool,
     as_json: bool,
 ) -> None:
@@ -149,12 +176,45 @@ def update(
             mode=mode,
             methods=_methods(methods),
             notification_url=notification_url,
+            module_paths=_methods(module_paths),
+            ip_allow_list=_networks(ip_allow),
         )
         data = _merchant_dict(row)
         if rotate_password:
             data["connect_password"] = rotate(
                 session, merchant_id, secret=runtime.core.secret, now=now
             )
+    _show(data, as_json)
+
+
+@merchant.command("rotate-key")
+@click.argument("merchant_id", type=int)
+@click.option("--telegram", is_flag=True, required=True, help="The telegram hash key of /s/.")
+@click.option(
+    "--overlap-hours",
+    type=click.IntRange(0, 168),
+    default=24,
+    show_default=True,
+    help="How long the old key keeps working (0: stops at once, for a leaked key).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@guard
+def rotate_key(merchant_id: int, telegram: bool, overlap_hours: int, as_json: bool) -> None:
+    """Issue a new telegram hash key (printed once); the old one works for the overlap."""
+    from datetime import timedelta
+
+    from kessai.core.merchants.commands import rotate_telegram_hash_key
+
+    runtime = _runtime()
+    overlap = timedelta(hours=overlap_hours)
+    with runtime.core.sessions.begin() as session:
+        now = runtime.core.clock.now()
+        key = rotate_telegram_hash_key(session, merchant_id, now=now, overlap=overlap)
+    data = {
+        "merchant_id": merchant_id,
+        "telegram_hash_key": key,
+        "previous_key_valid_until": (now + overlap).isoformat() if overlap_hours else None,
+    }
     _show(data, as_json)
 
 
