@@ -10,13 +10,15 @@ or a payment_id that swallows the amount, give the same bytes. Two rules narrow 
    and `payment_id` without leading zeros, amounts as `0|[1-9][0-9]*` (450's decimals refused
    here), `request_date` exactly 14 digits naming a real time, `hc` 64 lowercase hex digits.
 2. Which optional parts a kind has is fixed by the kind (`SHAPES`), not by what was sent: a
-   follow-up that names a payment (021, 022, 023, 028, 029, 094, 101–103) must send `payment_id`
-   (the trading_id-only form is for `/n/`), every other kind must leave it empty; the amount part
+   follow-up that changes a payment (021, 022, 023, 028, 029, 101–103) must send `payment_id`
+   (the trading_id-only form is for `/n/`), a first telegram must leave it empty; the amount part
    is the kind's own amount field (`payment_amount`, or `amount` for 050/060/100/103), always
    present where the kind has one, and an amount field the kind does not use must be empty. So no
    field can be dropped or added under the same signature; with `payment_id` present, the
    gateway's check that `trading_id` and `payment_id` name the same payment confines a shifted
-   boundary to another existing payment of the same shop.
+   boundary to another existing payment of the same shop. The one exception is 094, the
+   read-only inquiry: after a lost 020 answer the shop knows only its trading_id, so 094 may name
+   the payment either way; a shifted 094 can at most read another payment of the same shop.
 
 What remains is a shifted boundary between `trading_id` and the amount of a first telegram
 (020, 010, 030, 040, 050, 060, 100, 450) — a new payment under a neighbouring trading_id for an
@@ -53,22 +55,28 @@ _CANONICAL_AMOUNT = re.compile(r"0|[1-9][0-9]*")
 _LOWER_HEX = re.compile(r"[0-9a-f]{64}")
 _AMOUNT_FIELDS = ("payment_amount", "amount")
 
-# The follow-ups that name an existing payment: on /s/ they name it by payment_id.
-_NAMES_A_PAYMENT = frozenset({"021", "022", "023", "028", "029", "094", "101", "102", "103"})
+# The follow-ups that change a payment: on /s/ they name it by payment_id.
+_CHANGES_A_PAYMENT = frozenset({"021", "022", "023", "028", "029", "101", "102", "103"})
+_INQUIRY = "094"  # read-only: by payment_id or by trading_id alone
+
+REQUIRED, FORBIDDEN, EITHER = "required", "forbidden", "either"
 
 
 @dataclass(frozen=True, slots=True)
 class HashShape:
-    """The optional parts of one kind's hash: both fixed by the kind."""
+    """The optional parts of one kind's hash, fixed by the kind."""
 
-    payment_id: bool  # a part (must be sent); False: must be empty
+    payment_id: str  # REQUIRED (a part, must be sent), FORBIDDEN (must be empty), or EITHER
     amount: str | None  # the field that is the amount part (must be sent); None: no amount part
 
 
 def _shape(kind: str) -> HashShape:
     names = {spec.name for spec in REQUEST_SPECS[kind]}
     amount = next((name for name in _AMOUNT_FIELDS if name in names), None)
-    return HashShape(payment_id=kind in _NAMES_A_PAYMENT, amount=amount)
+    payment_id = (
+        REQUIRED if kind in _CHANGES_A_PAYMENT else EITHER if kind == _INQUIRY else FORBIDDEN
+    )
+    return HashShape(payment_id=payment_id, amount=amount)
 
 
 SHAPES: dict[str, HashShape] = {kind: _shape(kind) for kind in REQUEST_SPECS}
@@ -121,11 +129,13 @@ def _trading_id(raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
 
 def _payment_id(shape: HashShape, raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
     value = fields.get("payment_id", "")
-    if not shape.payment_id:
+    if shape.payment_id == FORBIDDEN:
         if value or raw.get("payment_id"):
             raise InvalidRequest("P010", field="payment_id")
         return ""
     if not value:
+        if shape.payment_id == EITHER:
+            return ""
         raise InvalidRequest("P005" if "payment_id" not in raw else "P006", field="payment_id")
     if not _CANONICAL_ID.fullmatch(value):
         raise InvalidRequest("P010", field="payment_id")
