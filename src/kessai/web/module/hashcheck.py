@@ -33,6 +33,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from kessai.core.context import Core
 from kessai.core.merchants.auth import MerchantIdentity
@@ -59,24 +60,31 @@ _AMOUNT_FIELDS = ("payment_amount", "amount")
 _CHANGES_A_PAYMENT = frozenset({"021", "022", "023", "028", "029", "101", "102", "103"})
 _INQUIRY = "094"  # read-only: by payment_id or by trading_id alone
 
-REQUIRED, FORBIDDEN, EITHER = "required", "forbidden", "either"
+
+class PaymentIdPart(StrEnum):
+    """Whether a kind's hash has a payment_id part."""
+
+    REQUIRED = "required"  # a part: must be sent
+    FORBIDDEN = "forbidden"  # must be empty (a first telegram makes the payment)
+    EITHER = "either"  # 094 only: by payment_id or by trading_id alone
 
 
 @dataclass(frozen=True, slots=True)
 class HashShape:
     """The optional parts of one kind's hash, fixed by the kind."""
 
-    payment_id: str  # REQUIRED (a part, must be sent), FORBIDDEN (must be empty), or EITHER
+    payment_id: PaymentIdPart
     amount: str | None  # the field that is the amount part (must be sent); None: no amount part
 
 
 def _shape(kind: str) -> HashShape:
     names = {spec.name for spec in REQUEST_SPECS[kind]}
     amount = next((name for name in _AMOUNT_FIELDS if name in names), None)
-    payment_id = (
-        REQUIRED if kind in _CHANGES_A_PAYMENT else EITHER if kind == _INQUIRY else FORBIDDEN
-    )
-    return HashShape(payment_id=payment_id, amount=amount)
+    if kind in _CHANGES_A_PAYMENT:
+        return HashShape(PaymentIdPart.REQUIRED, amount)
+    if kind == _INQUIRY:
+        return HashShape(PaymentIdPart.EITHER, amount)
+    return HashShape(PaymentIdPart.FORBIDDEN, amount)
 
 
 SHAPES: dict[str, HashShape] = {kind: _shape(kind) for kind in REQUEST_SPECS}
@@ -129,14 +137,16 @@ def _trading_id(raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
 
 def _payment_id(shape: HashShape, raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
     value = fields.get("payment_id", "")
-    if shape.payment_id == FORBIDDEN:
-        if value or raw.get("payment_id"):
-            raise InvalidRequest("P010", field="payment_id")
-        return ""
-    if not value:
-        if shape.payment_id == EITHER:
+    match shape.payment_id:
+        case PaymentIdPart.FORBIDDEN:
+            if value or raw.get("payment_id"):
+                raise InvalidRequest("P010", field="payment_id")
             return ""
-        raise InvalidRequest("P005" if "payment_id" not in raw else "P006", field="payment_id")
+        case PaymentIdPart.EITHER if not value:
+            return ""
+        case PaymentIdPart.REQUIRED if not value:
+            code = "P005" if "payment_id" not in raw else "P006"
+            raise InvalidRequest(code, field="payment_id")
     if not _CANONICAL_ID.fullmatch(value):
         raise InvalidRequest("P010", field="payment_id")
     return value
