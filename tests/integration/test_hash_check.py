@@ -7,13 +7,16 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 
-from kessai.app import Runtime
+from kessai.app import Runtime, create_app
 from kessai.core.merchants.commands import NewMerchant, rotate_telegram_hash_key
 from kessai.core.merchants.models import TelegramReplay
 from kessai.db.models import Base
+from kessai.tls.server import build_uvicorn_config
 from kessai.web.module.handlers import HANDLERS
 from tests.conftest import make_merchant
 from tests.support.carrier import RETURN_URL
@@ -27,7 +30,8 @@ from tests.support.hashcheck import (
     send_signed,
     signed,
 )
-from tests.support.telegrams import OK_CARD, Reply, authorised
+from tests.support.servers import serve_config
+from tests.support.telegrams import OK_CARD, Reply, authorised, form_body
 
 CARD = {"card_number": OK_CARD, "card_valid_term": "1230", "card_conf_number": "123"}
 SHOP = "https://shop.example"
@@ -449,3 +453,44 @@ class TestKeyRotation:
         )
         reply = send_signed(server, merchant, "020", key=old, **SAMPLES["020"](server, merchant))
         assert reply.code == "P010" and '"hc"' in reply["response_detail"]
+
+
+class TestBehindAProxy:
+    """The client address comes from X-Forwarded-For only when the peer is a trusted proxy."""
+
+    def post_via(self, base_url: str, merchant: NewMerchant, forwarded: str) -> Reply:
+        body = signed(
+            header(merchant, "020", **SAMPLES["020"](base_url, merchant)),
+            merchant.telegram_hash_key,
+        )
+        response = httpx.post(
+            base_url + s_path("020"),
+            content=form_body(body),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Forwarded-For": forwarded,
+            },
+            timeout=30,
+        )
+        return parse(response.content, "020")
+
+    def test_trusted_proxys_header_decides(self, runtime):
+        settings = runtime.settings.model_copy(update={"console_trusted_proxies": ["127.0.0.1"]})
+        proxied = Runtime(settings=settings, engine=runtime.engine, core=runtime.core)
+        merchant = both_paths(runtime, ip_allow_list=["203.0.113.0/24"])
+        with serve_config(gateway_config(create_app(proxied))) as base_url:
+            assert self.post_via(base_url, merchant, "198.51.100.1, 203.0.113.9").result == "0"
+            assert self.post_via(base_url, merchant, "203.0.113.9, 198.51.100.1").code == "P015"
+
+    def test_header_from_an_untrusted_peer_is_ignored(self, runtime):
+        merchant = both_paths(runtime, ip_allow_list=["203.0.113.0/24"])
+        with serve_config(gateway_config(create_app(runtime))) as base_url:
+            reply = self.post_via(base_url, merchant, "203.0.113.9")
+        assert reply.code == "P015", reply.fields
+
+
+def gateway_config(app: object) -> uvicorn.Config:
+    """The server as `kessai serve` configures it (uvicorn's proxy-header rewriting off)."""
+    config = build_uvicorn_config(app, host="127.0.0.1", port=0, http="h11")
+    assert config.proxy_headers is False
+    return config
