@@ -65,3 +65,13 @@ def test_update_limits_paths_and_refuses_a_bad_network(home):
     assert bad.returncode != 0 and "10.0.0.1/24" in bad.stderr
     cleared = json.loads(kessai(home, "merchant", "update", mid, "--ip-allow", "", "--json").stdout)
     assert cleared["ip_allow_list"] == []
+
+
+def test_production_merchant_on_s_without_a_list_is_warned(home):
+    created = kessai(
+        home, "merchant", "create", "--mode", "production", "--module-paths", "s", "--json"
+    )
+    assert "P015" in created.stderr
+    mid = str(json.loads(created.stdout)["merchant_id"])
+    listed = kessai(home, "merchant", "update", mid, "--ip-allow", "203.0.113.7", "--json")
+    assert "P015" not in listed.stderr

@@ -54,6 +54,12 @@ _ALLOW_HELP = (
 )
 
 
+def _warn_unreachable_hash_path(data: dict[str, Any]) -> None:
+    """A production merchant with /s/ but no allow-list is refused there (P015): say so now."""
+    if data["mode"] == "production" and "s" in data["module_paths"] and not data["ip_allow_list"]:
+        click.echo("note: /s/ answers P015 for this merchant until --ip-allow is set", err=True)
+
+
 def _show(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -108,6 +114,7 @@ def create(
             module_paths=_methods(module_paths),
             ip_allow_list=_networks(ip_allow),
         )
+    _warn_unreachable_hash_path(asdict(new))
     _show(asdict(new), as_json)
 
 
@@ -184,6 +191,7 @@ def update(
             data["connect_password"] = rotate(
                 session, merchant_id, secret=runtime.core.secret, now=now
             )
+    _warn_unreachable_hash_path(data)
     _show(data, as_json)
 
 
