@@ -189,10 +189,13 @@ def create_app(
         authenticator,
         require_client_cert=require_client_cert,
         public_url=runtime.settings.public_url,
+        trusted_proxies=ConsoleConfig.networks(runtime.settings.console_trusted_proxies),
     )
     links = LinkRequestFace(core, public_url=runtime.settings.public_url)
     routes: list[Route | Mount] = [
         Route("/n/{path:path}", telegrams.handle, methods=["POST", "GET"]),
+        # The same telegrams signed with the telegram hash instead of a client certificate.
+        Route("/s/{path:path}", telegrams.handle, methods=["POST", "GET"]),
         *(Route(path, links.handle, methods=["GET", "POST"]) for path in REQUEST_PATHS),
         *LinkPagesFace(core, public_url=runtime.settings.public_url).routes(),
         Route("/health", _health, methods=["GET"]),

@@ -28,7 +28,7 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path):
     with engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     engine.dispose()
-    assert version == "0013"
+    assert version == "0014"
 
 
 def test_merchants_that_exist_before_0011_keep_paygents_hash(tmp_path):

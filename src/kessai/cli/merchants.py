@@ -32,6 +32,9 @@ def _merchant_dict(merchant: Any, session: Any) -> dict[str, Any]:
         "notification_url": merchant.notification_url,
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,
+        # The telegram hash key is a credential, like the password: shown only when issued.
+        "module_paths": merchant.paths(),
+        "ip_allow_list": merchant.allowed_networks(),
         "created_at": merchant.created_at.isoformat(),
         **describe(payout_settings(session, merchant.id)),
     }
@@ -39,6 +42,26 @@ def _merchant_dict(merchant: Any, session: Any) -> dict[str, Any]:
 
 def _methods(value: str | None) -> list[str] | None:
     return [m.strip() for m in value.split(",") if m.strip()] if value else None
+
+
+def _networks(value: str | None) -> list[str] | None:
+    """`--ip-allow`: None leaves the list alone, "" removes it."""
+    return None if value is None else value.replace(",", " ").split()
+
+
+_PATHS_HELP = (
+    "Module paths the merchant may use: n (client certificate), s (telegram hash), or n,s."
+)
+_ALLOW_HELP = (
+    "P015 allow-list: addresses or CIDR networks, IPv4 or IPv6, comma- or space-separated "
+    "(required for /s/ in production)."
+)
+
+
+def _warn_unreachable_hash_path(data: dict[str, Any]) -> None:
+    """A production merchant with /s/ but no allow-list is refused there (P015): say so now."""
+    if data["mode"] == "production" and "s" in data["module_paths"] and not data["ip_allow_list"]:
+        click.echo("note: /s/ answers P015 for this merchant until --ip-allow is set", err=True)
 
 
 def _show(data: dict[str, Any], as_json: bool) -> None:
@@ -71,6 +94,8 @@ def merchant() -> None:
     show_default=True,
     help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
 )
+@click.option("--module-paths", default="n", show_default=True, help=_PATHS_HELP)
+@click.option("--ip-allow", help=_ALLOW_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard
 def create(
@@ -80,6 +105,8 @@ def create(
     notification_url: str | None,
     merchant_id: int | None,
     link_signature: str,
+    module_paths: str,
+    ip_allow: str | None,
     as_json: bool,
 ) -> None:
     """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
@@ -97,7 +124,10 @@ def create(
             notification_url=notification_url,
             merchant_id=merchant_id,
             link_signature=link_signature,
+            module_paths=_methods(module_paths),
+            ip_allow_list=_networks(ip_allow),
         )
+    _warn_unreachable_hash_path(asdict(new))
     _show(asdict(new), as_json)
 
 
@@ -140,6 +170,8 @@ def list_(as_json: bool) -> None:
     type=click.Choice(["hmac", "paygent"]),
     help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
 )
+@click.option("--module-paths", help=_PATHS_HELP)
+@click.option("--ip-allow", help=_ALLOW_HELP + " Empty string removes it.")
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option(
     "--payout-cycle",
@@ -171,6 +203,8 @@ def update(
     methods: str | None,
     notification_url: str | None,
     link_signature: str | None,
+    module_paths: str | None,
+    ip_allow: str | None,
     rotate_password: bool,
     payout_cycle: str | None,
     closing_day: int | None,
@@ -198,12 +232,46 @@ def update(
             notification_url=notification_url,
             link_signature=link_signature,
             payout=payout,
+            module_paths=_methods(module_paths),
+            ip_allow_list=_networks(ip_allow),
         )
         data = _merchant_dict(row, session)
         if rotate_password:
             data["connect_password"] = rotate(
                 session, merchant_id, secret=runtime.core.secret, now=now
             )
+    _warn_unreachable_hash_path(data)
+    _show(data, as_json)
+
+
+@merchant.command("rotate-key")
+@click.argument("merchant_id", type=int)
+@click.option("--telegram", is_flag=True, required=True, help="The telegram hash key of /s/.")
+@click.option(
+    "--overlap-hours",
+    type=click.IntRange(0, 168),
+    default=24,
+    show_default=True,
+    help="How long the old key keeps working (0: stops at once, for a leaked key).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@guard
+def rotate_key(merchant_id: int, telegram: bool, overlap_hours: int, as_json: bool) -> None:
+    """Issue a new telegram hash key (printed once); the old one works for the overlap."""
+    from datetime import timedelta
+
+    from kessai.core.merchants.commands import rotate_telegram_hash_key
+
+    runtime = _runtime()
+    overlap = timedelta(hours=overlap_hours)
+    with runtime.core.sessions.begin() as session:
+        now = runtime.core.clock.now()
+        key = rotate_telegram_hash_key(session, merchant_id, now=now, overlap=overlap)
+    data = {
+        "merchant_id": merchant_id,
+        "telegram_hash_key": key,
+        "previous_key_valid_until": (now + overlap).isoformat() if overlap_hours else None,
+    }
     _show(data, as_json)
 
 

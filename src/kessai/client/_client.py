@@ -1,11 +1,13 @@
-"""`KessaiClient`: one method per telegram, over HTTPS with a client certificate."""
+"""`KessaiClient`: one method per telegram, over HTTPS with a client certificate (`/n/…`) or,
+with `hash_check=True`, signed with the telegram hash key instead (`/s/…`)."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 from typing import Final, Self, TypeVar
 
@@ -36,6 +38,7 @@ from kessai.client._telegram import (
     Fields,
     FieldValue,
     Kind,
+    encode_signed_telegram,
     encode_telegram,
 )
 
@@ -44,6 +47,7 @@ USER_AGENT: Final = "kessai-client/0.1"
 # 094 answers for "no payment with this trading_id".
 NOT_FOUND_CODES: Final = frozenset({"13001", "2006"})
 CARD_PAYMENT_TYPE: Final = "02"
+JST: Final = timezone(timedelta(hours=9), "JST")  # Japan has no daylight saving time
 
 R = TypeVar("R", bound=Response)
 
@@ -80,6 +84,12 @@ class KessaiClient:
     public CAs). `timeout` is in seconds. `transport` replaces the network (tests use
     `httpx.MockTransport`; `cert` and `ca` then do nothing).
 
+    `hash_check=True` with `telegram_hash_key` speaks the telegram hash check instead of the
+    client certificate: telegrams go to `/s/…` with `request_date` (Japan time, from `now`, the
+    system clock by default) and `hc`. Follow-ups that change a payment must then give its
+    `payment_id`. Two identical telegrams within one second would carry the same signature, which
+    the gateway accepts once; the client waits for the next second rather than send it twice.
+
     Each method returns a frozen result; a decline is a result (``ok`` False), not an exception. The
     methods raise `TransportError`, `TimeoutError` or `ProtocolError` (all `KessaiClientError`) when
     no telegram came back, and ValueError for arguments that cannot make a valid telegram. Card
@@ -98,8 +108,16 @@ class KessaiClient:
         ca: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        hash_check: bool = False,
+        telegram_hash_key: str | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
+        if hash_check and not telegram_hash_key:
+            raise ValueError("hash_check=True needs the telegram_hash_key")
         self._credentials = Credentials(str(merchant_id), connect_id, connect_password)
+        self._hash_key = telegram_hash_key if hash_check else None
+        self._now = now or (lambda: datetime.now(JST))
+        self._last_signature = ""
         self._http = httpx.Client(
             base_url=base_url,
             timeout=timeout,
@@ -782,8 +800,22 @@ class KessaiClient:
 
     def _call(self, kind: str, fields: Fields, result_type: type[R]) -> R:
         kind = str(kind)  # a `Kind` member becomes its plain code, e.g. "020"
-        telegram = encode_telegram(self._credentials, kind, fields)
+        telegram = self._encode(kind, fields)
         return _read(self._exchange(telegram), kind, result_type)
+
+    def _encode(self, kind: str, fields: Fields) -> EncodedTelegram:
+        if self._hash_key is None:
+            return encode_telegram(self._credentials, kind, fields)
+        telegram = self._sign(kind, fields, self._hash_key)
+        if telegram.signature == self._last_signature:
+            time.sleep(1.0)  # the same signature within one second: a replay to the gateway
+            telegram = self._sign(kind, fields, self._hash_key)
+        self._last_signature = telegram.signature
+        return telegram
+
+    def _sign(self, kind: str, fields: Fields, key: str) -> EncodedTelegram:
+        stamp = self._now().astimezone(JST).strftime("%Y%m%d%H%M%S")
+        return encode_signed_telegram(self._credentials, kind, fields, key=key, request_date=stamp)
 
     def _exchange(self, telegram: EncodedTelegram) -> httpx.Response:
         kind = telegram.kind

@@ -11,7 +11,7 @@ from kessai.core.console.models import (
     ConsoleUser,
 )
 from kessai.core.link.models import LinkRequest, MerchantLogo
-from kessai.core.merchants.models import Merchant
+from kessai.core.merchants.models import Merchant, TelegramReplay
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
 from kessai.core.payments.banknet.models import BankNetRequest
 from kessai.core.payments.carrier.models import CarrierOpenId
@@ -49,6 +49,7 @@ __all__ = [
     "PaymentOperation",
     "PayoutSettings",
     "StoredCard",
+    "TelegramReplay",
     "ThreeDSAuthentication",
     "VaultCard",
     "VirtualAccount",

@@ -8,7 +8,7 @@ Tree::
 
     KessaiError
     ├── InvalidRequest      bad input, nothing changed           (P001–P014, P022–P026, 2005, 2006, 2009, 2013…)
-    ├── AuthError           credentials or certificate refused   (P001, P002, P016)
+    ├── AuthError           credentials, certificate or address refused (P001, P002, P015, P016)
     ├── InvalidState        operation not allowed in this state  (2004, 2007)
     ├── NotFound            no such payment or card              (2006, 13001, P022, P026)
     ├── Declined            the institution said no              (2001, 2002, 2003, 2008 on authorise)
@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "P011": "利用限度額を超えています。",
     "P012": "支払期限日が指定可能な範囲外です。",
     "P014": "金額は0より大きい値を指定してください。",
+    "P015": "接続元IPアドレスが許可されていません。",
     "P016": "クライアント証明書が不正です。",
     "P021": "カード情報お預かりサービスは契約されていません。",
     "P022": "指定した顧客ID、顧客カードIDのカード情報はありません。",

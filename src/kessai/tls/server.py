@@ -238,6 +238,11 @@ def build_uvicorn_config(
     rather than on the returned config: uvicorn applies it while constructing the config.
     `factory=True` when `app` names a function that builds the app. `limits`: the read deadlines
     and the per-address connection limit (`kessai.tls.limits`; default: its defaults).
+
+    Uvicorn's own proxy-header handling is off: by default it rewrites the client address from
+    X-Forwarded-For for any peer at 127.0.0.1, which would let a local process pass the P015
+    allow-list or put any address in the console's audit log. The faces believe a proxy's headers
+    only from `KESSAI_CONSOLE_TRUSTED_PROXIES` (`web/module/access.py`, `web/console/identity.py`).
     """
     if cert is None and (key is not None or client_ca is not None):
         raise ValueError("key and client_ca need cert: mutual TLS runs over TLS")
@@ -253,6 +258,7 @@ def build_uvicorn_config(
         log_level=log_level,
         access_log=access_log,
         factory=factory,
+        proxy_headers=False,
         ssl_certfile=cert,
         ssl_keyfile=key,
         ssl_ca_certs=client_ca,

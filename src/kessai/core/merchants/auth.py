@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kessai.core.merchants import credentials
 from kessai.core.merchants.models import Merchant
+from kessai.core.merchants.telegram_hash import TelegramKeys
 from kessai.kit.errors import AuthError
 
 MERCHANT_ID = re.compile(r"[1-9][0-9]{0,8}")
@@ -38,6 +39,10 @@ class MerchantIdentity:
     mode: str
     methods: tuple[str, ...]
     clock_offset_seconds: int = 0
+    # How module telegrams may reach us (`access.py`, `telegram_hash.py`).
+    module_paths: tuple[str, ...] = ("n",)
+    ip_allow_list: tuple[str, ...] = ()
+    telegram_keys: TelegramKeys | None = None
 
 
 def is_canonical(merchant_id: str, connect_id: str, password: str) -> bool:
@@ -92,6 +97,13 @@ class Authenticator:
                 mode=row.mode,
                 methods=tuple(row.methods()),
                 clock_offset_seconds=row.clock_offset_seconds,
+                module_paths=tuple(row.paths()),
+                ip_allow_list=tuple(row.allowed_networks()),
+                telegram_keys=TelegramKeys(
+                    row.telegram_hash_key,
+                    row.telegram_hash_key_previous,
+                    row.telegram_hash_key_previous_until,
+                ),
             )
         with self._lock:
             self._cache[merchant_id] = (time.monotonic() + self._ttl, identity)

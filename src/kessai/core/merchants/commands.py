@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kessai.core.merchants import credentials
+from kessai.core.merchants.access import CERTIFICATE_PATH, check_paths, normalise_allow_list
 from kessai.core.merchants.models import Merchant
 from kessai.core.merchants.notification_url import Resolver, check_notification_url, resolve_host
+from kessai.core.merchants.telegram_hash import DEFAULT_OVERLAP, MAX_OVERLAP
 from kessai.core.notifications.models import NoticeCounter
 from kessai.core.payouts.settings import set_payout_settings
 from kessai.kit.errors import InvalidRequest, NotFound
@@ -34,10 +36,13 @@ class NewMerchant:
     hash_key: str
     notification_hash_key: str
     threeds_hash_key: str
+    telegram_hash_key: str
     notification_url: str | None
     enabled_methods: list[str]
     mode: str
     link_signature: str
+    module_paths: list[str]
+    ip_allow_list: list[str]
 
 
 def create_merchant(
@@ -51,14 +56,19 @@ def create_merchant(
     notification_url: str | None = None,
     merchant_id: int | None = None,
     link_signature: str = "hmac",
+    module_paths: list[str] | None = None,
+    ip_allow_list: list[str] | None = None,
     resolve: Resolver = resolve_host,
 ) -> NewMerchant:
     """Create a merchant (加盟店) with fresh credentials and hash keys.
 
-    A production merchant's notification URL must not point inside (`notification_url`)."""
+    A production merchant's notification URL must not point inside (`notification_url`).
+    `module_paths` defaults to `/n/` only; `/s/` (telegram hash check) is opted into."""
     methods = _check_methods(methods or list(KNOWN_METHODS))
     _check_mode(mode)
     _check_link_signature(link_signature)
+    paths = check_paths(module_paths or [CERTIFICATE_PATH])
+    allow_list = normalise_allow_list(ip_allow_list or [])
     notification_url = notification_url or None
     if notification_url is not None:
         check_notification_url(notification_url, mode=mode, resolve=resolve)
@@ -76,10 +86,13 @@ def create_merchant(
         hash_key=credentials.new_hash_key(),
         notification_hash_key=credentials.new_hash_key(),
         threeds_hash_key=credentials.new_hash_key(),
+        telegram_hash_key=credentials.new_telegram_hash_key(),
         notification_url=notification_url,
         enabled_methods=methods,
         mode=mode,
         link_signature=link_signature,
+        module_paths=paths.split(","),
+        ip_allow_list=allow_list.split(),
     )
     session.add(_row(new, secret=secret, now=now))
     session.add(NoticeCounter(merchant_id=merchant_id, last_notice_id=0))
@@ -97,9 +110,12 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         link_signature=new.link_signature,
         notification_hash_key=new.notification_hash_key,
         threeds_hash_key=new.threeds_hash_key,
+        telegram_hash_key=new.telegram_hash_key,
         notification_url=new.notification_url,
         enabled_methods=",".join(new.enabled_methods),
         mode=new.mode,
+        module_paths=",".join(new.module_paths),
+        ip_allow_list=" ".join(new.ip_allow_list),
         created_at=now,
         updated_at=now,
     )
@@ -130,9 +146,12 @@ def update_merchant(
     notification_url: str | None = None,
     link_signature: str | None = None,
     payout: PayoutChange | None = None,
+    module_paths: list[str] | None = None,
+    ip_allow_list: list[str] | None = None,
     resolve: Resolver = resolve_host,
 ) -> Merchant:
-    """Change a merchant's settings; credentials are changed by `rotate_password` only.
+    """Change a merchant's settings; credentials are changed by `rotate_password` and
+    `rotate_telegram_hash_key` only. `ip_allow_list=[]` removes the list.
 
     The notification URL is checked against the mode it will be used in, so a sandbox merchant
     with an internal URL cannot be switched to production without a public one. The payout
@@ -161,10 +180,25 @@ def update_merchant(
         merchant.enabled_methods = ",".join(_check_methods(methods))
     if notification_url is not None:
         merchant.notification_url = notification_url or None
-    if link_signature is not None:
-        merchant.link_signature = _check_link_signature(link_signature)
+    _set_access(merchant, link_signature, module_paths, ip_allow_list)
     merchant.updated_at = now
     return merchant
+
+
+def _set_access(
+    merchant: Merchant,
+    link_signature: str | None,
+    module_paths: list[str] | None,
+    ip_allow_list: list[str] | None,
+) -> None:
+    """How the merchant's requests are authenticated: the link signature scheme, the module
+    paths (`/n/`, `/s/`) and the IP allow-list; None leaves a setting as it is."""
+    if link_signature is not None:
+        merchant.link_signature = _check_link_signature(link_signature)
+    if module_paths is not None:
+        merchant.module_paths = check_paths(module_paths)
+    if ip_allow_list is not None:
+        merchant.ip_allow_list = normalise_allow_list(ip_allow_list)
 
 
 def rotate_password(session: Session, merchant_id: int, *, secret: bytes, now: datetime) -> str:
@@ -174,6 +208,24 @@ def rotate_password(session: Session, merchant_id: int, *, secret: bytes, now: d
     merchant.connect_password_hash = credentials.hash_password(secret, password)
     merchant.updated_at = now
     return password
+
+
+def rotate_telegram_hash_key(
+    session: Session, merchant_id: int, *, now: datetime, overlap: timedelta = DEFAULT_OVERLAP
+) -> str:
+    """A new telegram hash key (電文ハッシュ鍵); the current one keeps working for `overlap`, so
+    the shop can change its setting without refused telegrams. `overlap=0` ends it at once (a
+    leaked key). A key rotated again within the overlap drops the oldest key."""
+    if not timedelta(0) <= overlap <= MAX_OVERLAP:
+        raise InvalidRequest(message=f"the overlap must be between 0 and {MAX_OVERLAP}")
+    merchant = get_merchant(session, merchant_id)
+    key = credentials.new_telegram_hash_key()
+    keep = overlap > timedelta(0)
+    merchant.telegram_hash_key_previous = merchant.telegram_hash_key if keep else None
+    merchant.telegram_hash_key_previous_until = now + overlap if keep else None
+    merchant.telegram_hash_key = key
+    merchant.updated_at = now
+    return key
 
 
 def get_merchant(session: Session, merchant_id: int) -> Merchant:

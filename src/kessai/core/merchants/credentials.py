@@ -28,6 +28,11 @@ def new_hash_key() -> str:
     return "".join(secrets.choice(_ALNUM) for _ in range(24))
 
 
+def new_telegram_hash_key() -> str:
+    """The telegram hash key of `/s/…` (alnum, 32 characters: ≈ 2**190, as the password)."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(32))
+
+
 def hash_password(secret: bytes, password: str) -> str:
     return hmac.new(secret, password.encode(), hashlib.sha256).hexdigest()
 

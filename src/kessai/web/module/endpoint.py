@@ -1,8 +1,11 @@
-"""The module-type face: `POST /n/<method>/request` telegrams (paygent-protocol.md §1, §6).
+"""The module-type face: `POST /n/<method>/request` telegrams (paygent-protocol.md §1, §6), and
+the same under `/s/…`, where a telegram hash (`hashcheck.py`) stands in for the client certificate.
 
 Always HTTP 200; errors are `result=1` with the protocol code. Checks run in PAYGENT's order:
-client certificate (P016), credentials (P001/P002), version (P003), kind and path (P004/P007), fields
-(P005–P010), then the handler. Nothing is stored before every check has passed.
+client certificate (P016, `/n/` only), credentials (P001/P002), the merchant's path modes and IP
+allow-list (P004/P015, `access.py`), version (P003), kind and path (P004/P007), fields (P005–P010),
+on `/s/` the signature (request_date, hc, replay: P010), then the handler. Nothing is stored before
+every check has passed; the last check on `/s/` records the signature as used.
 """
 
 from __future__ import annotations
@@ -17,14 +20,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.merchants.auth import Authenticator
+from kessai.core.merchants.access import HASH_PATH, Network
+from kessai.core.merchants.auth import Authenticator, MerchantIdentity
 from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
 from kessai.tls.server import peer_merchant_id
+from kessai.web.module import hashcheck
+from kessai.web.module.access import check_access, client_address, path_mode
 from kessai.web.module.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
 from kessai.web.module.encode import content_type, encode_response, error_fields
 from kessai.web.module.fields import validate
 from kessai.web.module.handlers import HANDLERS, csv_error
-from kessai.web.module.specs import AUTH_FIELDS, REQUEST_SPECS, RESPONSE_FIELDS, path_for_kind
+from kessai.web.module.specs import (
+    AUTH_FIELDS,
+    REQUEST_SPECS,
+    RESPONSE_FIELDS,
+    path_for_kind,
+    path_matches_kind,
+)
 from kessai.web.module.telegram import Reply, Telegram
 
 log = logging.getLogger("kessai.telegram")
@@ -53,11 +65,14 @@ class TelegramFace:
     authenticator: Authenticator
     require_client_cert: bool
     public_url: str | None = None
+    # Whose X-Real-IP / X-Forwarded-For is believed for P015 (the console's trusted proxies).
+    trusted_proxies: tuple[Network, ...] = ()
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         body, too_large = await _read_capped(request)
         peer = peer_merchant_id(request.scope)
+        address = client_address(request.scope, request.headers, self.trusted_proxies)
         charset = "cp932"
         try:
             if too_large:
@@ -71,7 +86,7 @@ class TelegramFace:
             charset = charset_for_kind(raw.get("telegram_kind", ""))
             base_url = (self.public_url or str(request.base_url)).rstrip("/")
             reply, meta = await run_in_threadpool(
-                self.process, raw, request.url.path, peer, base_url
+                self.process, raw, request.url.path, peer, base_url, address
             )
         except KessaiError as error:
             reply, meta = error_fields(error.code, error.detail), {"code": error.code}
@@ -86,13 +101,18 @@ class TelegramFace:
         )
 
     def process(
-        self, raw: Mapping[str, str], path: str, peer: int | None, base_url: str = ""
+        self,
+        raw: Mapping[str, str],
+        path: str,
+        peer: int | None,
+        base_url: str = "",
+        address: str = "",
     ) -> tuple[Reply, dict[str, str]]:
         kind = raw.get("telegram_kind", "")
         # Only checked values reach the log: any field of a bad request may hold a card number.
         meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
         try:
-            telegram = replace(self._admit(raw, path, peer), base_url=base_url)
+            telegram = replace(self._admit(raw, path, peer, address), base_url=base_url)
             meta["merchant"] = str(telegram.merchant.id)
             reply = HANDLERS[kind](self.core, telegram)
         except KessaiError as error:
@@ -107,30 +127,48 @@ class TelegramFace:
         meta["code"] = _reply_code(reply)
         return reply, meta
 
-    def _admit(self, raw: Mapping[str, str], path: str, peer: int | None) -> Telegram:
-        if self.require_client_cert and peer is None:
+    def _admit(self, raw: Mapping[str, str], path: str, peer: int | None, address: str) -> Telegram:
+        mode = path_mode(path)
+        certified = self.require_client_cert and mode != HASH_PATH
+        if certified and peer is None:
             raise AuthError("P016")
         for name in AUTH_FIELDS:
             if not raw.get(name):
                 raise AuthError("P001")
-        merchant = self._authenticate(raw)
-        if self.require_client_cert and peer != merchant.id:
+        identity = self._authenticate(raw)
+        if certified and peer != identity.id:
             raise AuthError("P016")  # another merchant's certificate
+        check_access(identity, mode, address)
         if raw.get("telegram_version") != "1.0":
             raise InvalidRequest("P003")
         kind = raw.get("telegram_kind", "")
         _check_kind_and_path(kind, path)
         fields = validate(raw, REQUEST_SPECS[kind])
-        return Telegram(kind=kind, merchant=merchant, fields=fields, raw=raw)
+        if mode == HASH_PATH:
+            self._check_signature(identity, hashcheck.signature(kind, raw, fields), raw)
+        return Telegram(kind=kind, merchant=MerchantRef.of(identity), fields=fields, raw=raw)
 
-    def _authenticate(self, raw: Mapping[str, str]) -> MerchantRef:
+    def _check_signature(
+        self, identity: MerchantIdentity, signed: hashcheck.Signature, raw: Mapping[str, str]
+    ) -> None:
+        """As with the password: a hash that does not match re-reads the merchant once, so a
+        telegram hash key rotated a moment ago works at once."""
+        try:
+            hashcheck.check_signature(self.core, identity, signed)
+        except InvalidRequest as error:
+            if error.field != "hc":
+                raise
+            self.authenticator.forget(identity.id)
+            hashcheck.check_signature(self.core, self._authenticate(raw), signed)
+
+    def _authenticate(self, raw: Mapping[str, str]) -> MerchantIdentity:
         merchant = self.authenticator.authenticate(
             raw["merchant_id"], raw["connect_id"], raw["connect_password"]
         )
         method = PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02")
         if method is not None and method not in merchant.methods:
             raise InvalidRequest("P007")
-        return MerchantRef.of(merchant)
+        return merchant
 
 
 def _check_kind_and_path(kind: str, path: str) -> None:
@@ -138,7 +176,7 @@ def _check_kind_and_path(kind: str, path: str) -> None:
     if kind not in HANDLERS:
         # A kind PAYGENT knows but Kessai does not offer yet is "not contracted".
         raise InvalidRequest("P007" if expected else "P010", field="telegram_kind")
-    if expected != path.rstrip("/"):
+    if not path_matches_kind(path, kind):  # `/s/…` is its `/n/…` twin
         raise InvalidRequest("P004")
 
 

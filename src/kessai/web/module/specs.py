@@ -804,7 +804,7 @@ KIND_PATH_TABLE: dict[str, str] = {
 KNOWN_PATHS = frozenset(KIND_PATH_TABLE.values())
 
 # The "hash check" mode of one client calls `/s/…` instead of `/n/…` (§1.1).
-_HASH_CHECK_PREFIX = "/s/"
+HASH_CHECK_PREFIX = "/s/"
 
 
 def path_for_kind(kind: str) -> str | None:
@@ -816,8 +816,8 @@ def path_for_kind(kind: str) -> str | None:
 
 def path_matches_kind(path: str, kind: str) -> bool:
     """Whether `kind` may be posted to `path` (else P004); `/s/…` counts as its `/n/…` twin."""
-    if path.startswith(_HASH_CHECK_PREFIX):
-        path = "/n/" + path.removeprefix(_HASH_CHECK_PREFIX)
+    if path.startswith(HASH_CHECK_PREFIX):
+        path = "/n/" + path.removeprefix(HASH_CHECK_PREFIX)
     expected = path_for_kind(kind)
     return expected is not None and path.rstrip("/") == expected
 
