@@ -10,6 +10,7 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
@@ -22,6 +23,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTerms,
     VirtualAccountTransfer,
 )
+from kessai.core.statements.models import FeeSchedule, PayoutFeeTerms, Statement, StatementLine
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
@@ -36,6 +38,8 @@ __all__ = [
     "ConsoleCertificate",
     "ConsoleSession",
     "ConsoleUser",
+    "FeeSchedule",
+    "LedgerEntry",
     "LinkRequest",
     "Merchant",
     "MerchantLogo",
@@ -46,6 +50,9 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentOperation",
+    "PayoutFeeTerms",
+    "Statement",
+    "StatementLine",
     "StoredCard",
     "ThreeDSAuthentication",
     "VaultCard",
