@@ -142,9 +142,12 @@ def test_the_database_refuses_to_change_or_delete_an_entry(runtime: Runtime, sql
     with pytest.raises(DBAPIError, match="append-only"), runtime.core.sessions.begin() as session:
         session.execute(text(sql), {"id": entry_id})
     with runtime.core.sessions() as session:
-        assert session.scalar(
-            select(func.sum(LedgerEntry.amount)).where(LedgerEntry.merchant_id == merchant_id)
-        ) == 500
+        assert (
+            session.scalar(
+                select(func.sum(LedgerEntry.amount)).where(LedgerEntry.merchant_id == merchant_id)
+            )
+            == 500
+        )
 
 
 def test_the_database_refuses_an_entry_that_does_not_balance(runtime: Runtime) -> None:
