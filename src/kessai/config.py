@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kessai.kit.registration import is_registration_number
 
 
 class Settings(BaseSettings):
@@ -86,7 +88,28 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Addresses or networks (JSON list) whose console_cert_header is believed",
     )
+    invoice_registration_number: str | None = Field(
+        default=None,
+        description="Kessai's qualified-invoice issuer registration number (適格請求書発行事業者"
+        "登録番号): T and 13 digits, check digit verified; printed on every statement",
+    )
+    minimum_payout: int = Field(
+        default=1,
+        ge=1,
+        description="Yen: a statement whose balance is below this pays nothing and carries the "
+        "balance forward to the next statement",
+    )
     log_level: str = "INFO"
+
+    @field_validator("invoice_registration_number")
+    @classmethod
+    def _registration_number(cls, value: str | None) -> str | None:
+        if value is not None and not is_registration_number(value):
+            raise ValueError(
+                "KESSAI_INVOICE_REGISTRATION_NUMBER must be T and 13 digits with a valid check "
+                "digit (e.g. T7000012050002)"
+            )
+        return value
 
     @property
     def var_dir(self) -> Path:

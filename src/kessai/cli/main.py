@@ -240,7 +240,7 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import console, keys, merchants, notices, sandbox, vaccount
+    from kessai.cli import console, fees, keys, merchants, notices, sandbox, vaccount
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
@@ -249,6 +249,7 @@ def _register() -> None:
     main.add_command(vaccount.va)
     main.add_command(console.user)
     main.add_command(console.console)
+    main.add_command(fees.fees)
 
 
 _register()
