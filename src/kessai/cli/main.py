@@ -240,7 +240,17 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import console, fees, keys, merchants, notices, sandbox, vaccount
+    from kessai.cli import (
+        console,
+        fees,
+        keys,
+        ledger,
+        merchants,
+        notices,
+        sandbox,
+        settle,
+        vaccount,
+    )
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
@@ -250,6 +260,8 @@ def _register() -> None:
     main.add_command(console.user)
     main.add_command(console.console)
     main.add_command(fees.fees)
+    main.add_command(settle.settle)
+    main.add_command(ledger.ledger)
 
 
 _register()

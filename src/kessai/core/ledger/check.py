@@ -163,11 +163,22 @@ def _payments(
 
 
 def _statements(session: Session, merchant_id: int | None) -> list[Failure]:
-    query = select(Statement).order_by(Statement.id)
+    query = select(Statement).order_by(Statement.merchant_id, Statement.number)
     if merchant_id is not None:
         query = query.where(Statement.merchant_id == merchant_id)
     failures = []
+    carried: dict[int, int] = {}
     for statement in session.scalars(query):
+        before = carried.get(statement.merchant_id, 0)  # the first statement carries nothing in
+        if statement.carried_in != before:
+            failures.append(
+                Failure(
+                    "statement",
+                    f"statement {statement.id}",
+                    f"carried in {statement.carried_in}, the last one carried forward {before}",
+                )
+            )
+        carried[statement.merchant_id] = statement.carried_forward
         entries = list(
             session.scalars(select(LedgerEntry).where(LedgerEntry.statement_id == statement.id))
         )
@@ -197,8 +208,21 @@ def _statement_failures(
             sum(_credited(e, accounts.payout(m)) for e in entries),
         ),
     }
-    return [
+    failures = [
         Failure("statement", f"statement {statement.id}", f"{name}: {shown} shown, {booked} booked")
         for name, (shown, booked) in figures.items()
         if shown != booked
     ]
+    gross, refunds = figures["gross"][0], figures["refunds"][0]
+    available = statement.carried_in + gross - refunds - statement.fees_total - statement.tax
+    available += statement.adjustments
+    if available != statement.payout_amount + statement.carried_forward:
+        failures.append(
+            Failure(
+                "statement",
+                f"statement {statement.id}",
+                f"carried in + sales − fees − tax + adjustments = {available} ≠ payout "
+                f"{statement.payout_amount} + carried forward {statement.carried_forward}",
+            )
+        )
+    return failures
