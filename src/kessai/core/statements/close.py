@@ -1,8 +1,9 @@
 """Closing a statement (支払明細の締め): one merchant's settled money events through a date become a
 numbered, immutable statement, in one transaction — a crash leaves all of it or none.
 
-1. The merchant's row is locked (PostgreSQL; SQLite's writer is single): two closes of one
-   merchant take turns, so numbers and carried balances follow each other.
+1. The merchant's row is locked (PostgreSQL, FOR NO KEY UPDATE; SQLite's writer is single): two
+   closes of one merchant take turns, so numbers and carried balances follow each other, while
+   captures (whose foreign key only takes FOR KEY SHARE) neither wait for the close nor hold it.
 2. The statement row is written, then its events are claimed with one
    `UPDATE ledger_entries SET statement_id = … WHERE statement_id IS NULL AND event_date <= …
    RETURNING …`. A capture committing while the close runs is either seen by that UPDATE (this
@@ -98,7 +99,11 @@ def close(
 
 
 def _lock_merchant(session: Session, merchant_id: int) -> Merchant:
-    merchant = session.scalar(select(Merchant).where(Merchant.id == merchant_id).with_for_update())
+    """Closes of one merchant take turns. FOR NO KEY UPDATE, not FOR UPDATE: a capture's entry
+    takes FOR KEY SHARE on the merchant row (its foreign key), which FOR UPDATE would wait for —
+    and block every capture of the merchant while the close runs."""
+    query = select(Merchant).where(Merchant.id == merchant_id).with_for_update(key_share=True)
+    merchant = session.scalar(query)
     if merchant is None:
         raise NotFound(message=f"merchant {merchant_id} does not exist (see: kessai merchant list)")
     return merchant
