@@ -217,3 +217,35 @@ def test_a_close_that_fails_leaves_nothing_closed(runtime, monkeypatch):
     assert [e.statement_id for e in money.entries(runtime, shop.id)] == [None]
     monkeypatch.undo()
     assert _close(runtime, shop.id, _today(runtime))["payout_amount"] == 1000
+
+
+def test_adjustments_payouts_sent_and_receipts_keep_the_ledger_whole(runtime):
+    from kessai.core.ledger import postings
+
+    shop = _shop(runtime)
+    today, now = _today(runtime), runtime.core.clock.now()
+    money.card_payment(runtime, shop, 10_000, capture=True)
+    with runtime.core.sessions.begin() as session:
+        postings.record_adjustment(session, merchant_id=shop.id, amount=500, on=today, now=now)
+        postings.record_adjustment(session, merchant_id=shop.id, amount=-200, on=today, now=now)
+    shown = _close(runtime, shop.id, today)
+    assert shown["adjustments"] == 300
+    assert shown["payout_amount"] == 10_300
+    (sale,) = [e for e in money.entries(runtime, shop.id) if e.kind == "sale"]
+    with runtime.core.sessions.begin() as session:
+        postings.record_payout_sent(
+            session, merchant_id=shop.id, statement_id=shown["statement_id"], amount=10_300,
+            on=today, now=now,
+        )  # fmt: skip
+        postings.record_institution_receipt(
+            session, merchant_id=shop.id, payment_type="02", institution=sale.institution,
+            amount=10_000, received_on=today, now=now,
+        )  # fmt: skip
+    balances: dict[str, int] = {}
+    for e in money.entries(runtime, shop.id):
+        balances[e.debit] = balances.get(e.debit, 0) + e.amount
+        balances[e.credit] = balances.get(e.credit, 0) - e.amount
+    assert balances[sale.debit] == 0  # the acquirer paid what it owed
+    assert balances[f"merchant:{shop.id}:payout"] == 0  # the payout left
+    assert balances["kessai:bank"] == 10_000 - 10_300
+    _assert_checks(runtime, shop.id)

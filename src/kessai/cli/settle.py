@@ -56,6 +56,30 @@ def close_statement(merchant_id: int, through: Any, as_json: bool) -> None:
     _print(shown, as_json)
 
 
+@settle.command("adjust")
+@click.argument("merchant_id", type=int)
+@click.option(
+    "--amount", type=int, required=True, help="Yen: > 0 owed to the merchant, < 0 owed by it."
+)
+@click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="Booking date (default today).")
+@guard
+def adjust(merchant_id: int, amount: int, on: Any) -> None:
+    """Book an adjustment for MERCHANT_ID, closed on its next statement (a new entry; nothing
+    already booked changes)."""
+    from kessai.core.ledger.postings import business_date, record_adjustment
+    from kessai.core.merchants.commands import get_merchant
+
+    if amount == 0:
+        raise click.BadParameter("not 0", param_hint="--amount")
+    core = _core()
+    now = core.clock.now()
+    day = on.date() if on else business_date(now)
+    with core.sessions.begin() as session:
+        get_merchant(session, merchant_id)
+        record_adjustment(session, merchant_id=merchant_id, amount=amount, on=day, now=now)
+    click.echo(f"adjustment of {amount} yen booked for merchant {merchant_id} on {day}")
+
+
 @settle.command("show")
 @click.argument("statement_id", type=int)
 @click.option("--json", "as_json", is_flag=True)

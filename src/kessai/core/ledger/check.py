@@ -117,6 +117,13 @@ def _add(sums: _Sums, entry: LedgerEntry) -> None:
         sums.paid_out += _credited(entry, accounts.payout(entry.merchant_id))
 
 
+def _booked(
+    entries: list[LedgerEntry], kinds: frozenset[EntryKind] | set[EntryKind], code: str
+) -> int:
+    """What the entries of `kinds` credited to `code`, net."""
+    return sum(_credited(e, code) for e in entries if EntryKind(e.kind) in kinds)
+
+
 def _credited(entry: LedgerEntry, code: str) -> int:
     """+amount when the entry credits `code`, −amount when it debits it, 0 otherwise."""
     return ((entry.credit == code) - (entry.debit == code)) * entry.amount
@@ -197,15 +204,16 @@ def _statement_failures(
     for e in entries:
         kind = EntryKind(e.kind)
         by_kind[kind] += e.amount if kind in (EntryKind.SALE, EntryKind.REFUND) else 0
-    fees = sum(_credited(e, accounts.fees(m)) for e in entries if EntryKind(e.kind) in FEE_KINDS)
+    fees = _booked(entries, FEE_KINDS, accounts.fees(m))
     figures = {
         "gross": (sum(line.gross for line in lines), by_kind[EntryKind.SALE]),
         "refunds": (sum(line.refunds for line in lines), by_kind[EntryKind.REFUND]),
         "fees_total": (statement.fees_total, fees),
-        "tax": (statement.tax, sum(_credited(e, accounts.tax(m)) for e in entries)),
+        "tax": (statement.tax, _booked(entries, {EntryKind.TAX}, accounts.tax(m))),
+        # The payout as closed (PAYOUT), not what has left the bank since (PAYOUT_SENT).
         "payout_amount": (
             statement.payout_amount,
-            sum(_credited(e, accounts.payout(m)) for e in entries),
+            _booked(entries, {EntryKind.PAYOUT}, accounts.payout(m)),
         ),
     }
     failures = [

@@ -10,6 +10,8 @@ REFUND of the same amount on the same accounts, and the ledger cannot drift from
   SALE     Dr merchant:M:receivable:T:I   Cr merchant:M:payable
   REFUND   Dr merchant:M:payable          Cr merchant:M:receivable:T:I
   RECEIPT  Dr kessai:bank                 Cr merchant:M:receivable:T:I   (reconciliation)
+  ADJUSTMENT  Dr merchant:M:fees / Cr merchant:M:payable (or the other way)   (an operator's)
+  PAYOUT_SENT Dr merchant:M:payout / Cr kessai:bank                        (the bank file)
 """
 
 from __future__ import annotations
@@ -75,5 +77,34 @@ def record_institution_receipt(
         merchant_id=merchant_id,
         payment_type=payment_type,
         institution=institution,
+    )
+    post(session, [entry], now=now)
+
+
+def record_adjustment(
+    session: Session, *, merchant_id: int, amount: int, on: date, now: datetime
+) -> None:
+    """An operator's correction between Kessai and the merchant, closed on the next statement
+    as its `adjustments`: `amount` > 0 is owed to the merchant (Dr fees / Cr payable), < 0 is
+    owed by it. Never a change to an existing entry."""
+    payable, fees = accounts.payable(merchant_id), accounts.fees(merchant_id)
+    debit, credit = (fees, payable) if amount > 0 else (payable, fees)
+    entry = Entry(EntryKind.ADJUSTMENT, debit, credit, abs(amount), on, merchant_id=merchant_id)
+    post(session, [entry], now=now)
+
+
+def record_payout_sent(
+    session: Session, *, merchant_id: int, statement_id: int, amount: int, on: date, now: datetime
+) -> None:
+    """A statement's payout left Kessai's bank (the payout bank file was accepted): Dr the
+    merchant's payout account / Cr kessai:bank."""
+    entry = Entry(
+        EntryKind.PAYOUT_SENT,
+        accounts.payout(merchant_id),
+        accounts.BANK,
+        amount,
+        on,
+        merchant_id=merchant_id,
+        statement_id=statement_id,
     )
     post(session, [entry], now=now)
