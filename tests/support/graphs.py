@@ -3,48 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
 
 
 def cycles(edges: Mapping[str, Set[str]]) -> list[list[str]]:
     """Every ring of two or more nodes, each sorted, the list sorted: stable for a test message."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(root: str) -> None:
-        # Iterative, so a deep import chain cannot hit the recursion limit.
-        work = [(root, iter(sorted(edges.get(root, ()))))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    ring = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        ring.append(member)
-                        if member == node:
-                            break
-                    if len(ring) > 1:
-                        found.append(sorted(ring))
-            elif child not in index:
-                index[child] = low[child] = len(index)
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(sorted(edges.get(child, ())))))
-            elif child in on_stack:
-                low[node] = min(low[node], index[child])
-
+    search = _Tarjan(edges)
     for node in sorted(edges):
-        if node not in index:
-            visit(node)
-    return sorted(found)
+        if node not in search.index:
+            search.visit(node)
+    return sorted(search.found)
+
+
+@dataclass
+class _Tarjan:
+    edges: Mapping[str, Set[str]]
+    index: dict[str, int] = field(default_factory=dict)
+    low: dict[str, int] = field(default_factory=dict)
+    stack: list[str] = field(default_factory=list)
+    found: list[list[str]] = field(default_factory=list)
+
+    def visit(self, node: str) -> None:
+        # An import graph is a few hundred modules deep at most: recursion is fine.
+        self.index[node] = self.low[node] = len(self.index)
+        self.stack.append(node)
+        for child in sorted(self.edges.get(node, ())):
+            if child not in self.index:
+                self.visit(child)
+                self.low[node] = min(self.low[node], self.low[child])
+            elif child in self.stack:
+                self.low[node] = min(self.low[node], self.index[child])
+        if self.low[node] == self.index[node]:
+            self._pop_ring(node)
+
+    def _pop_ring(self, root: str) -> None:
+        ring = []
+        while True:
+            member = self.stack.pop()
+            ring.append(member)
+            if member == root:
+                break
+        if len(ring) > 1:
+            self.found.append(sorted(ring))

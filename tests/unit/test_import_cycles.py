@@ -21,7 +21,9 @@ def test_cycle_finder_finds_a_ring_and_names_its_modules() -> None:
 def test_kessai_has_no_import_cycles() -> None:
     graph = grimp.build_graph("kessai")
     edges = {
-        module: {m for m in graph.find_modules_directly_imported_by(module) if m.startswith("kessai")}
+        module: {
+            m for m in graph.find_modules_directly_imported_by(module) if m.startswith("kessai")
+        }
         for module in graph.modules
         if module.startswith("kessai")
     }
