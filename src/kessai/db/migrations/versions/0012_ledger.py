@@ -2,9 +2,9 @@
 
 Issue #12: the double-entry ledger (one row per journal entry, carrying its debit and credit
 account, so an entry is balanced by construction and a capture costs one INSERT), append-only at
-the database (triggers refuse UPDATE and DELETE, except stamping a NULL statement_id once); fee
-schedules per merchant and method (and card brand), payout fee terms, and the statements
-(支払明細) with their per-method lines.
+the database (triggers refuse UPDATE and DELETE, except stamping a NULL statement_id once), with an
+opening sale for every payment already holding money; fee schedules per merchant and method (and
+card brand), payout fee terms, and the statements (支払明細) with their per-method lines.
 
 Revision ID: 0012
 Revises: 0010 (the lead re-chains it after 0011 when merging)
@@ -29,7 +29,9 @@ def upgrade() -> None:
     _ledger_entries()
     _fee_schedules()
     _payout_fee_terms()
-    if op.get_bind().dialect.name == "postgresql":
+    is_pg = op.get_bind().dialect.name == "postgresql"
+    _opening_sales(is_pg)
+    if is_pg:
         _append_only_postgresql()
     else:
         _append_only_sqlite()
@@ -180,6 +182,36 @@ def _payout_fee_terms() -> None:
         batch_op.create_index(
             "ix_payout_fee_terms_lookup", ["merchant_id", "effective_from"], unique=False
         )
+
+
+# Payments that hold money when the ledger starts (kessai.core.payments.tables.holds_money, as of
+# this migration, written out: a migration must not change when the code does) get their sale, so
+# the ledger agrees with the payments from the first day and a later refund reverses a booked sale.
+# Dated the day they were captured or paid (Japan); the merchant's first statement closes them.
+_HOLDS_MONEY = """
+    (payment_type = '02' AND status IN ('40', '41'))
+    OR (payment_type IN ('01', '03', '04', '05', '07') AND status = '40')
+    OR (payment_type = '06' AND (status IN ('40', '41', '44')
+        OR (status IN ('34', '42') AND captured_at IS NOT NULL)))
+"""
+
+
+def _opening_sales(is_pg: bool) -> None:
+    if is_pg:
+        day = "(COALESCE(captured_at, updated_at) AT TIME ZONE 'Asia/Tokyo')::date"
+    else:
+        day = "date(COALESCE(captured_at, updated_at), '+9 hours')"
+    # exec_driver_sql: the account codes' colons are not bind parameters.
+    op.get_bind().exec_driver_sql(
+        "INSERT INTO ledger_entries (merchant_id, payment_id, payment_type, institution, kind, "
+        "debit, credit, amount, event_date, statement_id, created_at) "
+        "SELECT merchant_id, id, payment_type, institution_code, 'sale', "
+        "'merchant:' || merchant_id || ':receivable:' || payment_type || ':' "
+        "|| COALESCE(NULLIF(institution_code, ''), '-'), "
+        "'merchant:' || merchant_id || ':payable', "
+        f"amount, {day}, NULL, CURRENT_TIMESTAMP "
+        f"FROM payments WHERE amount > 0 AND ({_HOLDS_MONEY}) ORDER BY id"
+    )
 
 
 # Entries are append-only: the only change the database lets through is a statement close
