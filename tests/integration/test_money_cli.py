@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine
 from kessai.app import build_runtime
 from kessai.config import Settings
 from kessai.core.context import MerchantRef
+from kessai.kit.clock import JST
 from tests.integration.test_cli import kessai
 from tests.support import money
 
@@ -71,11 +73,13 @@ def _sql(home: Path, *statements: str) -> None:
 def test_close_prints_the_statement_and_its_csv_adds_up(shop):
     home, mid = shop
     kessai(home, "ledger", "check")
-    through = "2099-12-30"
-    closed = kessai(home, "settle", "close", str(mid), "--through", "2099-12-31", "--json")
+    today = datetime.now(JST).date().isoformat()
+    future = kessai(home, "settle", "close", str(mid), "--through", "2099-12-31", check=False)
+    assert future.returncode == 1 and "after today" in future.stderr
+    closed = kessai(home, "settle", "close", str(mid), "--through", today, "--json")
     shown = json.loads(closed.stdout)
     assert set(shown) == CONTRACT
-    assert shown["merchant_id"] == mid and shown["period_through"] == "2099-12-31"
+    assert shown["merchant_id"] == mid and shown["period_through"] == today
     assert shown["lines"] == [
         {"payment_type": "02", "count": 2, "gross": 15000, "refunds": 0, "fees": 335 + 172}
     ]
@@ -85,8 +89,8 @@ def test_close_prints_the_statement_and_its_csv_adds_up(shop):
     assert sum(int(r["売上金額"]) for r in rows) == 15000
     assert sum(int(r["手数料"]) for r in rows) == shown["fees_total"]
     assert sum(int(r["消費税"]) for r in rows) == shown["tax"]
-    again = kessai(home, "settle", "close", str(mid), "--through", through, check=False)
-    assert again.returncode == 1 and "closed through 2099-12-31" in again.stderr
+    again = kessai(home, "settle", "close", str(mid), "--through", today, check=False)
+    assert again.returncode == 1 and f"closed through {today}" in again.stderr
     assert json.loads(kessai(home, "ledger", "check", "--json").stdout)["ok"] is True
 
 

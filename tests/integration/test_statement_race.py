@@ -29,20 +29,16 @@ pytestmark = pytest.mark.skipif(
 TERMS = CloseTerms("", minimum_payout=1)
 
 
-def _close(runtime: Runtime, merchant_id: int, days_ahead: int = 0) -> int:
+def _close(runtime: Runtime, merchant_id: int) -> int:
     now = runtime.core.clock.now()
     with runtime.core.sessions.begin() as session:
         statement = close(
-            session,
-            merchant_id=merchant_id,
-            through=business_date(now) + timedelta(days=days_ahead),
-            now=now,
-            terms=TERMS,
+            session, merchant_id=merchant_id, through=business_date(now), now=now, terms=TERMS
         )
         return statement.id
 
 
-def test_a_capture_uncommitted_during_the_close_lands_on_the_next_statement(runtime):
+def test_a_capture_uncommitted_during_the_close_lands_on_the_next_statement(runtime, clock):
     shop = make_merchant(runtime)
     merchant = MerchantRef(id=shop.merchant_id, mode="sandbox")
     pid = money.card_payment(runtime, merchant, 5000, capture=False)
@@ -60,7 +56,8 @@ def test_a_capture_uncommitted_during_the_close_lands_on_the_next_statement(runt
     assert not closer.is_alive(), "the close waited for a capture's transaction"
     capture.commit()
     capture.close()
-    later = _close(runtime, shop.merchant_id, days_ahead=1)
+    clock.advance(timedelta(days=1))
+    later = _close(runtime, shop.merchant_id)
     with runtime.core.sessions() as session:
         sale = session.scalars(
             select(LedgerEntry).where(LedgerEntry.payment_id == pid, LedgerEntry.kind == "sale")
@@ -69,7 +66,7 @@ def test_a_capture_uncommitted_during_the_close_lands_on_the_next_statement(runt
         assert check(session, merchant_id=shop.merchant_id).ok
 
 
-def test_captures_racing_closes_are_each_counted_once(runtime):
+def test_captures_racing_closes_are_each_counted_once(runtime, clock):
     shop = make_merchant(runtime)
     merchant = MerchantRef(id=shop.merchant_id, mode="sandbox")
     pids = [money.card_payment(runtime, merchant, 100 + i, capture=False) for i in range(24)]
@@ -85,8 +82,9 @@ def test_captures_racing_closes_are_each_counted_once(runtime):
     statements: list[int] = []
 
     def close_repeatedly() -> None:
-        for day in range(6):
-            statements.append(_close(runtime, shop.merchant_id, days_ahead=day))
+        for _ in range(6):
+            statements.append(_close(runtime, shop.merchant_id))
+            clock.advance(timedelta(days=1))
 
     threads = [threading.Thread(target=capture_all), threading.Thread(target=close_repeatedly)]
     for t in threads:
@@ -94,7 +92,8 @@ def test_captures_racing_closes_are_each_counted_once(runtime):
     for t in threads:
         t.join(timeout=120)
     assert not errors
-    _close(runtime, shop.merchant_id, days_ahead=7)
+    clock.advance(timedelta(days=1))
+    _close(runtime, shop.merchant_id)
     with runtime.core.sessions() as session:
         lines = session.scalars(
             select(StatementLine)

@@ -73,6 +73,9 @@ def close(
 ) -> Statement:
     """Close `merchant_id`'s open money events dated `through` or earlier into a new statement."""
     merchant = _lock_merchant(session, merchant_id)
+    today = business_date(now + timedelta(seconds=merchant.clock_offset_seconds))
+    if through > today:  # a later close could never follow one through the future
+        raise InvalidRequest(message=f"--through {through} is after today ({today}) in Japan")
     previous = _last_statement(session, merchant_id)
     if previous is not None and through <= previous.period_through:
         raise InvalidRequest(
