@@ -84,6 +84,8 @@ def test_close_prints_the_statement_and_its_csv_adds_up(shop):
         {"payment_type": "02", "count": 2, "gross": 15000, "refunds": 0, "fees": 335 + 172}
     ]
     assert shown["tax"] == 50 and shown["payout_amount"] == 15000 - 507 - 50
+    listed = json.loads(kessai(home, "settle", "list", str(mid), "--json").stdout)
+    assert listed == [shown]
     body = kessai(home, "settle", "csv", str(shown["statement_id"]), "--encoding", "utf-8").stdout
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
     assert sum(int(r["売上金額"]) for r in rows) == 15000

@@ -80,6 +80,26 @@ def adjust(merchant_id: int, amount: int, on: Any) -> None:
     click.echo(f"adjustment of {amount} yen booked for merchant {merchant_id} on {day}")
 
 
+@settle.command("list")
+@click.argument("merchant_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@guard
+def list_statements(merchant_id: int, as_json: bool) -> None:
+    """MERCHANT_ID's statements, newest first."""
+    from kessai.core.statements.views import list_statements, statement_dict
+
+    with _core().sessions() as session:
+        shown = [statement_dict(session, s) for s in list_statements(session, merchant_id)]
+    if as_json:
+        click.echo(json.dumps(shown, ensure_ascii=False))
+        return
+    for s in shown:
+        click.echo(
+            f"{s['statement_id']}\t{s['period_from']} – {s['period_through']}\t"
+            f"pays {s['payout_amount']} on {s['payout_date']}\tcarries {s['carried_forward']}"
+        )
+
+
 @settle.command("show")
 @click.argument("statement_id", type=int)
 @click.option("--json", "as_json", is_flag=True)

@@ -261,13 +261,8 @@ def _settle_balance(
     """Fill the statement's figures; the transfer fee, monthly fee, tax and payout entries."""
     through, m = statement.period_through, statement.merchant_id
     payout_fees = book.payout_fees(through)
-    new_month = previous is None or (
-        previous.period_through.year,
-        previous.period_through.month,
-    ) != (
-        through.year,
-        through.month,
-    )
+    # The monthly fee: on the first statement closed in each calendar month.
+    new_month = previous is None or previous.period_through.replace(day=1) != through.replace(day=1)
     monthly = payout_fees.monthly_fee if new_month else 0
     payable = accounts.payable(m)
     adjustments = sum(e.amount if e.debit != payable else -e.amount for e in events

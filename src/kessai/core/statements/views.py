@@ -18,6 +18,17 @@ def get_statement(session: Session, statement_id: int) -> Statement:
     return statement
 
 
+def list_statements(session: Session, merchant_id: int) -> list[Statement]:
+    """The merchant's statements, newest first."""
+    return list(
+        session.scalars(
+            select(Statement)
+            .where(Statement.merchant_id == merchant_id)
+            .order_by(Statement.number.desc())
+        )
+    )
+
+
 def statement_dict(session: Session, statement: Statement) -> dict[str, Any]:
     """The fixed contract of `kessai settle close --json`."""
     lines = session.scalars(
