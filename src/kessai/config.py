@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kessai.kit.registration import is_registration_number
 from kessai.kit.zengin_chars import to_zengin
 
 
@@ -129,10 +130,26 @@ class Settings(BaseSettings):
     )
     invoice_registration_number: str | None = Field(
         default=None,
-        description="適格請求書発行事業者登録番号 printed on payout statements: T and 13 digits",
-        pattern=r"^T[0-9]{13}$",
+        description="Kessai's qualified-invoice issuer registration number (適格請求書発行事業者"
+        "登録番号): T and 13 digits, check digit verified; printed on every statement",
+    )
+    minimum_payout: int = Field(
+        default=1,
+        ge=1,
+        description="Yen: a statement whose balance is below this pays nothing and carries the "
+        "balance forward to the next statement",
     )
     log_level: str = "INFO"
+
+    @field_validator("invoice_registration_number")
+    @classmethod
+    def _registration_number(cls, value: str | None) -> str | None:
+        if value is not None and not is_registration_number(value):
+            raise ValueError(
+                "KESSAI_INVOICE_REGISTRATION_NUMBER must be T and 13 digits with a valid check "
+                "digit (e.g. T7000012050002)"
+            )
+        return value
 
     @field_validator("payout_requester_code")
     @classmethod

@@ -287,7 +287,18 @@ def _redact(url: str) -> str:
 
 
 def _register() -> None:
-    from kessai.cli import console, keys, merchants, notices, payouts, sandbox, vaccount
+    from kessai.cli import (
+        console,
+        fees,
+        keys,
+        ledger,
+        merchants,
+        notices,
+        payouts,
+        sandbox,
+        settle,
+        vaccount,
+    )
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
@@ -297,6 +308,9 @@ def _register() -> None:
     main.add_command(console.user)
     main.add_command(console.console)
     main.add_command(payouts.payouts)
+    main.add_command(fees.fees)
+    main.add_command(settle.settle)
+    main.add_command(ledger.ledger)
 
 
 _register()

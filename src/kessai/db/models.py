@@ -10,6 +10,7 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
 from kessai.core.notifications.models import Notice, NoticeAttempt, NoticeCounter, NoticeReadCursor
@@ -23,6 +24,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTransfer,
 )
 from kessai.core.payouts.models import PayoutSettings
+from kessai.core.statements.models import FeeSchedule, PayoutFeeTerms, Statement, StatementLine
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
@@ -37,6 +39,8 @@ __all__ = [
     "ConsoleCertificate",
     "ConsoleSession",
     "ConsoleUser",
+    "FeeSchedule",
+    "LedgerEntry",
     "LinkRequest",
     "Merchant",
     "MerchantLogo",
@@ -47,7 +51,10 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentOperation",
+    "PayoutFeeTerms",
     "PayoutSettings",
+    "Statement",
+    "StatementLine",
     "StoredCard",
     "TelegramReplay",
     "ThreeDSAuthentication",

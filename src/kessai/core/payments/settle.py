@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from kessai.connectors.base import ConnectorResult, Outcome
+from kessai.core.ledger.postings import record_payment_move
 from kessai.core.notifications.outbox import record_change
 from kessai.core.payments import repository
 from kessai.core.payments.card.states import (
@@ -23,7 +24,7 @@ from kessai.core.payments.card.states import (
     CardStatus,
 )
 from kessai.core.payments.models import Payment, PaymentEvent, PaymentOperation
-from kessai.core.payments.tables import notifies
+from kessai.core.payments.tables import holds_money, notifies
 from kessai.core.payments.views import OperationResult, PaymentView
 
 log = logging.getLogger("kessai.payments")
@@ -47,11 +48,14 @@ def change_status(
     initial: bool = False,
     notify_at: datetime | None = None,
 ) -> None:
-    """Move `payment` to `new_status`: history row always, notice when the merchant is told.
+    """Move `payment` to `new_status`: history row always, notice when the merchant is told,
+    and the ledger entry when the move makes or unmakes a sale (every method's status changes
+    pass here, so the ledger cannot drift from the payments; one INSERT, same transaction).
     `initial`: the payment was just created in `new_status` (notified if that status is).
     `notify_at`: when the notice may go out, if not `now` (real time, when `now` is a sandbox
     merchant's test clock)."""
     old_status = payment.status
+    held_before = not initial and _holds_money(payment, old_status)
     payment.status = new_status
     payment.updated_at = now
     session.add(
@@ -68,6 +72,14 @@ def change_status(
     )
     if (new_status != old_status or initial) and notifies(payment.payment_type, new_status):
         record_change(session, payment, now, deliver_at=notify_at)
+    held_after = _holds_money(payment, new_status)
+    if held_after != held_before:
+        record_payment_move(session, payment, gave_back=held_before, now=now)
+
+
+def _holds_money(payment: Payment, status: str) -> bool:
+    captured = payment.captured_at is not None
+    return holds_money(payment.payment_type, status, captured=captured)
 
 
 class SettleRules(Protocol):

@@ -1,7 +1,7 @@
 """Per-method state machines, written as data (PAYGENT status codes of paygent-protocol.md §3).
 
-`notifies(payment_type, status)` is the one question the shared machinery (history, outbox) asks of
-every method's table.
+`notifies(payment_type, status)` and `holds_money(payment_type, status, captured)` are the questions
+the shared machinery (history, outbox, ledger) asks of every method's table.
 """
 
 from __future__ import annotations
@@ -39,4 +39,25 @@ def notifies(payment_type: str, status: str) -> bool:
         return carrier.notifies_merchant(carrier.CarrierStatus(status))
     if payment_type == SLIP:
         return slip.notifies_merchant(slip.SlipStatus(status))
+    raise ValueError(f"no state table for payment_type {payment_type!r}")
+
+
+def holds_money(payment_type: str, status: str, *, captured: bool) -> bool:
+    """Whether a payment of `payment_type` in `status` is money the merchant is owed (a sale in
+    the ledger). `captured`: the payment was ever captured (card and carrier statuses of a request
+    in flight depend on it)."""
+    if payment_type == CARD:
+        return card.is_captured(card.CardStatus(status))
+    if payment_type == ATM:
+        return atm.holds_money(atm.AtmStatus(status))
+    if payment_type == CVS:
+        return cvs.holds_money(cvs.CvsStatus(status))
+    if payment_type == BANK_NET:
+        return banknet.holds_money(banknet.BankNetStatus(status))
+    if payment_type == VIRTUAL_ACCOUNT:
+        return vaccount.holds_money(vaccount.VaStatus(status))
+    if payment_type == CARRIER:
+        return carrier.holds_money(carrier.CarrierStatus(status), captured)
+    if payment_type == SLIP:
+        return slip.holds_money(slip.SlipStatus(status))
     raise ValueError(f"no state table for payment_type {payment_type!r}")

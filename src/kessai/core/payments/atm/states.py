@@ -44,3 +44,14 @@ def notifies_merchant(status: AtmStatus) -> bool:
             return False
         case _:
             assert_never(status)
+
+
+def holds_money(status: AtmStatus) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): paid (消込済)."""
+    match status:
+        case AtmStatus.PAID:
+            return True
+        case AtmStatus.APPLIED | AtmStatus.EXPIRED:
+            return False
+        case _:
+            assert_never(status)

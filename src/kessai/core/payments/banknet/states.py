@@ -52,3 +52,14 @@ def notifies_merchant(status: BankNetStatus) -> bool:
             return False
         case _:
             assert_never(status)
+
+
+def holds_money(status: BankNetStatus) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): paid (消込済)."""
+    match status:
+        case BankNetStatus.PAID:
+            return True
+        case BankNetStatus.APPLIED | BankNetStatus.ABANDONED:
+            return False
+        case _:
+            assert_never(status)

@@ -369,3 +369,29 @@ def notifies_merchant(status: CarrierStatus) -> bool:
             return True
         case _:
             assert_never(status)
+
+
+def holds_money(status: CarrierStatus, captured: bool) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): captured and not cancelled.
+    `captured`: the payment was ever captured (captured_at is set) — it decides the two statuses
+    a request in flight shows whether it started from an authorisation or from a capture (34
+    補正要求中, 42 売上取消中: until the carrier answers, a capture stands)."""
+    match status:
+        case S.CAPTURED | S.CAPTURED_CLOSED | S.CAPTURE_COMPLETED:
+            return True
+        case S.CORRECTION_REQUESTED | S.CANCEL_REQUESTED:
+            return captured
+        case (
+            S.APPLIED
+            | S.ABANDONED
+            | S.AUTHORIZED
+            | S.AUTH_COMPLETED
+            | S.CAPTURE_REQUESTED
+            | S.VOIDED
+            | S.AUTH_EXPIRED
+            | S.CANCELLED
+            | S.CANCEL_COMPLETED
+        ):
+            return False
+        case _:
+            assert_never(status)

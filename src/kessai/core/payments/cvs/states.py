@@ -57,3 +57,17 @@ def notifies_merchant(status: CvsStatus) -> bool:
             return True
         case _:
             assert_never(status)
+
+
+def holds_money(status: CvsStatus) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): paid (消込済). A preliminary
+    report (速報, 43) is not money yet — the chain may withdraw it (61); its confirmation is."""
+    match status:
+        case CvsStatus.PAID:
+            return True
+        case (
+            CvsStatus.APPLIED | CvsStatus.EXPIRED | CvsStatus.REPORTED | CvsStatus.REPORT_CANCELLED
+        ):
+            return False
+        case _:
+            assert_never(status)

@@ -64,3 +64,20 @@ def notifies_merchant(status: SlipStatus) -> bool:
             return False
         case _:
             assert_never(status)
+
+
+def holds_money(status: SlipStatus) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): confirmed paid (確報, 40); a
+    preliminary report (速報, 43) is not money yet."""
+    match status:
+        case SlipStatus.PAID:
+            return True
+        case (
+            SlipStatus.APPLIED
+            | SlipStatus.EXPIRED
+            | SlipStatus.REPORTED
+            | SlipStatus.REPORT_CANCELLED
+        ):
+            return False
+        case _:
+            assert_never(status)

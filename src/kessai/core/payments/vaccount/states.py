@@ -85,3 +85,15 @@ def notifies_merchant(status: VaStatus) -> bool:
             return False
         case _:
             assert_never(status)
+
+
+def holds_money(status: VaStatus) -> bool:
+    """The buyer's money is the merchant's (a sale in the ledger): cleared (消込済), at the amount
+    transferred — an over- or under-payment is booked as received."""
+    match status:
+        case VaStatus.PAID:
+            return True
+        case VaStatus.APPLIED | VaStatus.EXPIRED | VaStatus.CLOSED:
+            return False
+        case _:
+            assert_never(status)

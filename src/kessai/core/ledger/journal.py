@@ -1,0 +1,93 @@
+"""`post`: the one function that writes journal entries.
+
+An entry moves one positive amount from its credit account to its debit account, so it balances by
+construction; `post` refuses anything else before the database would (amount > 0, two distinct,
+well-formed accounts, a merchant account only on its own merchant's entry), and writes every entry
+it is given with one multi-row INSERT — one round trip, inside the caller's transaction. There is
+no update or delete here: a correction is a new entry the other way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from kessai.core.ledger import accounts
+from kessai.core.ledger.models import LedgerEntry
+
+
+class EntryKind(StrEnum):
+    """The money event an entry records."""
+
+    SALE = "sale"  # 売上 / 消込: a capture or a payment received for the merchant
+    REFUND = "refund"  # 取消 / 返金: a sale given back (the same accounts, reversed)
+    FEE = "fee"  # 決済手数料 on one sale (or returned on its refund)
+    TRANSFER_FEE = "transfer_fee"  # 振込手数料, once per payout
+    MONTHLY_FEE = "monthly_fee"  # 月額固定費
+    TAX = "tax"  # 消費税 on a statement's fees, once per statement and rate
+    ADJUSTMENT = "adjustment"  # an operator's correction between Kessai and the merchant
+    PAYOUT = "payout"  # a statement's payout, due to the merchant on its payout date
+    PAYOUT_SENT = "payout_sent"  # the payout left Kessai's bank (the bank file)
+    RECEIPT = "receipt"  # an institution's remittance arrived in Kessai's bank (入金消込)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: EntryKind
+    debit: str
+    credit: str
+    amount: int
+    event_date: date
+    merchant_id: int | None = None
+    payment_id: int | None = None
+    payment_type: str = ""
+    institution: str = ""
+    statement_id: int | None = None
+
+
+class UnbalancedEntry(ValueError):
+    """An entry that would not balance or names an account it may not."""
+
+
+def post(session: Session, entries: Sequence[Entry], *, now: datetime) -> None:
+    """Write `entries` in one INSERT, in the caller's transaction; nothing for an empty list."""
+    if not entries:
+        return
+    for entry in entries:
+        _check(entry)
+    rows = [_row(entry, now) for entry in entries]
+    session.execute(insert(LedgerEntry).values(rows))
+
+
+def _check(entry: Entry) -> None:
+    if type(entry.amount) is not int or entry.amount <= 0:
+        raise UnbalancedEntry(f"{entry.kind}: amount must be a positive int, not {entry.amount!r}")
+    if entry.debit == entry.credit:
+        raise UnbalancedEntry(f"{entry.kind}: debit and credit are both {entry.debit}")
+    for code in (entry.debit, entry.credit):
+        account = accounts.parse(code)
+        if account is None:
+            raise UnbalancedEntry(f"{entry.kind}: no such account {code!r}")
+        if account.merchant_id is not None and account.merchant_id != entry.merchant_id:
+            raise UnbalancedEntry(f"{entry.kind}: {code} is not merchant {entry.merchant_id}'s")
+
+
+def _row(entry: Entry, now: datetime) -> dict[str, object]:
+    return {
+        "merchant_id": entry.merchant_id,
+        "payment_id": entry.payment_id,
+        "payment_type": entry.payment_type,
+        "institution": entry.institution,
+        "kind": entry.kind.value,
+        "debit": entry.debit,
+        "credit": entry.credit,
+        "amount": entry.amount,
+        "event_date": entry.event_date,
+        "statement_id": entry.statement_id,
+        "created_at": now,
+    }

@@ -1,0 +1,110 @@
+"""Which entries each money event makes.
+
+A payment's money moves when its status crosses the line between "the merchant is owed this
+payment's amount" and "not": `kessai.core.payments.tables.holds_money` draws that line per method,
+and `settle.change_status` — the one place every status change of every method is written — calls
+`record_payment_move` when a change crosses it, in the same transaction. So a capture, a paid CVS
+number, a cleared transfer or a carrier's capture is a SALE, and its cancel, refund or reduction a
+REFUND of the same amount on the same accounts, and the ledger cannot drift from the payments.
+
+  SALE     Dr merchant:M:receivable:T:I   Cr merchant:M:payable
+  REFUND   Dr merchant:M:payable          Cr merchant:M:receivable:T:I
+  RECEIPT  Dr kessai:bank                 Cr merchant:M:receivable:T:I   (reconciliation)
+  ADJUSTMENT  Dr merchant:M:fees / Cr merchant:M:payable (or the other way)   (an operator's)
+  PAYOUT_SENT Dr merchant:M:payout / Cr kessai:bank                        (the bank file)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from kessai.core.ledger import accounts
+from kessai.core.ledger.journal import Entry, EntryKind, post
+from kessai.core.payments.models import Payment
+from kessai.kit.clock import JST, as_utc
+
+
+def business_date(moment: datetime) -> date:
+    """The day `moment` falls on in Japan: the date a money event is booked on."""
+    return as_utc(moment).astimezone(JST).date()
+
+
+def record_payment_move(
+    session: Session, payment: Payment, *, gave_back: bool, now: datetime
+) -> None:
+    """Book `payment`'s amount as a sale (or, `gave_back`, as its refund) on `now`'s business
+    date: one INSERT in the caller's transaction, nothing read."""
+    receivable = accounts.receivable(
+        payment.merchant_id, payment.payment_type, payment.institution_code
+    )
+    payable = accounts.payable(payment.merchant_id)
+    debit, credit = (payable, receivable) if gave_back else (receivable, payable)
+    entry = Entry(
+        kind=EntryKind.REFUND if gave_back else EntryKind.SALE,
+        debit=debit,
+        credit=credit,
+        amount=payment.amount,
+        event_date=business_date(now),
+        merchant_id=payment.merchant_id,
+        payment_id=payment.id,
+        payment_type=payment.payment_type,
+        institution=payment.institution_code,
+    )
+    post(session, [entry], now=now)
+
+
+def record_institution_receipt(
+    session: Session,
+    *,
+    merchant_id: int,
+    payment_type: str,
+    institution: str,
+    amount: int,
+    received_on: date,
+    now: datetime,
+) -> None:
+    """An institution's remittance for `merchant_id`'s sales arrived in Kessai's bank (入金消込):
+    Dr kessai:bank / Cr the receivable. For the reconciliation issue; a remittance covering
+    several merchants is one call per merchant (the remittance detail lists their sales)."""
+    entry = Entry(
+        kind=EntryKind.RECEIPT,
+        debit=accounts.BANK,
+        credit=accounts.receivable(merchant_id, payment_type, institution),
+        amount=amount,
+        event_date=received_on,
+        merchant_id=merchant_id,
+        payment_type=payment_type,
+        institution=institution,
+    )
+    post(session, [entry], now=now)
+
+
+def record_adjustment(
+    session: Session, *, merchant_id: int, amount: int, on: date, now: datetime
+) -> None:
+    """An operator's correction between Kessai and the merchant, closed on the next statement
+    as its `adjustments`: `amount` > 0 is owed to the merchant (Dr fees / Cr payable), < 0 is
+    owed by it. Never a change to an existing entry."""
+    payable, fees = accounts.payable(merchant_id), accounts.fees(merchant_id)
+    debit, credit = (fees, payable) if amount > 0 else (payable, fees)
+    entry = Entry(EntryKind.ADJUSTMENT, debit, credit, abs(amount), on, merchant_id=merchant_id)
+    post(session, [entry], now=now)
+
+
+def record_payout_sent(
+    session: Session, *, merchant_id: int, statement_id: int, amount: int, on: date, now: datetime
+) -> None:
+    """A statement's payout left Kessai's bank (the payout bank file was accepted): Dr the
+    merchant's payout account / Cr kessai:bank."""
+    entry = Entry(
+        EntryKind.PAYOUT_SENT,
+        accounts.payout(merchant_id),
+        accounts.BANK,
+        amount,
+        on,
+        merchant_id=merchant_id,
+        statement_id=statement_id,
+    )
+    post(session, [entry], now=now)

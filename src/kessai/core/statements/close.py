@@ -1,0 +1,306 @@
+"""Closing a statement (支払明細の締め): one merchant's settled money events through a date become a
+numbered, immutable statement, in one transaction — a crash leaves all of it or none.
+
+1. The merchant's row is locked (PostgreSQL, FOR NO KEY UPDATE; SQLite's writer is single): two
+   closes of one merchant take turns, so numbers and carried balances follow each other, while
+   captures (whose foreign key only takes FOR KEY SHARE) neither wait for the close nor hold it.
+2. The statement row is written, then its events are claimed with one
+   `UPDATE ledger_entries SET statement_id = … WHERE statement_id IS NULL AND event_date <= …
+   RETURNING …`. A capture committing while the close runs is either seen by that UPDATE (this
+   statement) or not (it stays NULL: the next one) — never both, never neither. Captures take no
+   lock the close waits for.
+3. Each event is priced from the fee history (fees.py); the fee, transfer fee, monthly fee, the
+   consumption tax (once, on the statement's fees) and the payout are posted as entries already
+   stamped with the statement.
+4. A balance below the minimum payout (or negative) is not paid: it is carried forward, and no
+   transfer fee is charged for a transfer that does not happen.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kessai.core.ledger import accounts
+from kessai.core.ledger.journal import Entry, EntryKind, post
+from kessai.core.ledger.models import LedgerEntry
+from kessai.core.ledger.postings import business_date
+from kessai.core.merchants.models import Merchant
+from kessai.core.payments.models import Payment
+from kessai.core.statements.fees import FeeBook
+from kessai.core.statements.models import Statement, StatementLine
+from kessai.core.statements.payout_date import payout_date_for
+from kessai.kit.errors import InvalidRequest, NotFound
+from kessai.kit.money import consumption_tax
+
+TAX_RATE_PERCENT = 10  # 標準税率; fees are not reduced-rate items
+CLOSED_KINDS = (EntryKind.SALE, EntryKind.REFUND, EntryKind.ADJUSTMENT)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseTerms:
+    registration_number: str  # "" when the operator has none (not a qualified invoice)
+    minimum_payout: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A claimed entry: a sale, a refund or an adjustment."""
+
+    payment_id: int | None
+    payment_type: str
+    kind: EntryKind
+    debit: str
+    amount: int
+    event_date: date
+
+
+@dataclass
+class _Line:
+    count: int = 0
+    gross: int = 0
+    refunds: int = 0
+    fees: int = 0
+
+
+def close(
+    session: Session, *, merchant_id: int, through: date, now: datetime, terms: CloseTerms
+) -> Statement:
+    """Close `merchant_id`'s open money events dated `through` or earlier into a new statement."""
+    merchant = _lock_merchant(session, merchant_id)
+    today = business_date(now + timedelta(seconds=merchant.clock_offset_seconds))
+    if through > today:  # a later close could never follow one through the future
+        raise InvalidRequest(message=f"--through {through} is after today ({today}) in Japan")
+    previous = _last_statement(session, merchant_id)
+    if previous is not None and through <= previous.period_through:
+        raise InvalidRequest(
+            message=f"merchant {merchant_id} is closed through {previous.period_through} "
+            f"(statement {previous.id}); close a later date"
+        )
+    statement = _open_statement(session, merchant, previous, through, now, terms)
+    events = _claim(session, merchant_id, through, statement.id)
+    if previous is None and events:
+        statement.period_from = min(
+            [statement.period_from or through, *(e.event_date for e in events)]
+        )
+    book = FeeBook.load(session, merchant_id)
+    fee_entries, lines = _price(session, book, merchant_id, statement.id, events, through)
+    entries = fee_entries + _settle_balance(statement, book, previous, lines, events, terms)
+    post(session, entries, now=now)
+    session.add_all(
+        StatementLine(statement_id=statement.id, payment_type=t, count=line.count,
+                      gross=line.gross, refunds=line.refunds, fees=line.fees)
+        for t, line in sorted(lines.items())
+    )  # fmt: skip
+    session.flush()
+    return statement
+
+
+def _lock_merchant(session: Session, merchant_id: int) -> Merchant:
+    """Closes of one merchant take turns. FOR NO KEY UPDATE, not FOR UPDATE: a capture's entry
+    takes FOR KEY SHARE on the merchant row (its foreign key), which FOR UPDATE would wait for —
+    and block every capture of the merchant while the close runs."""
+    query = select(Merchant).where(Merchant.id == merchant_id).with_for_update(key_share=True)
+    merchant = session.scalar(query)
+    if merchant is None:
+        raise NotFound(message=f"merchant {merchant_id} does not exist (see: kessai merchant list)")
+    return merchant
+
+
+def _last_statement(session: Session, merchant_id: int) -> Statement | None:
+    return session.scalar(
+        select(Statement)
+        .where(Statement.merchant_id == merchant_id)
+        .order_by(Statement.number.desc())
+        .limit(1)
+    )
+
+
+def _open_statement(
+    session: Session,
+    merchant: Merchant,
+    previous: Statement | None,
+    through: date,
+    now: datetime,
+    terms: CloseTerms,
+) -> Statement:
+    """The statement row, its figures still 0 (filled before the same transaction commits)."""
+    if previous is None:
+        period_from = min(business_date(merchant.created_at), through)
+    else:
+        period_from = previous.period_through + timedelta(days=1)
+    statement = Statement(
+        merchant_id=merchant.id,
+        number=previous.number + 1 if previous else 1,
+        period_from=period_from,
+        period_through=through,
+        payout_date=payout_date_for(merchant.id, through),
+        fees_total=0,
+        transfer_fee=0,
+        monthly_fee=0,
+        tax_rate_percent=TAX_RATE_PERCENT,
+        tax=0,
+        adjustments=0,
+        carried_in=previous.carried_forward if previous else 0,
+        payout_amount=0,
+        carried_forward=0,
+        registration_number=terms.registration_number,
+        closed_at=now,
+    )
+    session.add(statement)
+    session.flush()
+    return statement
+
+
+def _claim(session: Session, merchant_id: int, through: date, statement_id: int) -> list[Event]:
+    """Stamp the merchant's open events through `through` with the statement: one UPDATE, whose
+    WHERE statement_id IS NULL makes an event land on exactly one statement."""
+    claimed = session.execute(
+        update(LedgerEntry)
+        .where(
+            LedgerEntry.merchant_id == merchant_id,
+            LedgerEntry.statement_id.is_(None),
+            LedgerEntry.event_date <= through,
+            LedgerEntry.kind.in_([k.value for k in CLOSED_KINDS]),
+        )
+        .values(statement_id=statement_id)
+        .returning(
+            LedgerEntry.payment_id,
+            LedgerEntry.payment_type,
+            LedgerEntry.kind,
+            LedgerEntry.debit,
+            LedgerEntry.amount,
+            LedgerEntry.event_date,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return [Event(p, t, EntryKind(k), d, a, on) for p, t, k, d, a, on in claimed]
+
+
+def _price(
+    session: Session,
+    book: FeeBook,
+    merchant_id: int,
+    statement_id: int,
+    events: Sequence[Event],
+    through: date,
+) -> tuple[list[Entry], dict[str, _Line]]:
+    """Each sale's fee (and each refund's fee returned) as an entry, and the per-method lines."""
+    brands = _card_brands(session, events)
+    sold_on = _sale_dates(session, events)
+    lines: dict[str, _Line] = defaultdict(_Line)
+    entries = []
+    for event in events:
+        if event.kind is EntryKind.ADJUSTMENT or event.payment_id is None:
+            continue
+        line = lines[event.payment_type]
+        brand = brands.get(event.payment_id, "")
+        if event.kind is EntryKind.SALE:
+            fee = book.fee(event.payment_type, brand, event.event_date).on_sale(event.amount)
+            line.count += 1
+            line.gross += event.amount
+        else:
+            day = sold_on.get(event.payment_id, event.event_date)
+            fee = -book.fee(event.payment_type, brand, day).on_refund(event.amount)
+            line.refunds += event.amount
+        line.fees += fee
+        if fee:
+            entries.append(_fee_entry(merchant_id, statement_id, event, fee, through))
+    return entries, lines
+
+
+def _fee_entry(merchant_id: int, statement_id: int, event: Event, fee: int, on: date) -> Entry:
+    payable, fees = accounts.payable(merchant_id), accounts.fees(merchant_id)
+    return Entry(
+        kind=EntryKind.FEE,
+        debit=payable if fee > 0 else fees,
+        credit=fees if fee > 0 else payable,
+        amount=abs(fee),
+        event_date=on,
+        merchant_id=merchant_id,
+        payment_id=event.payment_id,
+        payment_type=event.payment_type,
+        statement_id=statement_id,
+    )
+
+
+def _card_brands(session: Session, events: Sequence[Event]) -> dict[int, str]:
+    ids = {e.payment_id for e in events if e.payment_type == "02" and e.payment_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Payment.id, Payment.details).where(Payment.id.in_(ids)))
+    return {pid: str((details or {}).get("card_brand") or "").upper() for pid, details in rows}
+
+
+def _sale_dates(session: Session, events: Sequence[Event]) -> dict[int, date]:
+    """The date each refunded payment was sold on: its refund gives back the fee of that day."""
+    ids = {e.payment_id for e in events if e.kind is EntryKind.REFUND and e.payment_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.payment_id, func.max(LedgerEntry.event_date))
+        .where(LedgerEntry.payment_id.in_(ids), LedgerEntry.kind == EntryKind.SALE.value)
+        .group_by(LedgerEntry.payment_id)
+    )
+    return {pid: day for pid, day in rows if pid is not None}
+
+
+def _settle_balance(
+    statement: Statement,
+    book: FeeBook,
+    previous: Statement | None,
+    lines: dict[str, _Line],
+    events: Sequence[Event],
+    terms: CloseTerms,
+) -> list[Entry]:
+    """Fill the statement's figures; the transfer fee, monthly fee, tax and payout entries."""
+    through, m = statement.period_through, statement.merchant_id
+    payout_fees = book.payout_fees(through)
+    # The monthly fee: on the first statement closed in each calendar month.
+    new_month = previous is None or previous.period_through.replace(day=1) != through.replace(day=1)
+    monthly = payout_fees.monthly_fee if new_month else 0
+    payable = accounts.payable(m)
+    adjustments = sum(e.amount if e.debit != payable else -e.amount for e in events
+                      if e.kind is EntryKind.ADJUSTMENT)  # fmt: skip
+    sales = sum(line.gross - line.refunds - line.fees for line in lines.values())
+    base = statement.carried_in + sales + adjustments - monthly
+
+    def balance_with(transfer_fee: int) -> tuple[int, int]:
+        fees_total = sum(line.fees for line in lines.values()) + monthly + transfer_fee
+        tax = consumption_tax(fees_total, TAX_RATE_PERCENT)
+        return tax, base - transfer_fee - tax
+
+    transfer = payout_fees.transfer_fee
+    tax, balance = balance_with(transfer)
+    paid = balance >= terms.minimum_payout
+    if not paid:
+        transfer = 0
+        tax, balance = balance_with(0)
+    statement.transfer_fee, statement.monthly_fee, statement.tax = transfer, monthly, tax
+    statement.fees_total = sum(line.fees for line in lines.values()) + monthly + transfer
+    statement.adjustments = adjustments
+    statement.payout_amount = balance if paid else 0
+    statement.carried_forward = 0 if paid else balance
+    return _closing_entries(statement)
+
+
+def _closing_entries(statement: Statement) -> list[Entry]:
+    m, on, sid = statement.merchant_id, statement.period_through, statement.id
+    payable = accounts.payable(m)
+
+    def entry(kind: EntryKind, account: str, amount: int) -> Entry:
+        debit, credit = (payable, account) if amount > 0 else (account, payable)
+        return Entry(kind, debit, credit, abs(amount), on, merchant_id=m, statement_id=sid)
+
+    figures = (
+        (EntryKind.TRANSFER_FEE, accounts.fees(m), statement.transfer_fee),
+        (EntryKind.MONTHLY_FEE, accounts.fees(m), statement.monthly_fee),
+        (EntryKind.TAX, accounts.tax(m), statement.tax),
+        (EntryKind.PAYOUT, accounts.payout(m), statement.payout_amount),
+    )
+    return [entry(kind, account, amount) for kind, account, amount in figures if amount]
