@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -23,10 +23,39 @@ DEMO_MERCHANT_ID = 30000
 
 
 def _settings() -> Settings:
-    return Settings()
+    """The settings of a command that works on an existing database: without one (a `kessai` run
+    outside the checkout, a typo in KESSAI_HOME) it stops with one line, before any key is made."""
+    settings = Settings()
+    _require_database(settings)
+    return settings
 
 
-def _fail(message: str) -> None:
+def _require_database(settings: Settings) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from kessai.db.migrate import schema_status, sqlite_path
+
+    url = settings.resolved_database_url()
+    where = sqlite_path(url) or _redact(url)
+    home = f"KESSAI_HOME (now {settings.home.resolve()})"
+    try:
+        status = schema_status(url)
+    except DBAPIError as error:
+        _fail(f"cannot reach the database at {where}: {str(error.orig).strip().splitlines()[0]}")
+    match status:
+        case "absent":
+            _fail(f"no database at {where}; run `kessai migrate` or set {home}")
+        case "empty":
+            _fail(f"the database at {where} has no schema; run `kessai migrate` or set {home}")
+        case "behind":
+            _fail(f"the database at {where} needs upgrading; run `kessai migrate`")
+        case "unknown":
+            _fail(f"the database at {where} was migrated by a newer Kessai; upgrade this one")
+        case "current":
+            return
+
+
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
@@ -72,7 +101,7 @@ def migrate() -> None:
     """Create or upgrade the database schema (idempotent)."""
     from kessai.db.migrate import upgrade
 
-    settings = _settings()
+    settings = Settings()
     upgrade(settings.resolved_database_url())
     click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
 
@@ -143,11 +172,13 @@ def serve(
     from kessai.tls.ca import client_ca_bundle, ensure_server_certificate
     from kessai.tls.server import build_uvicorn_config, run_server
 
-    settings = _settings()
+    _check_port_free(host, port)
+    settings = Settings()
     _setup_logging(settings.log_level)
     if demo:
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
+    _require_database(settings)
     _check_ready(settings)
     if auto_tls and not cert:
         cert_path, key_path = ensure_server_certificate(settings.var_dir, [host])
@@ -176,6 +207,25 @@ def serve(
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
     run_server(config)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Say plainly that the port is taken, before anything is printed as listening."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            _fail(
+                f"port {port} on {host} is already in use (another Kessai?); "
+                f"choose another with --port {port + 1} (make run PORT={port + 1})"
+            )
 
 
 def _check_ready(settings: Settings) -> None:
