@@ -56,7 +56,9 @@ def merchant() -> None:
     "--mode", type=click.Choice(["sandbox", "production"]), default="sandbox", show_default=True
 )
 @click.option(
-    "--methods", default="02", show_default=True, help="Comma list of payment_type codes (02 card)."
+    "--methods",
+    help="Comma list of payment_type codes (01 ATM, 02 card, 03 CVS number, 04 slip, 05 bank net, "
+    "06 carrier, 07 virtual account). Sandbox default: all; production: required.",
 )
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
@@ -65,12 +67,14 @@ def merchant() -> None:
 def create(
     name: str,
     mode: str,
-    methods: str,
+    methods: str | None,
     notification_url: str | None,
     merchant_id: int | None,
     as_json: bool,
 ) -> None:
-    """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
+    """Create a merchant; prints its credentials and hash keys. The connect password is printed
+    only here (it is stored hashed; `merchant update --rotate-password` makes a new one); the hash
+    keys are shown again by `merchant show`."""
     from kessai.core.merchants.commands import create_merchant
 
     runtime = _runtime()
