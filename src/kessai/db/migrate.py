@@ -7,9 +7,8 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,8 +59,13 @@ def schema_status(url: str, engine: Engine | None = None) -> SchemaStatus:
     owned = engine is None
     engine = engine or create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
+        with engine.connect() as connection:  # read directly: alembic's context logs each time
+            has_table = inspect(connection).has_table("alembic_version")
+            revision = (
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                if has_table
+                else None
+            )
     finally:
         if owned:
             engine.dispose()
