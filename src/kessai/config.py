@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         description="Addresses or networks (JSON list) whose console_cert_header is believed",
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line with the request id"
+    )
 
     @property
     def var_dir(self) -> Path:

@@ -5,7 +5,6 @@ variables (KESSAI_HOME, KESSAI_DATABASE_URL, …) and are loaded lazily so `--he
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
@@ -76,12 +75,10 @@ def _guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(settings: Settings) -> None:
+    from kessai.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -174,7 +171,7 @@ def serve(
 
     _check_port_free(host, port)
     settings = Settings()
-    _setup_logging(settings.log_level)
+    _setup_logging(settings)
     if demo:
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
@@ -296,7 +293,7 @@ def worker(interval: float, once: bool) -> None:
     from kessai.worker.scheduler import Scheduler, run_jobs_once
 
     settings = _settings()
-    _setup_logging(settings.log_level)
+    _setup_logging(settings)
     runtime = build_runtime(settings)
     if once:
         click.echo(json.dumps(run_jobs_once(runtime.core, settings)))
