@@ -23,8 +23,8 @@ install: $(BIN)/kessai ## Create .venv and install Kessai with its test tools
 # as it is, no browser download), nginx for the documented reverse-proxy setup, and w3m, the
 # text browser the hosted payment page must work in without CSS or JavaScript (driven through tmux
 # by the tests), and a Japanese font so that Chromium's screenshots of the pages show Japanese.
-# Needs root.
-SYSTEM_PACKAGES := chromium nginx-light w3m tmux fonts-ipafont-gothic
+# systemd-analyze checks the deploy units (deploy/systemd/). Needs root.
+SYSTEM_PACKAGES := chromium nginx-light w3m tmux fonts-ipafont-gothic systemd
 system-deps: ## Install the Debian packages the tests need (chromium, nginx-light, w3m, tmux, a JP font; as root)
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi

@@ -37,6 +37,7 @@ PG_ADMIN_URL = (
     or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Count the tests skipped for a missing program (printed last, by pytest_unconfigure)."""
     packages: dict[str, int] = {}

@@ -31,10 +31,13 @@ def kessai(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str
 
 def test_make_run_takes_port_and_host_from_the_command_line_or_the_environment():
     dry = ["make", "-n", "--no-print-directory", "-C", str(ROOT), "run"]
-    by_argument = subprocess.run([*dry, "PORT=9123", "HOST=0.0.0.0"], capture_output=True, text=True)
+    by_argument = subprocess.run(
+        [*dry, "PORT=9123", "HOST=0.0.0.0"], capture_output=True, text=True
+    )
     assert "--host 0.0.0.0 --port 9123" in by_argument.stdout
-    by_environment = subprocess.run(dry, capture_output=True, text=True,
-                                    env={**os.environ, "PORT": "9124"})  # fmt: skip
+    by_environment = subprocess.run(
+        dry, capture_output=True, text=True, env={**os.environ, "PORT": "9124"}
+    )
     assert "--host 127.0.0.1 --port 9124" in by_environment.stdout
 
 
@@ -80,8 +83,12 @@ def test_outside_the_checkout_every_command_says_there_is_no_database_and_create
 
 
 def test_an_unmigrated_postgresql_database_is_one_line_too(tmp_path):
-    result = kessai(tmp_path, "merchant", "list",
-                    KESSAI_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/kessai_no_such_db")  # fmt: skip
+    result = kessai(
+        tmp_path,
+        "merchant",
+        "list",
+        KESSAI_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/kessai_no_such_db",
+    )
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert "kessai_no_such_db" in result.stderr and "Traceback" not in result.stderr
@@ -96,8 +103,9 @@ def test_a_sandbox_merchant_takes_every_method_and_a_production_one_names_its_ow
     unnamed = kessai(tmp_path, "merchant", "create", "--mode", "production")
     assert unnamed.returncode == 1
     assert "needs its payment methods named (--methods" in unnamed.stderr
-    named = kessai(tmp_path, "merchant", "create", "--mode", "production", "--methods", "02",
-                   "--json")  # fmt: skip
+    named = kessai(
+        tmp_path, "merchant", "create", "--mode", "production", "--methods", "02", "--json"
+    )
     assert json.loads(named.stdout)["enabled_methods"] == ["02"]
 
 
@@ -105,8 +113,9 @@ def test_the_cli_and_the_readme_agree_on_what_is_printed_once(tmp_path):
     """The password is printed once; the hash keys are shown again by `merchant show`."""
     assert kessai(tmp_path, "migrate").returncode == 0
     created = json.loads(kessai(tmp_path, "merchant", "create", "--json").stdout)
-    shown = json.loads(kessai(tmp_path, "merchant", "show", str(created["merchant_id"]),
-                              "--json").stdout)  # fmt: skip
+    shown = json.loads(
+        kessai(tmp_path, "merchant", "show", str(created["merchant_id"]), "--json").stdout
+    )
     assert "connect_password" not in shown and shown["hash_key"] == created["hash_key"]
     readme = (ROOT / "README.md").read_text()
     assert "ONCE" not in readme.split("## Operating it", 1)[1].split("kessai user", 1)[0]

@@ -67,33 +67,60 @@ def test_ready_checks_the_database_and_its_schema(server, tmp_path):
 
 
 def test_metrics_count_requests_results_and_institution_calls_per_kind(server, merchant):
-    before = value(server, "kessai_http_requests_total", face="module", telegram_kind="020",
-                   status="200")  # fmt: skip
-    declined_before = value(server, "kessai_telegram_results_total", telegram_kind="020",
-                            response_code="2002")  # fmt: skip
+    before = value(
+        server, "kessai_http_requests_total", face="module", telegram_kind="020", status="200"
+    )
+    declined_before = value(
+        server, "kessai_telegram_results_total", telegram_kind="020", response_code="2002"
+    )
     authorise(server, merchant, trading_id="M1")
     assert authorise(server, merchant, trading_id="M2", card="4900000000008101").code == "2002"
     after = samples(server)
-    assert after[("kessai_http_requests_total", frozenset(
-        {"face": "module", "telegram_kind": "020", "status": "200"}.items()))] == before + 2  # fmt: skip
-    assert after[("kessai_telegram_results_total", frozenset(
-        {"telegram_kind": "020", "response_code": "2002"}.items()))] == declined_before + 1  # fmt: skip
+    assert (
+        after[
+            (
+                "kessai_http_requests_total",
+                frozenset({"face": "module", "telegram_kind": "020", "status": "200"}.items()),
+            )
+        ]
+        == before + 2
+    )
+    assert (
+        after[
+            (
+                "kessai_telegram_results_total",
+                frozenset({"telegram_kind": "020", "response_code": "2002"}.items()),
+            )
+        ]
+        == declined_before + 1
+    )
     calls = [key for key in after if key[0] == "kessai_institution_call_duration_seconds_count"]
-    outcomes = {dict(labels)["outcome"] for _, labels in calls
-                if dict(labels)["operation"] == "authorize"}  # fmt: skip
+    outcomes = {
+        dict(labels)["outcome"] for _, labels in calls if dict(labels)["operation"] == "authorize"
+    }
     assert {"succeeded", "declined"} <= outcomes
     latency = [key for key in after if key[0] == "kessai_http_request_duration_seconds_bucket"]
     assert any(dict(labels).get("telegram_kind") == "020" for _, labels in latency)
 
 
 def test_metrics_show_the_notice_backlog_and_the_workers_lag(server, merchant):
-    send(server, merchant, "020", trading_id="N1", payment_amount=500, card_number=OK_CARD,
-         card_valid_term="1230")  # fmt: skip
+    send(
+        server,
+        merchant,
+        "020",
+        trading_id="N1",
+        payment_amount=500,
+        card_number=OK_CARD,
+        card_valid_term="1230",
+    )
     after = samples(server)
     assert after[("kessai_notices", frozenset({"delivery_status": "pending"}.items()))] >= 1
-    for gauge in ("kessai_oldest_undelivered_notice_age_seconds",
-                  "kessai_notice_delivery_lag_seconds", "kessai_unsettled_operations",
-                  "kessai_oldest_unsettled_operation_age_seconds"):  # fmt: skip
+    for gauge in (
+        "kessai_oldest_undelivered_notice_age_seconds",
+        "kessai_notice_delivery_lag_seconds",
+        "kessai_unsettled_operations",
+        "kessai_oldest_unsettled_operation_age_seconds",
+    ):
         assert (gauge, frozenset()) in after
 
 
@@ -102,8 +129,16 @@ def test_the_request_id_is_in_the_answer_and_on_every_log_line_of_the_request(
 ):
     response = httpx.post(
         f"{server}/n/card/request",
-        content=form_body(header(merchant, "020", trading_id="R1", payment_amount=700,
-                                 card_number=OK_CARD, card_valid_term="1230")),  # fmt: skip
+        content=form_body(
+            header(
+                merchant,
+                "020",
+                trading_id="R1",
+                payment_amount=700,
+                card_number=OK_CARD,
+                card_valid_term="1230",
+            )
+        ),
         headers={"Content-Type": "application/x-www-form-urlencoded", "X-Request-Id": "shop-42"},
     )
     assert response.headers["x-request-id"] == "shop-42"
@@ -120,8 +155,16 @@ def test_the_request_id_is_in_the_answer_and_on_every_log_line_of_the_request(
 def test_no_card_number_in_the_metrics_or_the_logs(server, merchant, json_log, log_file):
     trading = f"P{uuid.uuid4().hex[:8]}"
     for number, card in enumerate(CARDS):
-        send(server, merchant, "020", trading_id=f"{trading}{number}", payment_amount=100,
-             card_number=card, card_valid_term="1230", card_conf_number="123")  # fmt: skip
+        send(
+            server,
+            merchant,
+            "020",
+            trading_id=f"{trading}{number}",
+            payment_amount=100,
+            card_number=card,
+            card_valid_term="1230",
+            card_conf_number="123",
+        )
         httpx.get(f"{server}/n/card/request?card_number={card}&telegram_kind=020")
     metrics = httpx.get(f"{server}/metrics").text
     logs = json_log.getvalue() + log_file.read_text()

@@ -9,6 +9,7 @@ Not run here: the first block (`make run`, `make test`) and the Development bloc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -68,8 +69,10 @@ class Demo:
         for name in ("connect_id", "connect_password"):
             text = text.replace(f"{name}=…", f"{name}={self.creds[name]}")
             text = text.replace(f'{name}="…"', f'{name}="{self.creds[name]}"')
-        text = text.replace("KESSAI_NOTIFICATION_HASH_KEY=…", "KESSAI_NOTIFICATION_HASH_KEY="
-                            + self.creds["notification_hash_key"])  # fmt: skip
+        text = text.replace(
+            "KESSAI_NOTIFICATION_HASH_KEY=…",
+            "KESSAI_NOTIFICATION_HASH_KEY=" + self.creds["notification_hash_key"],
+        )
         text = text.replace("127.0.0.1:8080", f"127.0.0.1:{self.port}")
         text = text.replace('("127.0.0.1", 8000)', f'("127.0.0.1", {self.receiver_port})')
         return text.replace("127.0.0.1:8000", f"127.0.0.1:{self.receiver_port}")
@@ -80,8 +83,11 @@ class Demo:
         out = self.home / f"block{len(self.processes)}.out"  # its own: background jobs keep theirs
         self.last_output = out
         with out.open("wb") as sink:
-            command = ["bash", "-euo", "pipefail", "-c", text] if language == "sh" else [
-                str(VENV / "bin" / "python"), "-c", text]  # fmt: skip
+            command = (
+                ["bash", "-euo", "pipefail", "-c", text]
+                if language == "sh"
+                else [str(VENV / "bin" / "python"), "-c", text]
+            )
             process = subprocess.Popen(
                 command,
                 cwd=self.home,
@@ -132,10 +138,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def with_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def answers(output: str) -> list[str]:
@@ -164,8 +168,9 @@ def test_every_session_block_runs_as_pasted(demo):
             (demo.home / "receiver.py").write_text(text)  # "saved as receiver.py"
             continue
         env = {"KESSAI_HASH_KEY": demo.creds["hash_key"]}
-        output = demo.run(block.language, prelude + text if block.language == "sh" else text,
-                          env=env)  # fmt: skip
+        output = demo.run(
+            block.language, prelude + text if block.language == "sh" else text, env=env
+        )
         if block.language == "sh":
             prelude += "".join(line + "\n" for line in text.splitlines() if _defines(line))
             assert "1" not in answers(output), f"{block.section}:\n{text}\n---\n{output}"
@@ -215,16 +220,30 @@ def test_the_operating_block_runs_on_a_fresh_home(tmp_path):
     keep running (stopped after a few seconds), everything else exits 0."""
     block = next(block for block in readme_blocks() if block.section == "Operating it")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESSAI_")}
-    env |= {"KESSAI_HOME": str(tmp_path), "KESSAI_LOG_LEVEL": "WARNING",
-            "PATH": f"{VENV / 'bin'}:{env['PATH']}"}  # fmt: skip
+    env |= {
+        "KESSAI_HOME": str(tmp_path),
+        "KESSAI_LOG_LEVEL": "WARNING",
+        "PATH": f"{VENV / 'bin'}:{env['PATH']}",
+    }
     for line in block.text.splitlines():
         command = line.split("  #", 1)[0].strip()
         if command.startswith(("kessai serve", "kessai worker")):
             command = command.replace("--port 8443", f"--port {free_port()}")
-            result = subprocess.run(["timeout", "8", "bash", "-c", command], env=env,
-                                    cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+            result = subprocess.run(
+                ["timeout", "8", "bash", "-c", command],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+            )
             assert result.returncode == 124, (command, result.stderr)  # still running
             continue
-        result = subprocess.run(["bash", "-c", command], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        result = subprocess.run(
+            ["bash", "-c", command],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, (command, result.stderr)
