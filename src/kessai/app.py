@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TypeVar, cast
 
 from anyio import to_thread
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -134,7 +134,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         # stolen card, so production merchants get P063 (not contracted) until one is configured.
         threeds_for=_sandbox_only(timed(SandboxThreeDSServer(), "threeds_server"), "P063"),
     )
-    metrics.registry.register(BacklogCollector(core))
+    metrics.watch(BacklogCollector(core))
     return Runtime(settings=settings, engine=engine, core=core, metrics=metrics)
 
 
@@ -294,7 +294,7 @@ def _ready(runtime: Runtime) -> Callable[[Request], Awaitable[PlainTextResponse]
 
 def _metrics(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
     async def scrape(_request: Request) -> Response:
-        body = await to_thread.run_sync(generate_latest, metrics.registry)
+        body = await to_thread.run_sync(metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return scrape

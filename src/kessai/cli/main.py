@@ -184,6 +184,8 @@ def serve(
         # Merchants' modules and console staff present certificates of different CAs on the
         # same port; the app tells them apart (merchant IDs vs console fingerprints).
         client_ca = str(client_ca_bundle(settings.var_dir))
+    if workers > 1:
+        _metrics_across_processes(settings)
     os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
         {"require_client_cert": bool(cert), "run_worker": worker, "with_simulators": simulators}
     )
@@ -204,6 +206,17 @@ def serve(
     click.echo(f"Kessai listening on {scheme}://{host}:{port}/n/card/request", err=True)
     click.echo(f"Console: {scheme}://{host}:{port}/console/", err=True)
     run_server(config)
+
+
+def _metrics_across_processes(settings: Settings) -> None:
+    """Server processes write their metrics to one directory, emptied at each start, so that a
+    scrape of any of them adds up all (kessai.observability.metrics)."""
+    import shutil
+
+    directory = settings.var_dir / "prometheus"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _check_port_free(host: str, port: int) -> None:

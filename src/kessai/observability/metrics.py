@@ -3,17 +3,23 @@
 Requests and latency per face and telegram kind, PAYGENT result codes, institution call latency and
 outcomes, and, read from the database at each scrape, the notice backlog, the age of the oldest
 undelivered notice, and the worker's lag (how overdue the oldest due notice is; operations left
-unsettled for the reconciler)."""
+unsettled for the reconciler).
+
+With several server processes on one port (`kessai serve --workers N`) a scrape reaches any one of
+them, so `kessai serve` sets PROMETHEUS_MULTIPROC_DIR and each process writes its counters there;
+a scrape then adds up every process's (prometheus-client's multiprocess mode)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -27,6 +33,22 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    database: list[Collector] = field(default_factory=list)
+
+    def watch(self, collector: Collector) -> None:
+        """A collector read at scrape time, once, whichever process is scraped."""
+        self.database.append(collector)
+        self.registry.register(collector)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this process, or of every process in multiprocess mode."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
+        for collector in self.database:
+            combined.register(collector)
+        return generate_latest(combined)
 
     def __post_init__(self) -> None:
         self.requests = Counter(
