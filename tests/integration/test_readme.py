@@ -1,7 +1,8 @@
 """The README, run as a newcomer runs it: every command block, pasted with the credentials
 `kessai serve --demo` printed, against that server, in a directory laid out like the checkout (its
 `.venv` and its `var/`). The only edits are the ones the README asks the reader to make (the `…`
-credentials) and the ports (a free one instead of 8080 and 8000, which may be taken here).
+credentials), the ports (a free one instead of 8080 and 8000, which may be taken here) and the
+file `answer` keeps the last answer in (one per run: test runs may go on side by side).
 
 Not run here: the first block (`make run`, `make test`) and the Development block (`make …`,
 `.ci/run`); `.ci/fresh-machine` runs the README's two commands on a fresh clone, and CI is CI.
@@ -73,6 +74,7 @@ class Demo:
             "KESSAI_NOTIFICATION_HASH_KEY=…",
             "KESSAI_NOTIFICATION_HASH_KEY=" + self.creds["notification_hash_key"],
         )
+        text = text.replace("/tmp/kessai-answer", str(self.home / "kessai-answer"))
         text = text.replace("127.0.0.1:8080", f"127.0.0.1:{self.port}")
         text = text.replace('("127.0.0.1", 8000)', f'("127.0.0.1", {self.receiver_port})')
         return text.replace("127.0.0.1:8000", f"127.0.0.1:{self.receiver_port}")
@@ -210,6 +212,7 @@ def test_the_readme_placeholders_answer_p002_not_a_system_error(demo):
     wrong (P002), not that the system failed (E001)."""
     try_it = next(block for block in readme_blocks() if block.section == "Try it")
     first = try_it.text.replace("127.0.0.1:8080", f"127.0.0.1:{demo.port}")
+    first = first.replace("/tmp/kessai-answer", str(demo.home / "kessai-answer-p002"))
     first = first.split("\nP=", 1)[0]  # K, answer, field and the 020
     output = demo.run("sh", first)
     assert "result=1" in output and "response_code=P002" in output, output
