@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from kessai.cli.main import _guard, _settings
+from kessai.cli.main import _fail, _guard, _settings
 
 
 def _runtime() -> Any:
@@ -75,8 +75,14 @@ def create(
     """Create a merchant; prints its credentials and hash keys. The connect password is printed
     only here (it is stored hashed; `merchant update --rotate-password` makes a new one); the hash
     keys are shown again by `merchant show`."""
-    from kessai.core.merchants.commands import create_merchant
+    from kessai.core.merchants.commands import KNOWN_METHODS, create_merchant
 
+    if mode == "production" and not methods:
+        # A sandbox merchant takes every method; a production one only what its contracts cover.
+        _fail(
+            "a production merchant needs its payment methods named "
+            f"(--methods, from {', '.join(KNOWN_METHODS)})"
+        )
     runtime = _runtime()
     with runtime.core.sessions.begin() as session:
         new = create_merchant(

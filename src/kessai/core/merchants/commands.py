@@ -50,16 +50,9 @@ def create_merchant(
 ) -> NewMerchant:
     """Create a merchant (加盟店) with fresh credentials and hash keys.
 
-    A production merchant's notification URL must not point inside (`notification_url`). A sandbox
-    merchant takes every method unless told otherwise; a production merchant only the ones its
-    contracts cover, so it must name them."""
-    _check_mode(mode)
-    if not methods and mode == "production":
-        raise InvalidRequest(
-            message="a production merchant needs its payment methods named "
-            f"(--methods, from {', '.join(KNOWN_METHODS)})"
-        )
+    A production merchant's notification URL must not point inside (`notification_url`)."""
     methods = _check_methods(methods or list(KNOWN_METHODS))
+    _check_mode(mode)
     notification_url = notification_url or None
     if notification_url is not None:
         check_notification_url(notification_url, mode=mode, resolve=resolve)
