@@ -66,7 +66,6 @@ def test_a_taken_port_is_said_in_one_line_before_anything_listens(tmp_path):
         ["keys", "rotate"],
         ["sandbox", "pay", "1"],
         ["user", "create", "30000", "--login", "hanako", "--role", "admin"],
-        ["console", "ca"],
     ],
 )
 def test_outside_the_checkout_every_command_says_there_is_no_database_and_creates_nothing(
