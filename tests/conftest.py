@@ -2,8 +2,13 @@
 Alembic; the real gateway on a port; merchants created through the core.
 
 KESSAI_TEST_DB=sqlite (default) uses a file under the test's temporary directory.
-KESSAI_TEST_DB=postgresql creates a fresh database on KESSAI_TEST_PG_URL (default
-postgresql+psycopg://postgres@127.0.0.1:5432/test) for the run and drops it afterwards.
+KESSAI_TEST_DB=postgresql creates a fresh database on the server of KESSAI_TEST_DATABASE_URL
+(or KESSAI_TEST_PG_URL; default postgresql+psycopg://postgres@127.0.0.1:5432/test) for the run and
+drops it afterwards.
+
+Tests that drive a Debian program (chromium, w3m, nginx) skip when it is missing, with a reason
+naming it (`needs_system_package`); the run ends with one line that lists them and the command that
+installs them, so `make test` passes on a machine with only Python and make.
 """
 
 from __future__ import annotations
@@ -24,10 +29,40 @@ from kessai.config import Settings
 from kessai.core.merchants.commands import NewMerchant, create_merchant
 from kessai.db.migrate import upgrade
 from tests.support.servers import serve_app
+from tests.support.system import SYSTEM_DEPS_COMMAND, SYSTEM_SKIP
 
-PG_ADMIN_URL = os.environ.get(
-    "KESSAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_ADMIN_URL = (
+    os.environ.get("KESSAI_TEST_DATABASE_URL")
+    or os.environ.get("KESSAI_TEST_PG_URL")
+    or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Count the tests skipped for a missing program (printed last, by pytest_unconfigure)."""
+    packages: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        if SYSTEM_SKIP in reason:
+            package = reason.split(SYSTEM_SKIP, 1)[1].split(":", 1)[0]
+            packages[package] = packages.get(package, 0) + 1
+    if packages:
+        listed = ", ".join(f"{count} need {name}" for name, count in sorted(packages.items()))
+        terminalreporter.config.stash[_SYSTEM_SKIPS] = (
+            f"SKIPPED {sum(packages.values())} tests for missing programs ({listed}); "
+            f"enable them with: {SYSTEM_DEPS_COMMAND}"
+        )
+
+
+_SYSTEM_SKIPS = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run's very last line: which tests skipped for a missing program, and the one command."""
+    line = config.stash.get(_SYSTEM_SKIPS, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if line and reporter is not None:
+        reporter.write_line(line, yellow=True, bold=True)
 
 
 def test_db_kind() -> str:

@@ -4,18 +4,19 @@ core once and mounts the faces over it."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from anyio import to_thread
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from kessai.config import Settings
@@ -34,11 +35,14 @@ from kessai.core.cards.vault import Vault, store_card
 from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
+from kessai.db.migrate import schema_status
 from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock
 from kessai.kit.errors import InvalidRequest
 from kessai.kit.keyfile import load_or_create_key
 from kessai.kit.secrets import CardNumber
+from kessai.observability.metrics import BacklogCollector, Metrics, instrumented
+from kessai.observability.middleware import ObservedApp
 from kessai.web.buyer.banknet import ASP_PATH, BANK_PATH, BankNetPages
 from kessai.web.buyer.carrier import CarrierPages
 from kessai.web.buyer.receipt import ReceiptPage
@@ -119,6 +123,7 @@ class Runtime:
     engine: Engine
     core: Core
     extras: dict[str, object] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -131,24 +136,37 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         else load_or_create_key(settings.var_dir / "keys" / "secret.key")
     )
     vault = VaultService(Vault(load_keyring(settings)), clock)
+    metrics = Metrics()
+
+    def timed(connector: T, institution: str) -> T:
+        return cast(T, instrumented(connector, institution, metrics))
+
     production = _production_acquirer(settings)
     core = Core(
         sessions=make_sessionmaker(engine),
         clock=clock,
         vault=vault,
-        acquirer_for=AcquirerRouter(SandboxAcquirer(clock), production),
+        acquirer_for=AcquirerRouter(
+            timed(SandboxAcquirer(clock), "sandbox_acquirer"),
+            timed(production, "acquirer") if production is not None else None,
+        ),
         secret=secret,
-        payeasy_for=_sandbox_only(SandboxPayEasy(), NOT_CONNECTED),
-        cvs_for=_sandbox_only(SandboxCvs(), NOT_CONNECTED),
-        banknet_for=_sandbox_only(SandboxBankNet(), NOT_CONNECTED),
-        virtual_bank_for=_sandbox_only(SandboxVirtualAccountBank(), NOT_CONNECTED),
-        carrier_for=_sandbox_only(SandboxCarrier(), NOT_CONNECTED),
-        slip_for=_sandbox_only(SandboxSlipAgency(), NOT_CONNECTED),
+        payeasy_for=_sandbox_only(timed(SandboxPayEasy(), "payeasy"), NOT_CONNECTED),
+        cvs_for=_sandbox_only(timed(SandboxCvs(), "cvs"), NOT_CONNECTED),
+        banknet_for=_sandbox_only(timed(SandboxBankNet(), "banknet"), NOT_CONNECTED),
+        virtual_bank_for=_sandbox_only(
+            timed(SandboxVirtualAccountBank(), "virtual_account_bank"), NOT_CONNECTED
+        ),
+        carrier_for=_sandbox_only(timed(SandboxCarrier(), "carrier"), NOT_CONNECTED),
+        slip_for=_sandbox_only(timed(SandboxSlipAgency(), "slip_agency"), NOT_CONNECTED),
         # A simulated ACS would let anyone "authenticate" a stolen card, as a simulated till would
         # let a buyer walk away with goods unpaid: production merchants get neither.
-        threeds_for=_sandbox_only(SandboxThreeDSServer(), THREEDS_NOT_CONNECTED),
+        threeds_for=_sandbox_only(
+            timed(SandboxThreeDSServer(), "threeds_server"), THREEDS_NOT_CONNECTED
+        ),
     )
-    return Runtime(settings=settings, engine=engine, core=core)
+    metrics.watch(BacklogCollector(core))
+    return Runtime(settings=settings, engine=engine, core=core, metrics=metrics)
 
 
 T = TypeVar("T")
@@ -199,6 +217,8 @@ def create_app(
         *(Route(path, links.handle, methods=["GET", "POST"]) for path in REQUEST_PATHS),
         *LinkPagesFace(core, public_url=runtime.settings.public_url).routes(),
         Route("/health", _health, methods=["GET"]),
+        Route("/ready", _ready(runtime), methods=["GET"]),
+        Route("/metrics", _metrics(runtime.metrics), methods=["GET"]),
         Route("/cvs/receipt/{payment_id}/{token}", ReceiptPage(core).handle, methods=["GET"]),
         *SandboxApi(core, authenticator, require_client_cert=require_client_cert).routes(),
         *_bank_net_routes(BankNetPages(core)),
@@ -230,7 +250,14 @@ def create_app(
             if scheduler is not None:
                 scheduler.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(LogClientDisconnect)])
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(ObservedApp, metrics=runtime.metrics),
+            Middleware(LogClientDisconnect),
+        ],
+    )
 
 
 def create_simulators_app(clock: Clock) -> Starlette:
@@ -282,4 +309,34 @@ def console_config(settings: Settings, *, tls: bool) -> ConsoleConfig:
 
 
 async def _health(_request: Request) -> PlainTextResponse:
+    """The process is alive (nothing else is checked: a load balancer's liveness probe)."""
     return PlainTextResponse("ok")
+
+
+def _ready(runtime: Runtime) -> Callable[[Request], Awaitable[PlainTextResponse]]:
+    """Ready for traffic: the database answers and its schema is the one this code needs (503
+    with the reason otherwise: take the instance out of rotation, do not restart it)."""
+
+    def check() -> tuple[int, str]:
+        url = runtime.settings.resolved_database_url()
+        try:
+            status = schema_status(url, runtime.engine)
+        except Exception as error:
+            return 503, f"database unreachable: {type(error).__name__}"
+        if status != "current":
+            return 503, f"database schema {status}; run kessai migrate"
+        return 200, "ready"
+
+    async def ready(_request: Request) -> PlainTextResponse:
+        code, text = await to_thread.run_sync(check)
+        return PlainTextResponse(text, status_code=code)
+
+    return ready
+
+
+def _metrics(metrics: Metrics) -> Callable[[Request], Awaitable[Response]]:
+    async def scrape(_request: Request) -> Response:
+        body = await to_thread.run_sync(metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return scrape

@@ -140,6 +140,9 @@ class Settings(BaseSettings):
         "balance forward to the next statement",
     )
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line with the request id"
+    )
 
     @field_validator("invoice_registration_number")
     @classmethod

@@ -27,6 +27,7 @@ from kessai.tls.ca import (
 )
 from tests.support.console import ConsoleClient, issue_certificate, make_user, signed_in
 from tests.support.servers import serve_app
+from tests.support.system import needs_system_package
 
 DOCUMENTED = Path(__file__).resolve().parents[2] / "docs" / "operator" / "nginx-console.conf"
 
@@ -38,7 +39,7 @@ def nginx() -> str:
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("nginx is needed for this test in CI: apt-get install -y nginx-light")
-        pytest.skip("nginx is not installed (apt-get install -y nginx-light)")
+        pytest.skip(needs_system_package("nginx-light"))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -219,3 +220,11 @@ def test_notice_resend_from_the_detail_page_queues_it_again(runtime, server, mer
     with runtime.core.sessions() as session:
         again = list_notices(session, merchant.merchant_id, payment_id=payment_id)[0]
     assert (again.delivery_status, again.attempts) == ("pending", 0)
+
+
+def test_the_method_filter_offers_every_method_kessai_has(staff):
+    from kessai.core.merchants.commands import KNOWN_METHODS
+
+    page = search(staff).text
+    offered = re.findall(r'name="method" value="(\d\d)"', page)
+    assert offered == list(KNOWN_METHODS)

@@ -1,8 +1,8 @@
 """Master-key rotation on a real database, while cards keep being sealed.
 
-Runs on a SQLite file and, when ``KESSAI_TEST_DATABASE_URL`` names a PostgreSQL database, on a
-PostgreSQL schema of its own (created and dropped here, so test runs sharing that database do not
-meet).
+Runs on a SQLite file and, when the run is on PostgreSQL (``KESSAI_TEST_DB=postgresql``, the
+server of ``KESSAI_TEST_DATABASE_URL`` as every other test), on a PostgreSQL schema of its own
+(created and dropped here, so test runs sharing that database do not meet).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from kessai.core.cards.vault import Vault, store_card
 from kessai.db.base import Base
 from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.secrets import CardNumber
+from tests.conftest import PG_ADMIN_URL, test_db_kind
 
 pytestmark = pytest.mark.committing
 
@@ -44,7 +45,7 @@ class Db:
     sqlite_file: Path | None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql"] if test_db_kind() == "postgresql" else ["sqlite"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
         yield from _sqlite_db(tmp_path / "kessai.db")
@@ -60,9 +61,7 @@ def _sqlite_db(path: Path) -> Iterator[Db]:
 
 
 def _postgresql_db() -> Iterator[Db]:
-    url = os.environ.get("KESSAI_TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        pytest.skip("KESSAI_TEST_DATABASE_URL does not name a PostgreSQL database")
+    url = PG_ADMIN_URL
     schema = f"kessai_rotation_{secrets.token_hex(6)}"  # our own schema: others may share the DB
     admin = make_engine(url, pool_size=1, max_overflow=0)
     with admin.begin() as conn:

@@ -112,6 +112,8 @@ def test_production_merchant_with_an_internal_url_is_refused(home):
         "create",
         "--mode",
         "production",
+        "--methods",
+        "02",
         "--notification-url",
         "http://169.254.169.254/",
         check=False,

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.system import needs_system_package
+
 TIMEOUT = 15.0
 
 
 def require_w3m() -> None:
     for tool in ("w3m", "tmux"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (make system-deps)")
+            pytest.skip(needs_system_package(tool))
 
 
 class W3m:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from kessai.cli.common import guard, load_settings
+from kessai.config import Settings
 
 
 def _runtime() -> Any:
@@ -246,7 +247,7 @@ def ca(as_json: bool) -> None:
     TLS-terminating proxy, trusts for console users' client certificates."""
     from kessai.tls.ca import console_ca_file, load_or_create_console_ca
 
-    settings = load_settings()
+    settings = Settings()  # no database needed: nginx may be set up before the first migrate
     authority = load_or_create_console_ca(settings.var_dir)
     path = console_ca_file(settings.var_dir)
     if as_json:

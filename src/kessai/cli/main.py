@@ -7,24 +7,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from typing import Any
 
 import click
 
-from kessai.cli.common import fail, guard, load_settings
+from kessai.cli.common import fail, guard, load_settings, redact, require_database
 from kessai.config import Settings
 
 DEMO_MERCHANT_ID = 30000
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(settings: Settings) -> None:
+    from kessai.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @click.group()
@@ -44,9 +41,9 @@ def migrate() -> None:
     """Create or upgrade the database schema (idempotent)."""
     from kessai.db.migrate import upgrade
 
-    settings = load_settings()
+    settings = Settings()
     upgrade(settings.resolved_database_url())
-    click.echo(f"database at head: {_redact(settings.resolved_database_url())}")
+    click.echo(f"database at head: {redact(settings.resolved_database_url())}")
 
 
 @main.command()
@@ -122,11 +119,13 @@ def serve(
     from kessai.tls.limits import ConnectionLimits
     from kessai.tls.server import build_uvicorn_config, run_server
 
-    settings = load_settings()
-    _setup_logging(settings.log_level)
+    _check_port_free(host, port)
+    settings = Settings()
+    _setup_logging(settings)
     if demo:
         upgrade(settings.resolved_database_url())
         _print_demo_merchant(settings, host, port, tls=bool(cert or auto_tls))
+    require_database(settings)
     _check_ready(settings)
     _say_unconnected(settings)
     if auto_tls and not cert:
@@ -136,6 +135,8 @@ def serve(
         # Merchants' modules and console staff present certificates of different CAs on the
         # same port; the app tells them apart (merchant IDs vs console fingerprints).
         client_ca = str(client_ca_bundle(settings.var_dir))
+    if workers > 1:
+        _metrics_across_processes(settings)
     os.environ["KESSAI_SERVE_OPTIONS"] = json.dumps(
         {"require_client_cert": bool(cert), "run_worker": worker}
     )
@@ -165,6 +166,36 @@ def serve(
     if simulators:
         _serve_simulators(settings, simulators_port or port + 1)
     run_server(config)
+
+
+def _metrics_across_processes(settings: Settings) -> None:
+    """Server processes write their metrics to one directory, emptied at each start, so that a
+    scrape of any of them adds up all (kessai.observability.metrics)."""
+    import shutil
+
+    directory = settings.var_dir / "prometheus"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Say plainly that the port is taken, before anything is printed as listening."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            fail(
+                f"port {port} on {host} is already in use (another Kessai?); "
+                f"choose another with --port {port + 1} (make run PORT={port + 1})"
+            )
 
 
 def _check_ready(settings: Settings) -> None:
@@ -265,7 +296,7 @@ def worker(interval: float, once: bool) -> None:
     from kessai.worker.scheduler import Scheduler, run_jobs_once
 
     settings = load_settings()
-    _setup_logging(settings.log_level)
+    _setup_logging(settings)
     runtime = build_runtime(settings)
     if once:
         click.echo(json.dumps(run_jobs_once(runtime.core, settings)))
@@ -277,13 +308,6 @@ def worker(interval: float, once: bool) -> None:
         scheduler._thread.join()
     except KeyboardInterrupt:
         scheduler.stop()
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def _register() -> None:

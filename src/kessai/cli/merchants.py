@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from kessai.cli.common import guard, load_settings
+from kessai.cli.common import fail, guard, load_settings
 
 
 def _runtime() -> Any:
@@ -83,7 +83,9 @@ def merchant() -> None:
     "--mode", type=click.Choice(["sandbox", "production"]), default="sandbox", show_default=True
 )
 @click.option(
-    "--methods", default="02", show_default=True, help="Comma list of payment_type codes (02 card)."
+    "--methods",
+    help="Comma list of payment_type codes (01 ATM, 02 card, 03 CVS number, 04 slip, 05 bank net, "
+    "06 carrier, 07 virtual account). Sandbox default: all; production: required.",
 )
 @click.option("--notification-url", help="Where result notifications are POSTed.")
 @click.option("--merchant-id", type=int, help="Choose the ID (digits, at most 9).")
@@ -101,7 +103,7 @@ def merchant() -> None:
 def create(
     name: str,
     mode: str,
-    methods: str,
+    methods: str | None,
     notification_url: str | None,
     merchant_id: int | None,
     link_signature: str,
@@ -109,9 +111,17 @@ def create(
     ip_allow: str | None,
     as_json: bool,
 ) -> None:
-    """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
-    from kessai.core.merchants.commands import create_merchant
+    """Create a merchant; prints its credentials and hash keys. The connect password is printed
+    only here (it is stored hashed; `merchant update --rotate-password` makes a new one); the hash
+    keys are shown again by `merchant show`."""
+    from kessai.core.merchants.commands import KNOWN_METHODS, create_merchant
 
+    if mode == "production" and not methods:
+        # A sandbox merchant takes every method; a production one only what its contracts cover.
+        fail(
+            "a production merchant needs its payment methods named "
+            f"(--methods, from {', '.join(KNOWN_METHODS)})"
+        )
     runtime = _runtime()
     with runtime.core.sessions.begin() as session:
         new = create_merchant(

@@ -9,11 +9,14 @@ from starlette.applications import Starlette
 
 from kessai.app import build_runtime, create_app
 from kessai.config import Settings
+from kessai.observability.logs import configure_logging
 
 
 def app_from_environment() -> Starlette:
     options = json.loads(os.environ.get("KESSAI_SERVE_OPTIONS", "{}"))
-    runtime = build_runtime(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)  # in each server process
+    runtime = build_runtime(settings)
     return create_app(
         runtime,
         require_client_cert=bool(options.get("require_client_cert")),

@@ -92,6 +92,7 @@ class TelegramFace:
             reply, meta = error_fields(error.code, error.detail), {"code": error.code}
         payload = reply if isinstance(reply, bytes) else encode_response(reply, charset=charset)
         _log(meta, started)
+        request.state.telegram = meta  # kind and code, for the metrics (kessai.observability)
         # Close after answering: PAYGENT's modules expect it, and HTTP/1.0 clients need it.
         return Response(
             payload,

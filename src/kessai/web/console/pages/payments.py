@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kessai.core.console import operations
 from kessai.core.console.operations import ACTION_LABELS, CardAction
+from kessai.core.merchants.commands import KNOWN_METHODS
 from kessai.core.notifications import commands as notices
 from kessai.core.payments import queries
 from kessai.core.payments.labels import ALL_STATUSES, METHOD_NAMES
@@ -62,7 +63,7 @@ def search(ctx: Ctx) -> Response:
         page_sizes=forms.PAGE_SIZES,
         columns=COLUMNS,
         statuses=ALL_STATUSES,
-        methods=METHOD_NAMES,
+        methods={code: METHOD_NAMES[code] for code in KNOWN_METHODS},  # the methods Kessai has
         qs=lambda **changes: forms.query_string(query, **changes),
         bulk_key=secrets.token_urlsafe(24),
         bulk_actions=[(a.value, ACTION_LABELS[a]) for a in (CardAction.CAPTURE, CardAction.CANCEL)],
