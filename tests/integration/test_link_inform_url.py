@@ -103,7 +103,11 @@ def test_part_of_inform_url_moved_into_seq_merchant_id_is_refused(server, runtim
     signed = welcart_fields(paygent_shop, "WC1005", inform_url="https://shop.example/cart/3")
     # Another merchant whose id is the cut: its key is not the shop's.
     make_merchant(runtime, link_signature="paygent", merchant_id=int("3" + shop_id))
-    forged = {**signed, "inform_url": "https://shop.example/cart/", "seq_merchant_id": "3" + shop_id}
+    forged = {
+        **signed,
+        "inform_url": "https://shop.example/cart/",
+        "seq_merchant_id": "3" + shop_id,
+    }
     assert concatenation(forged) == concatenation(signed)
     assert answer(server, forged)["response_code"] == "6005"
     # The other way: the merchant id's first digit into inform_url leaves a leading zero (or
@@ -227,9 +231,7 @@ def test_production_refuses_an_inform_url_with_an_internal_address(server, runti
     assert link_rows(runtime, shop) == 0
 
 
-def test_notices_to_an_internal_inform_url_are_refused_at_send_time_in_production(
-    server, runtime
-):
+def test_notices_to_an_internal_inform_url_are_refused_at_send_time_in_production(server, runtime):
     """A page opened in sandbox mode whose merchant then moves to production: the address is
     checked again when the notice is sent, and nothing reaches the internal receiver."""
     with two_receivers() as (_registered, _url, cart, cart_url):

@@ -30,6 +30,7 @@ def _merchant_dict(merchant: Any, session: Any) -> dict[str, Any]:
         "notification_hash_key": merchant.notification_hash_key,
         "threeds_hash_key": merchant.threeds_hash_key,
         "notification_url": merchant.notification_url,
+        "inform_url_mode": merchant.inform_url_mode,
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,
         "created_at": merchant.created_at.isoformat(),
@@ -71,6 +72,14 @@ def merchant() -> None:
     show_default=True,
     help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
 )
+@click.option(
+    "--inform-url-mode",
+    type=click.Choice(["replace", "ignore"]),
+    default="replace",
+    show_default=True,
+    help="Notices of a link payment whose signed request has inform_url: pushed there instead of"
+    " to the notification URL (replace), or to the notification URL (ignore).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard
 def create(
@@ -80,6 +89,7 @@ def create(
     notification_url: str | None,
     merchant_id: int | None,
     link_signature: str,
+    inform_url_mode: str,
     as_json: bool,
 ) -> None:
     """Create a merchant; prints its credentials ONCE (the password is stored only hashed)."""
@@ -97,6 +107,7 @@ def create(
             notification_url=notification_url,
             merchant_id=merchant_id,
             link_signature=link_signature,
+            inform_url_mode=inform_url_mode,
         )
     _show(asdict(new), as_json)
 
@@ -140,6 +151,12 @@ def list_(as_json: bool) -> None:
     type=click.Choice(["hmac", "paygent"]),
     help="How link requests are signed: hmac, or paygent (PAYGENT's hash; see docs/user/link-type.md).",
 )
+@click.option(
+    "--inform-url-mode",
+    type=click.Choice(["replace", "ignore"]),
+    help="Notices of a link payment whose signed request has inform_url: pushed there instead of"
+    " to the notification URL (replace), or to the notification URL (ignore).",
+)
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option(
     "--payout-cycle",
@@ -171,6 +188,7 @@ def update(
     methods: str | None,
     notification_url: str | None,
     link_signature: str | None,
+    inform_url_mode: str | None,
     rotate_password: bool,
     payout_cycle: str | None,
     closing_day: int | None,
@@ -197,6 +215,7 @@ def update(
             methods=_methods(methods),
             notification_url=notification_url,
             link_signature=link_signature,
+            inform_url_mode=inform_url_mode,
             payout=payout,
         )
         data = _merchant_dict(row, session)

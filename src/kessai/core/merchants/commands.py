@@ -21,6 +21,9 @@ KNOWN_METHODS = ("01", "02", "03", "04", "05", "06", "07")
 MODES = ("sandbox", "production")
 # How a merchant signs link requests (core.link.hashing); new merchants get the first.
 LINK_SIGNATURES = ("hmac", "paygent")
+# Where the notices of a payment made on a link page with a signed `inform_url` go: there instead
+# of the notification URL (`replace`, new merchants), or to the notification URL all the same.
+INFORM_URL_MODES = ("replace", "ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class NewMerchant:
     enabled_methods: list[str]
     mode: str
     link_signature: str
+    inform_url_mode: str
 
 
 def create_merchant(
@@ -51,6 +55,7 @@ def create_merchant(
     notification_url: str | None = None,
     merchant_id: int | None = None,
     link_signature: str = "hmac",
+    inform_url_mode: str = "replace",
     resolve: Resolver = resolve_host,
 ) -> NewMerchant:
     """Create a merchant (加盟店) with fresh credentials and hash keys.
@@ -59,6 +64,7 @@ def create_merchant(
     methods = _check_methods(methods or list(KNOWN_METHODS))
     _check_mode(mode)
     _check_link_signature(link_signature)
+    _check_inform_url_mode(inform_url_mode)
     notification_url = notification_url or None
     if notification_url is not None:
         check_notification_url(notification_url, mode=mode, resolve=resolve)
@@ -80,6 +86,7 @@ def create_merchant(
         enabled_methods=methods,
         mode=mode,
         link_signature=link_signature,
+        inform_url_mode=inform_url_mode,
     )
     session.add(_row(new, secret=secret, now=now))
     session.add(NoticeCounter(merchant_id=merchant_id, last_notice_id=0))
@@ -95,6 +102,7 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         connect_password_hash=credentials.hash_password(secret, new.connect_password),
         link_hash_key=new.hash_key,
         link_signature=new.link_signature,
+        inform_url_mode=new.inform_url_mode,
         notification_hash_key=new.notification_hash_key,
         threeds_hash_key=new.threeds_hash_key,
         notification_url=new.notification_url,
@@ -129,6 +137,7 @@ def update_merchant(
     methods: list[str] | None = None,
     notification_url: str | None = None,
     link_signature: str | None = None,
+    inform_url_mode: str | None = None,
     payout: PayoutChange | None = None,
     resolve: Resolver = resolve_host,
 ) -> Merchant:
@@ -163,6 +172,8 @@ def update_merchant(
         merchant.notification_url = notification_url or None
     if link_signature is not None:
         merchant.link_signature = _check_link_signature(link_signature)
+    if inform_url_mode is not None:
+        merchant.inform_url_mode = _check_inform_url_mode(inform_url_mode)
     merchant.updated_at = now
     return merchant
 
@@ -213,3 +224,11 @@ def _check_link_signature(scheme: str) -> str:
             message=f"link signature must be one of {', '.join(LINK_SIGNATURES)}, not {scheme!r}"
         )
     return scheme
+
+
+def _check_inform_url_mode(mode: str) -> str:
+    if mode not in INFORM_URL_MODES:
+        raise InvalidRequest(
+            message=f"inform_url mode must be one of {', '.join(INFORM_URL_MODES)}, not {mode!r}"
+        )
+    return mode
