@@ -130,6 +130,28 @@ def test_part_of_inform_url_moved_into_id_is_refused(server, runtime, paygent_sh
     assert link_rows(runtime, paygent_shop) == 0
 
 
+@pytest.mark.parametrize("scheme", ["paygent", "hmac"])
+def test_the_client_signs_inform_url_in_either_scheme(server, runtime, scheme):
+    from kessai.client import signed_link
+
+    shop = make_merchant(runtime, link_signature=scheme)
+    link = signed_link(
+        server,
+        merchant_id=shop.merchant_id,
+        hash_key=shop.hash_key,
+        signature=scheme,
+        trading_id="SDK" + scheme,
+        amount=1200,
+        payment_types=["02"],
+        inform_url=CART,
+    )
+    assert link.fields["inform_url"] == CART
+    opened = link.open_page()
+    assert opened.ok, opened.fields
+    other = {**link.fields, "inform_url": "https://shop.example/other/"}
+    assert answer(server, other)["response_code"] == "6005"
+
+
 @pytest.mark.parametrize("bad", ["https://shop.example/a\tb", "javascript:alert(1)//",
                                  "https://shop.example/" + "a" * 300])  # fmt: skip
 def test_an_inform_url_not_in_its_canonical_form_is_refused_before_the_hash(
