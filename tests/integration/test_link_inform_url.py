@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from tests.support.link import link_rows, post_link, url_mode_answer
 from tests.support.link_page import OK_CARD, Shopper
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
+from tests.support.telegrams import send
 
 # The 12 values of §2.3 item 6, in their order (written out here, not taken from the code tested).
 TWELVE = ("trading_id", "payment_type", "fix_params", "id", "inform_url", "seq_merchant_id",
@@ -272,3 +274,27 @@ def test_notices_to_an_internal_inform_url_are_refused_at_send_time_in_productio
             select(NoticeAttempt).where(NoticeAttempt.notice_id == notice.id)
         ).all()
     assert attempt.outcome == "connection_error" and "internal" in attempt.error
+
+
+def test_notices_to_inform_url_keep_their_order_and_are_retried(server, runtime, clock):
+    """The same delivery as to the notification URL: a refused push is retried after the back-off,
+    and the capture's notice waits behind the authorisation's."""
+    cart = Receiver(fail_first=1)
+    with serve_app(cart.app) as cart_url:
+        shop = make_merchant(runtime, link_signature="paygent")
+        fields = welcart_fields(shop, "WC4001", inform_url=cart_url + "/notify", payment_type="02")
+        opened = answer(server, fields)
+        assert opened["result"] == "0", opened
+        pay_on_page(server, opened["url"])
+        [authorised] = notices_of(runtime, shop)
+        captured = send(server, shop, "022", payment_id=authorised.payment_id)
+        assert captured.result == "0", captured.fields
+        deliver_due(runtime.core, runtime.settings)
+        assert [r.fields["payment_status"] for r in cart.received] == ["20"]  # refused once
+        clock.advance(timedelta(hours=2))  # past the back-off
+        deliver_due(runtime.core, runtime.settings)  # the authorisation; the capture waited
+        deliver_due(runtime.core, runtime.settings)
+    statuses = [r.fields["payment_status"] for r in cart.received]
+    assert statuses == ["20", "20", "40"]
+    assert cart.answered_ok == sorted(cart.answered_ok) and len(cart.answered_ok) == 2
+    assert {n.delivery_status for n in notices_of(runtime, shop)} == {"delivered"}

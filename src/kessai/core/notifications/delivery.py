@@ -12,9 +12,10 @@ held across the network:
 
 A notice goes to its `push_url` (the inform_url of the link request its payment was made on,
 core.notifications.outbox) when it has one, else to the merchant's notification URL; a notice with
-neither is `skipped`. Per payment, a notice is claimable only when no earlier one (lower payment_seq) is pending,
-delivering or failed, so a merchant never sees a payment's changes out of order. Delivery is
-at-least-once: merchants drop duplicates by payment_notice_id (and stale ones by payment_seq).
+neither is `skipped`. Per payment, a notice is claimable only when no earlier one (lower
+payment_seq) is pending, delivering or failed, so a merchant never sees a payment's changes out of
+order. Delivery is at-least-once: merchants drop duplicates by payment_notice_id (and stale ones by
+payment_seq).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class Notice(Base):
     # request its payment was made on (merchants' inform_url_mode "replace"), fixed when written.
     push_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     # Push delivery (§1.6), issue #4: pending → delivering (leased) → delivered | failed.
-    # "skipped": the merchant has no notification URL (091 pull only).
+    # "skipped": no push_url and the merchant has no notification URL (091 pull only).
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
