@@ -21,6 +21,7 @@ from sqlalchemy import select
 from kessai.app import Runtime
 from kessai.core.merchants.commands import NewMerchant, update_merchant
 from kessai.core.notifications.models import Notice, NoticeAttempt
+from kessai.core.notifications.queries import list_notices
 from kessai.core.notifications.signing import notice_hash
 from kessai.worker.outbox import deliver_due
 from tests.conftest import make_merchant
@@ -220,6 +221,9 @@ def test_notices_of_the_payment_go_to_the_requests_inform_url(server, runtime, s
     assert registered.received == []  # default inform_url_mode=replace: instead of, not as well
     [notice] = notices_of(runtime, shop)
     assert notice.delivery_status == "delivered"
+    with runtime.core.sessions() as session:  # what `kessai notices list` shows the operator
+        [view] = list_notices(session, shop.merchant_id)
+    assert view.push_url == cart_url
 
 
 def test_a_merchant_set_to_ignore_gets_notices_at_its_own_url(server, runtime):
