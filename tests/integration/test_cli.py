@@ -83,6 +83,18 @@ def test_the_link_signature_is_hmac_for_new_merchants_and_can_be_set(home):
     ).returncode
 
 
+def test_inform_url_mode_is_replace_for_new_merchants_and_can_be_set(home):
+    created = json.loads(kessai(home, "merchant", "create", "--json").stdout)
+    assert created["inform_url_mode"] == "replace"
+    mid = str(created["merchant_id"])
+    kessai(home, "merchant", "update", mid, "--inform-url-mode", "ignore")
+    shown = json.loads(kessai(home, "merchant", "show", mid, "--json").stdout)
+    assert shown["inform_url_mode"] == "ignore"
+    assert kessai(
+        home, "merchant", "update", mid, "--inform-url-mode", "also", check=False
+    ).returncode
+
+
 def test_unknown_merchant_says_what_to_do(home):
     result = kessai(home, "merchant", "show", "424242", check=False)
     assert result.returncode == 1

@@ -69,7 +69,16 @@ def test_update_limits_paths_and_refuses_a_bad_network(home):
 
 def test_production_merchant_on_s_without_a_list_is_warned(home):
     created = kessai(
-        home, "merchant", "create", "--mode", "production", "--module-paths", "s", "--json"
+        home,
+        "merchant",
+        "create",
+        "--mode",
+        "production",
+        "--methods",
+        "02",
+        "--module-paths",
+        "s",
+        "--json",
     )
     assert "P015" in created.stderr
     mid = str(json.loads(created.stdout)["merchant_id"])

@@ -50,3 +50,23 @@ def test_merchants_that_exist_before_0011_keep_paygents_hash(tmp_path):
         scheme = connection.exec_driver_sql("SELECT link_signature FROM merchants").scalar()
     engine.dispose()
     assert scheme == "paygent"
+
+
+def test_merchants_that_exist_before_0015_keep_their_notices_at_their_own_url(tmp_path):
+    """The upgrade moves no merchant's notices: inform_url is honoured once the operator says so."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0013")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO merchants (id, name, connect_id, connect_password_hash, link_hash_key,"
+            " link_signature, notification_hash_key, threeds_hash_key, enabled_methods, mode,"
+            " clock_offset_seconds, created_at, updated_at) VALUES (41001, 'old', 'c41001', 'x',"
+            " 'k', 'paygent', 'k', 'k', '02', 'sandbox', 0, '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00')"
+        )
+    upgrade(url)
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("SELECT inform_url_mode FROM merchants").scalar()
+    engine.dispose()
+    assert mode == "ignore"

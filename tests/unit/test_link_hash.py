@@ -4,6 +4,7 @@ paygent scheme, no re-cut of the signed tail that stores cards or skips 3-D Secu
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 
 import pytest
@@ -14,6 +15,7 @@ from kessai.client import link_hmac as client_hmac
 from kessai.core.link.hashing import (
     HMAC_FIELDS,
     SIGNED_FIELDS,
+    SIGNED_FIELDS_INFORM,
     hash_matches,
     hmac_message,
     link_hash,
@@ -204,3 +206,46 @@ def test_on_paygent_no_recut_uses_stored_cards_or_skips_3ds(
             continue
         assert fields["threedsecure_ryaku"] != "1"
         assert fields["stock_card_mode"] in ("", "0")
+
+
+# --- inform_url (§2.3 item 6, issue #19) -------------------------------------------------------
+
+
+def _twelve(fields: dict[str, str]) -> str:
+    return "".join(fields.get(name, "") for name in SIGNED_FIELDS_INFORM)
+
+
+def test_with_inform_url_the_hash_is_over_12_values_and_without_it_over_11():
+    base = {"trading_id": "T1", "id": "1500", "seq_merchant_id": "30001"}
+    key = "k"
+    with_url = {**base, "inform_url": "https://shop.example/cart/"}
+    assert (
+        link_hash(with_url, key)
+        == hashlib.sha256(b"T11500https://shop.example/cart/30001k").hexdigest()
+    )
+    assert link_hash(base, key) == hashlib.sha256(b"T1150030001k").hexdigest()
+    assert link_hash({**base, "inform_url": ""}, key) == link_hash(base, key)
+    # One form per request, never both tried: the 11-value hash does not sign it with the field.
+    assert not hash_matches(with_url, key, link_hash(base, key))
+
+
+@given(
+    amount=st.from_regex(r"[1-9][0-9]{0,6}", fullmatch=True),
+    url=st.from_regex(r"https?://shop\.example/[a-z0-9/]{0,8}", fullmatch=True),
+    merchant=st.from_regex(r"[1-9][0-9]{0,8}", fullmatch=True),
+)
+def test_no_recut_moves_characters_into_or_out_of_inform_url(amount, url, merchant):
+    """No split of `id + inform_url + seq_merchant_id` into canonical values moves a character
+    between `id` and `inform_url`; only the end of the URL can trade digits with
+    `seq_merchant_id`, which then names another merchant, whose key is another."""
+    text = amount + url + merchant
+    for i in range(1, len(text)):
+        for j in range(i, len(text)):
+            cut = {"id": text[:i], "inform_url": text[i:j], "seq_merchant_id": text[j:]}
+            try:
+                check_canonical(cut, ("id", "inform_url", "seq_merchant_id"))
+            except InvalidRequest:
+                continue
+            if not cut["inform_url"]:
+                continue  # the 11-value form: id and seq_merchant_id are digits, the URL is not
+            assert cut["id"] == amount  # nothing crosses between id and inform_url

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from kessai.client import link_hash as client_hash
 from kessai.client import link_hmac as client_hmac
-from kessai.core.link.hashing import SIGNED_FIELDS, hmac_message, link_hash, link_hmac
+from kessai.core.link.hashing import (
+    SIGNED_FIELDS,
+    SIGNED_FIELDS_INFORM,
+    hmac_message,
+    link_hash,
+    link_hmac,
+)
 
 DOC = (Path(__file__).parents[2] / "docs" / "user" / "link-type.md").read_text(encoding="utf-8")
 KEY = "kessai-example-key-0123456789"
@@ -41,6 +47,24 @@ def test_the_paygent_example():
         "use_card_conf_number": "1",
     }
     text = "".join(fields.get(name, "") for name in SIGNED_FIELDS) + KEY
+    hc = link_hash(fields, KEY)
+    assert client_hash(fields, KEY, suffix=False) == hc
+    assert f"`{text}` →\n`hc` = `{hc}`" in DOC
+
+
+def test_the_paygent_example_with_inform_url():
+    """§2.3 item 6: inform_url between id and seq_merchant_id, 12 values."""
+    fields = {
+        "trading_id": "order1001",
+        "payment_type": "02,03",
+        "id": "2980",
+        "inform_url": "https://shop.example/usces-cart/",
+        "seq_merchant_id": "30001",
+        "payment_term_day": "3",
+        "use_card_conf_number": "1",
+    }
+    text = "".join(fields.get(name, "") for name in SIGNED_FIELDS_INFORM) + KEY
+    assert text.index(fields["inform_url"]) == len("order100102,032980")
     hc = link_hash(fields, KEY)
     assert client_hash(fields, KEY, suffix=False) == hc
     assert f"`{text}` →\n`hc` = `{hc}`" in DOC

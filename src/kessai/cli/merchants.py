@@ -30,6 +30,7 @@ def _merchant_dict(merchant: Any, session: Any) -> dict[str, Any]:
         "notification_hash_key": merchant.notification_hash_key,
         "threeds_hash_key": merchant.threeds_hash_key,
         "notification_url": merchant.notification_url,
+        "inform_url_mode": merchant.inform_url_mode,
         "enabled_methods": merchant.methods(),
         "mode": merchant.mode,
         # The telegram hash key is a credential, like the password: shown only when issued.
@@ -98,6 +99,14 @@ def merchant() -> None:
 )
 @click.option("--module-paths", default="n", show_default=True, help=_PATHS_HELP)
 @click.option("--ip-allow", help=_ALLOW_HELP)
+@click.option(
+    "--inform-url-mode",
+    type=click.Choice(["replace", "ignore"]),
+    default="replace",
+    show_default=True,
+    help="Notices of a link payment whose signed request has inform_url: pushed there instead of"
+    " to the notification URL (replace), or to the notification URL (ignore).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard
 def create(
@@ -109,6 +118,7 @@ def create(
     link_signature: str,
     module_paths: str,
     ip_allow: str | None,
+    inform_url_mode: str,
     as_json: bool,
 ) -> None:
     """Create a merchant; prints its credentials and hash keys. The connect password is printed
@@ -136,6 +146,7 @@ def create(
             link_signature=link_signature,
             module_paths=_methods(module_paths),
             ip_allow_list=_networks(ip_allow),
+            inform_url_mode=inform_url_mode,
         )
     _warn_unreachable_hash_path(asdict(new))
     _show(asdict(new), as_json)
@@ -182,6 +193,12 @@ def list_(as_json: bool) -> None:
 )
 @click.option("--module-paths", help=_PATHS_HELP)
 @click.option("--ip-allow", help=_ALLOW_HELP + " Empty string removes it.")
+@click.option(
+    "--inform-url-mode",
+    type=click.Choice(["replace", "ignore"]),
+    help="Notices of a link payment whose signed request has inform_url: pushed there instead of"
+    " to the notification URL (replace), or to the notification URL (ignore).",
+)
 @click.option("--rotate-password", is_flag=True, help="Issue a new connect password (printed).")
 @click.option(
     "--payout-cycle",
@@ -215,6 +232,7 @@ def update(
     link_signature: str | None,
     module_paths: str | None,
     ip_allow: str | None,
+    inform_url_mode: str | None,
     rotate_password: bool,
     payout_cycle: str | None,
     closing_day: int | None,
@@ -241,6 +259,7 @@ def update(
             methods=_methods(methods),
             notification_url=notification_url,
             link_signature=link_signature,
+            inform_url_mode=inform_url_mode,
             payout=payout,
             module_paths=_methods(module_paths),
             ip_allow_list=_networks(ip_allow),

@@ -34,6 +34,7 @@ def _print_table(views: list[NoticeView], with_attempts: bool) -> None:
         click.echo(
             f"{view.payment_notice_id:>8}  payment {view.payment_id:<10} status {view.payment_status}"
             f"  {view.delivery_status:10} attempts {view.attempts}  {view.last_error}"
+            + (f"  → {view.push_url}" if view.push_url else "")
         )
         for attempt in view.attempt_log if with_attempts else ():
             click.echo(

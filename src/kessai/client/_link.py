@@ -33,6 +33,8 @@ SIGNED_FIELDS: Final = (
     "customer_id",
     "threedsecure_ryaku",
 )
+# §2.3 item 6: a request with a non-empty inform_url signs it between id and seq_merchant_id.
+SIGNED_FIELDS_INFORM: Final = (*SIGNED_FIELDS[:4], "inform_url", *SIGNED_FIELDS[4:])
 # The hmac scheme's fields, one `name=value` line each in this order, after HMAC_VERSION.
 HMAC_FIELDS: Final = (
     "seq_merchant_id",
@@ -61,8 +63,10 @@ PATHS: Final = {"utf-8": "/v/u/request", "cp932": "/v/request", "euc_jp": "/v/e/
 
 def link_hash(fields: Mapping[str, str], hash_key: str, *, suffix: bool = True) -> str:
     """`hc`: SHA-256 over the signed values and the key, plus (as PAYGENT's samples do) up to 20
-    random hex characters that the gateway ignores."""
-    message = "".join(fields.get(name, "") for name in SIGNED_FIELDS) + hash_key
+    random hex characters that the gateway ignores. Twelve values when `inform_url` is given (it
+    stands between `id` and `seq_merchant_id`), eleven otherwise."""
+    order = SIGNED_FIELDS_INFORM if fields.get("inform_url") else SIGNED_FIELDS
+    message = "".join(fields.get(name, "") for name in order) + hash_key
     digest = hashlib.sha256(message.encode("utf-8")).hexdigest()
     return digest + (secrets.token_hex(secrets.randbelow(11)) if suffix else "")
 
@@ -154,7 +158,8 @@ def signed_link(
 ) -> SignedLink:
     """Build and sign a link request in the merchant's `signature` scheme (`hmac` or `paygent`).
     `params` are further §2.2 fields by their protocol names (`return_url`, `stop_return_url`,
-    `merchant_name`, `payment_term_day`, `customer_family_name`…)."""
+    `merchant_name`, `payment_term_day`, `customer_family_name`, `inform_url`…); `inform_url` is
+    where this payment's result notices go, and is signed in either scheme."""
     fields = {
         "trading_id": trading_id,
         "id": str(amount),

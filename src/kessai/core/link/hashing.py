@@ -2,7 +2,13 @@
 
 `paygent` (paygent-protocol.md §2.3): SHA-256 over eleven values exactly as sent, concatenated in a
 fixed order, then the merchant's hash key; the merchant may append 0–20 random hex characters, so
-only the first 64 characters are compared. Values joined with no separator let characters move
+only the first 64 characters are compared. A request with a non-empty `inform_url` is signed over
+twelve values, `inform_url` between `id` and `seq_merchant_id` (§2.3 item 6: what Welcart and
+PrestaShop still send). Which form applies is decided by the request alone — `inform_url` present
+or not — and only that form is checked: trying both until one fits would let a buyer drop or add
+the field. No character can cross into or out of `inform_url` under the same `hc`: its canonical
+form starts with `http` and its neighbours `id` and `seq_merchant_id` are digits only (and a
+different `seq_merchant_id` is another merchant, with another key). Values joined with no separator let characters move
 from one field into the next under the same `hc`; the canonical forms (core.link.params) and the
 rules of core.link.requests narrow that, but cannot remove it (docs/user/link-type.md).
 
@@ -19,7 +25,7 @@ import hmac
 import re
 from collections.abc import Mapping
 
-# The §2.3 fields, in the order they are concatenated. No other field is signed by `paygent`.
+# The §2.3 fields, in the order they are concatenated (without `inform_url`).
 SIGNED_FIELDS = (
     "trading_id",
     "payment_type",
@@ -33,6 +39,8 @@ SIGNED_FIELDS = (
     "customer_id",
     "threedsecure_ryaku",
 )
+# §2.3 item 6, for a request with a non-empty `inform_url`. No other field is signed by `paygent`.
+SIGNED_FIELDS_INFORM = (*SIGNED_FIELDS[:4], "inform_url", *SIGNED_FIELDS[4:])
 # The `hmac` fields, in the order of their lines: every field that changes what is charged (amount,
 # methods, classes, capture), to whom (merchant, order, customer and site, stored cards), how safely
 # (3-D Secure, security code) and where the buyer and the result go (return URLs, inform_url), and
@@ -64,14 +72,20 @@ _HMAC_HC = re.compile(r"[0-9a-f]{64}")
 
 
 def signed_fields(scheme: str) -> tuple[str, ...]:
-    """The fields `scheme` signs."""
-    return HMAC_FIELDS if scheme == "hmac" else SIGNED_FIELDS
+    """The fields `scheme` can sign (the canonical forms are checked on all of them)."""
+    return HMAC_FIELDS if scheme == "hmac" else SIGNED_FIELDS_INFORM
+
+
+def paygent_order(fields: Mapping[str, str]) -> tuple[str, ...]:
+    """The values `paygent` concatenates for this request: twelve when it has an `inform_url`,
+    eleven otherwise (with it empty the two coincide)."""
+    return SIGNED_FIELDS_INFORM if fields.get("inform_url") else SIGNED_FIELDS
 
 
 def link_hash(fields: Mapping[str, str], key: str) -> str:
     """`paygent`'s `H`: lowercase hex SHA-256 of the signed values (absent ones contribute nothing)
     + key."""
-    message = "".join(fields.get(name, "") for name in SIGNED_FIELDS) + key
+    message = "".join(fields.get(name, "") for name in paygent_order(fields)) + key
     return hashlib.sha256(message.encode("utf-8")).hexdigest()
 
 

@@ -65,7 +65,9 @@ CANONICAL: dict[str, str] = {
     "site_id": r"[0-9A-Za-z]{1,4}",
     "return_url": r"[!-~]+",  # what a URL is: check_fields, P008
     "stop_return_url": r"[!-~]+",
-    "inform_url": r"[!-~]+",
+    # Where the payment's notices go (core.notifications.outbox): a URL whatever the scheme, so on
+    # `paygent` it starts with `http` and no digit of `id` or `seq_merchant_id` can join it.
+    "inform_url": r"(?=[!-~]{1,256}\Z)https?://[!-~]+",
 }
 URL_FIELDS = ("return_url", "stop_return_url", "banner_url", "inform_url")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -143,6 +145,8 @@ def _canonical(name: str, value: str) -> bool:
     if name in ("payment_type", "fix_params"):
         parts = value.split(",")
         return len(parts) == len(set(parts))  # no name twice
+    if name == "inform_url":
+        return url_host(value) is not None
     return True
 
 

@@ -22,6 +22,7 @@ from kessai.core.link import params, standing
 from kessai.core.link.hashing import signature_matches, signed_fields
 from kessai.core.link.models import LinkRequest
 from kessai.core.merchants.models import Merchant
+from kessai.core.merchants.notification_url import check_notification_url
 from kessai.core.payments import later
 from kessai.kit.errors import InvalidRequest, KessaiError, NotFound, message_for
 
@@ -76,6 +77,7 @@ def open_link(core: Core, fields: Mapping[str, str], *, charset: str) -> LinkPag
         existing = _find(session, merchant_id, fields["trading_id"])
         if existing is not None:
             return _reopened(core, session, merchant, existing, fields)
+    check_inform_url(fields, merchant)  # may resolve a host name: outside the transaction
     try:
         return _create(core, merchant, ref, fields, charset)
     except IntegrityError:  # the same trading_id created concurrently: that one is the page
@@ -133,6 +135,21 @@ def check_scheme_rules(fields: Mapping[str, str], scheme: str) -> None:
         if fields.get(name, "") in refused:
             message = message_for("P010", name) + _HMAC_ONLY
             raise InvalidRequest("P010", field=name, message=message)
+
+
+def check_inform_url(fields: Mapping[str, str], merchant: Merchant) -> None:
+    """P010 for an `inform_url` the notices would be pushed to (inform_url_mode `replace`) that a
+    production merchant may not use: the notification URL's SSRF guard, applied to it as to the
+    merchant's own URL (and again at send time, worker.outbox)."""
+    url = fields.get("inform_url", "")
+    if not url or merchant.inform_url_mode != "replace":
+        return
+    try:
+        check_notification_url(url, mode=merchant.mode)
+    except InvalidRequest as error:
+        raise InvalidRequest(
+            "P010", field="inform_url", message=message_for("P010", "inform_url")
+        ) from error
 
 
 _HMAC_ONLY = "（保存カードと3Dセキュア省略は署名方式hmacの加盟店のみ使えます）"

@@ -23,6 +23,9 @@ KNOWN_METHODS = ("01", "02", "03", "04", "05", "06", "07")
 MODES = ("sandbox", "production")
 # How a merchant signs link requests (core.link.hashing); new merchants get the first.
 LINK_SIGNATURES = ("hmac", "paygent")
+# Where the notices of a payment made on a link page with a signed `inform_url` go: there instead
+# of the notification URL (`replace`, new merchants), or to the notification URL all the same.
+INFORM_URL_MODES = ("replace", "ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class NewMerchant:
     link_signature: str
     module_paths: list[str]
     ip_allow_list: list[str]
+    inform_url_mode: str
 
 
 def create_merchant(
@@ -58,6 +62,7 @@ def create_merchant(
     link_signature: str = "hmac",
     module_paths: list[str] | None = None,
     ip_allow_list: list[str] | None = None,
+    inform_url_mode: str = "replace",
     resolve: Resolver = resolve_host,
 ) -> NewMerchant:
     """Create a merchant (加盟店) with fresh credentials and hash keys.
@@ -69,6 +74,7 @@ def create_merchant(
     _check_link_signature(link_signature)
     paths = check_paths(module_paths or [CERTIFICATE_PATH])
     allow_list = normalise_allow_list(ip_allow_list or [])
+    _check_inform_url_mode(inform_url_mode)
     notification_url = notification_url or None
     if notification_url is not None:
         check_notification_url(notification_url, mode=mode, resolve=resolve)
@@ -93,6 +99,7 @@ def create_merchant(
         link_signature=link_signature,
         module_paths=paths.split(","),
         ip_allow_list=allow_list.split(),
+        inform_url_mode=inform_url_mode,
     )
     session.add(_row(new, secret=secret, now=now))
     session.add(NoticeCounter(merchant_id=merchant_id, last_notice_id=0))
@@ -108,6 +115,7 @@ def _row(new: NewMerchant, *, secret: bytes, now: datetime) -> Merchant:
         connect_password_hash=credentials.hash_password(secret, new.connect_password),
         link_hash_key=new.hash_key,
         link_signature=new.link_signature,
+        inform_url_mode=new.inform_url_mode,
         notification_hash_key=new.notification_hash_key,
         threeds_hash_key=new.threeds_hash_key,
         telegram_hash_key=new.telegram_hash_key,
@@ -145,6 +153,7 @@ def update_merchant(
     methods: list[str] | None = None,
     notification_url: str | None = None,
     link_signature: str | None = None,
+    inform_url_mode: str | None = None,
     payout: PayoutChange | None = None,
     module_paths: list[str] | None = None,
     ip_allow_list: list[str] | None = None,
@@ -181,6 +190,8 @@ def update_merchant(
     if notification_url is not None:
         merchant.notification_url = notification_url or None
     _set_access(merchant, link_signature, module_paths, ip_allow_list)
+    if inform_url_mode is not None:
+        merchant.inform_url_mode = _check_inform_url_mode(inform_url_mode)
     merchant.updated_at = now
     return merchant
 
@@ -265,3 +276,11 @@ def _check_link_signature(scheme: str) -> str:
             message=f"link signature must be one of {', '.join(LINK_SIGNATURES)}, not {scheme!r}"
         )
     return scheme
+
+
+def _check_inform_url_mode(mode: str) -> str:
+    if mode not in INFORM_URL_MODES:
+        raise InvalidRequest(
+            message=f"inform_url mode must be one of {', '.join(INFORM_URL_MODES)}, not {mode!r}"
+        )
+    return mode

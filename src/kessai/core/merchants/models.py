@@ -42,6 +42,9 @@ class Merchant(Base):
     # except that a production merchant's `/s/` telegrams need a list).
     ip_allow_list: Mapped[str] = mapped_column(String(2048), default="", server_default="")
     notification_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # Where the notices of a payment made on a link page with a signed `inform_url` go
+    # (core.notifications.outbox): "replace" (there, instead of notification_url) or "ignore".
+    inform_url_mode: Mapped[str] = mapped_column(String(16))
     enabled_methods: Mapped[str] = mapped_column(String(128))  # comma list of payment_type codes
     mode: Mapped[str] = mapped_column(String(16))  # "sandbox" | "production"
     # Sandbox test clock: how far the merchant's time runs ahead of real time (0 in production).

@@ -10,9 +10,12 @@ held across the network:
 2. `record_attempt`: one `NoticeAttempt` row per try, and the new state — only if the lease is
    still ours, so a worker that outlived its lease cannot overwrite a newer claim.
 
-Per payment, a notice is claimable only when no earlier one (lower payment_seq) is pending,
-delivering or failed, so a merchant never sees a payment's changes out of order. Delivery is
-at-least-once: merchants drop duplicates by payment_notice_id (and stale ones by payment_seq).
+A notice goes to its `push_url` (the inform_url of the link request its payment was made on,
+core.notifications.outbox) when it has one, else to the merchant's notification URL; a notice with
+neither is `skipped`. Per payment, a notice is claimable only when no earlier one (lower
+payment_seq) is pending, delivering or failed, so a merchant never sees a payment's changes out of
+order. Delivery is at-least-once: merchants drop duplicates by payment_notice_id (and stale ones by
+payment_seq).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from kessai.core.context import Core
@@ -96,14 +99,12 @@ def retry_delay(failures: int, policy: DeliveryPolicy, rng: random.Random) -> ti
 
 
 def skip_unaddressed(core: Core) -> int:
-    """Mark pending notices of merchants without a notification URL `skipped`: 091 pull has them."""
-    no_url = select(Merchant.id).where(
-        or_(Merchant.notification_url.is_(None), Merchant.notification_url == "")
-    )
+    """Mark pending notices with nowhere to go `skipped` (no push_url, and a merchant without a
+    notification URL): 091 pull has them."""
     with core.sessions.begin() as session:
         result = session.execute(
             update(Notice)
-            .where(Notice.delivery_status == "pending", Notice.merchant_id.in_(no_url))
+            .where(Notice.delivery_status == "pending", ~_addressed())
             .values(delivery_status="skipped", next_attempt_at=None)
             .execution_options(synchronize_session=False)
         )
@@ -218,7 +219,7 @@ def _due_merchants(
     """Merchants with due notices, longest-waiting first, so a busy one cannot starve the rest."""
     query = (
         select(Notice.merchant_id)
-        .where(_claimable(now), ~_behind_undelivered(), Notice.merchant_id.in_(_addressed()))
+        .where(_claimable(now), ~_behind_undelivered(), _addressed())
         .group_by(Notice.merchant_id)
         .order_by(func.min(Notice.id))
         .limit(limit)
@@ -232,7 +233,12 @@ def _lock_due(session: Session, merchant_id: int, now: datetime, limit: int) -> 
     return list(
         session.scalars(
             select(Notice.id)
-            .where(Notice.merchant_id == merchant_id, _claimable(now), ~_behind_undelivered())
+            .where(
+                Notice.merchant_id == merchant_id,
+                _claimable(now),
+                ~_behind_undelivered(),
+                _addressed(),
+            )
             .order_by(Notice.payment_notice_id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -240,10 +246,14 @@ def _lock_due(session: Session, merchant_id: int, now: datetime, limit: int) -> 
     )
 
 
-def _addressed() -> Select[int]:
-    """Merchants with a notification URL: the only ones whose notices are pushed."""
-    return select(Merchant.id).where(
+def _addressed() -> ColumnElement[bool]:
+    """The notice has somewhere to go: its own push_url, or its merchant's notification URL."""
+    with_url = select(Merchant.id).where(
         Merchant.notification_url.is_not(None), Merchant.notification_url != ""
+    )
+    return or_(
+        and_(Notice.push_url.is_not(None), Notice.push_url != ""),
+        Notice.merchant_id.in_(with_url),
     )
 
 
@@ -279,7 +289,7 @@ def _claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
             payment_notice_id=n.payment_notice_id,
             payment_id=n.payment_id,
             payment_seq=n.payment_seq,
-            url=url or "",
+            url=n.push_url or url or "",
             hash_key=key,
             fields={k: str(v) for k, v in (n.fields or {}).items()},
             owner=owner,

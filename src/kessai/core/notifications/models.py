@@ -39,8 +39,11 @@ class Notice(Base):
     # The 091 notice fields at the time of the change, frozen.
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     site_id: Mapped[str] = mapped_column(String(4), default="", server_default="")
+    # Where the push goes when not to the merchant's notification URL: the `inform_url` of the link
+    # request its payment was made on (merchants' inform_url_mode "replace"), fixed when written.
+    push_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
     # Push delivery (§1.6), issue #4: pending → delivering (leased) → delivered | failed.
-    # "skipped": the merchant has no notification URL (091 pull only).
+    # "skipped": no push_url and the merchant has no notification URL (091 pull only).
     delivery_status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,15 +4,22 @@
 the merchant's row in `notice_counters` with UPDATE … RETURNING, whose row lock lasts until commit, so
 two changes committing at once never get the same number and a rolled-back change leaves no gap.
 The bump is the last statement before commit, to hold that lock as briefly as possible.
+
+A notice is pushed to its merchant's notification URL, or — when its payment was made on a link page
+whose signed request carried an `inform_url` and the merchant's `inform_url_mode` is `replace` — to
+that `inform_url` (issue #19), kept on the notice as `push_url`. The link page and its payments
+share the merchant and trading_id (core.link.standing reads them so), and so does this lookup.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kessai.core.link.models import LinkRequest
+from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.models import Notice, NoticeCounter
 from kessai.core.payments.models import Payment
 from kessai.kit.clock import jst_stamp
@@ -24,6 +31,7 @@ def record_change(
     """Add the notice for `payment`'s current status (no commit: the caller's transaction).
     `now` dates the change; `deliver_at` (default `now`) is when delivery may start."""
     payment.notice_count = (payment.notice_count or 0) + 1
+    url = push_url(session, payment)
     session.flush()  # everything else first: the counter's lock is held from here to commit
     notice_id = session.execute(
         update(NoticeCounter)
@@ -40,11 +48,30 @@ def record_change(
             payment_status=payment.status,
             fields=notice_fields(payment, notice_id, now),
             site_id=payment.site_id,
+            push_url=url,
             delivery_status="pending",
             next_attempt_at=deliver_at or now,
             created_at=now,
         )
     )
+
+
+def push_url(session: Session, payment: Payment) -> str | None:
+    """The `inform_url` this payment's notices go to instead of the merchant's notification URL;
+    None when they go there (no link request with one, or the merchant ignores it)."""
+    if not payment.trading_id:
+        return None
+    row = session.execute(
+        select(LinkRequest.params, Merchant.inform_url_mode)
+        .join(Merchant, Merchant.id == LinkRequest.merchant_id)
+        .where(
+            LinkRequest.merchant_id == payment.merchant_id,
+            LinkRequest.trading_id == payment.trading_id,
+        )
+    ).first()
+    if row is None or row.inform_url_mode != "replace":
+        return None
+    return str((row.params or {}).get("inform_url") or "") or None
 
 
 def _stamp_iso(value: object) -> str:

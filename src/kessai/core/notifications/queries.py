@@ -42,6 +42,8 @@ class NoticeView:
     failed_at: datetime | None
     last_error: str
     created_at: datetime
+    # Where it is pushed when not to the merchant's notification URL (a link request's inform_url).
+    push_url: str | None = None
     attempt_log: tuple[AttemptView, ...] = ()
 
 
@@ -99,5 +101,6 @@ def _view(notice: Notice, attempt_log: tuple[AttemptView, ...]) -> NoticeView:
         failed_at=notice.failed_at,
         last_error=notice.last_error,
         created_at=notice.created_at,
+        push_url=notice.push_url,
         attempt_log=attempt_log,
     )
