@@ -104,9 +104,11 @@ def raw_for(kind: str, **fields: str) -> dict[str, str]:
 def test_every_kind_has_a_shape_and_amount_kinds_sign_their_amount():
     assert set(SHAPES) == set(REQUEST_SPECS)
     assert SHAPES["020"].amount == "payment_amount" and SHAPES["060"].amount == "amount"
-    assert SHAPES["070"].amount is None and SHAPES["022"].amount is None
-    assert SHAPES["022"].payment_id == "required" and SHAPES["020"].payment_id == "forbidden"
-    assert SHAPES["094"].payment_id == "either"
+    assert SHAPES["070"].amount is None and SHAPES["021"].amount is None
+    assert SHAPES["022"].amount == "payment_amount"  # the plugin's immediate sale; not used
+    assert SHAPES["450"].decimals and not SHAPES["020"].decimals
+    assert SHAPES["021"].payment_id == "required" and SHAPES["020"].payment_id == "forbidden"
+    assert {SHAPES[kind].payment_id for kind in ("022", "028", "029", "094")} == {"either"}
 
 
 def test_signature_parts_are_the_canonical_fields():
