@@ -304,30 +304,46 @@ class TestCanonicalForms:
         assert parse(post_raw(server, body, s_path("020"), "020"), "020").code == "P002"
         assert rows(runtime) == before
 
-    def test_follow_up_by_trading_id_only(self, server, runtime):
+    @pytest.mark.parametrize("kind", ["021", "023"])
+    def test_void_or_cancel_by_trading_id_only(self, server, runtime, kind):
         merchant = both_paths(runtime)
         fields = _paid_card(server, merchant)
         del fields["payment_id"]
-        self.refused(server, runtime, merchant, "022", fields, "P005", "payment_id")
+        self.refused(server, runtime, merchant, kind, fields, "P005", "payment_id")
 
     def test_payment_id_on_a_first_telegram(self, server, runtime):
         merchant = both_paths(runtime)
         fields = {**SAMPLES["020"](server, merchant), "payment_id": "12"}
         self.refused(server, runtime, merchant, "020", fields, "P010", "payment_id")
 
-    def test_amount_on_a_kind_without_one(self, server, runtime):
+    @pytest.mark.parametrize(
+        ("kind", "field"),
+        [
+            ("021", "payment_amount"),
+            ("023", "payment_amount"),
+            ("094", "payment_amount"),
+            ("022", "amount"),  # 022's one exception is payment_amount, the plugin's name
+        ],
+    )
+    def test_amount_on_a_kind_without_one(self, server, runtime, kind, field):
         merchant = both_paths(runtime)
-        fields = _paid_card(server, merchant, payment_amount=1000)
-        self.refused(server, runtime, merchant, "022", fields, "P010", "payment_amount")
+        fields = _paid_card(server, merchant, **{field: 1000})
+        self.refused(server, runtime, merchant, kind, fields, "P010", field)
+
+    def test_unused_payment_amount_of_022_in_another_spelling(self, server, runtime):
+        merchant = both_paths(runtime)
+        fields = _paid_card(server, merchant, payment_amount="01000")
+        self.refused(server, runtime, merchant, "022", fields, "P008", "payment_amount")
 
     def test_the_other_amount_name(self, server, runtime):
         merchant = both_paths(runtime)
         fields = {**SAMPLES["100"](server, merchant), "payment_amount": 1000}
         self.refused(server, runtime, merchant, "100", fields, "P010", "payment_amount")
 
-    def test_decimal_amount_of_450(self, server, runtime):
+    @pytest.mark.parametrize("amount", ["01500.00", "1500.", ".5", "1,500"])
+    def test_decimal_amount_of_450_in_another_spelling(self, server, runtime, amount):
         merchant = both_paths(runtime)
-        fields = {**SAMPLES["450"](server, merchant), "payment_amount": "1500.00"}
+        fields = {**SAMPLES["450"](server, merchant), "payment_amount": amount}
         self.refused(server, runtime, merchant, "450", fields, "P010", "payment_amount")
 
     @pytest.mark.parametrize(
@@ -380,16 +396,22 @@ class TestShiftedFields:
         assert reply.code == "P005"  # 028 has an amount part: it cannot be dropped
         assert rows(runtime) == before
 
-    def test_payment_id_dropped_into_trading_id(self, server, runtime):
+    def test_payment_id_moved_into_trading_id_spends_the_signature_on_no_payment(
+        self, server, runtime
+    ):
+        """022 may name its payment by trading_id alone (the WooCommerce plugin does): the re-cut
+        passes the hash, finds no payment, and being first makes the original a replay — what
+        the allow-list and the window must keep an attacker from (guide, "Risks")."""
         merchant = both_paths(runtime)
         fields = _paid_card(server, merchant)
+        pid = str(fields["payment_id"])
         body = signed(header(merchant, "022", **fields), merchant.telegram_hash_key)
-        before = rows(runtime)
-        reply = self.resend(
-            server, merchant, "022", body, trading_id=f"FU1{fields['payment_id']}", payment_id=None
-        )
-        assert reply.code == "P005"
-        assert rows(runtime) == before
+        forged = self.resend(server, merchant, "022", body, trading_id=f"FU1{pid}", payment_id=None)
+        assert forged.code == "2006", forged.fields
+        original = parse(post_raw(server, body, s_path("022"), "022"), "022")
+        assert original.code == "P010" and '"request_date"' in original["response_detail"]
+        status = send_plain(server, merchant, "094", payment_id=pid)["payment_status"]
+        assert status == "20"
 
 
 class TestAllowList:
@@ -494,3 +516,145 @@ def gateway_config(app: object) -> uvicorn.Config:
     config = build_uvicorn_config(app, host="127.0.0.1", port=0, http="h11")
     assert config.proxy_headers is False
     return config
+
+
+class TestWooCommercePlugin:
+    """The requests of PAYGENT's WooCommerce plugin with "Telegram hash check" on, field for field
+    in its order, as docs/user/module-type.md ("The WooCommerce plugin") describes them: each is
+    answered on /s/ exactly as the same telegram on /n/ (the plugin with the setting off).
+
+    Kessai has no card tokens yet: where the plugin authorises with `card_token`, the 020 here
+    carries card data instead; the 022 carries the plugin's fields as they are (022 ignores them).
+    """
+
+    @staticmethod
+    def sale_fields(order: int) -> dict[str, str | int]:
+        """`process_payment`'s fields for a new card, paid at once: the 020, and with the
+        immediate-sale setting the same fields again as the 022 (trading_id, an empty payment_id,
+        payment_amount)."""
+        return {
+            "trading_id": f"wc_{order}",
+            "payment_id": "",
+            "security_code_use": 1,
+            "3dsecure_ryaku": 1,
+            "payment_amount": 1500,
+            "card_token": "tok_0123456789abcdef0123456789",
+            "payment_class": 10,
+            "term_url": f"{SHOP}/checkout/order-received/{order}/?key=wc_order_Ab12Cd34",
+        }
+
+    @staticmethod
+    def authorisation(sale: dict[str, str | int]) -> dict[str, str | int]:
+        return {**{k: v for k, v in sale.items() if k != "card_token"}, **CARD}
+
+    @staticmethod
+    def status(server: str, merchant: NewMerchant, payment_id: str) -> tuple[str, str]:
+        reply = send_plain(server, merchant, "094", payment_id=payment_id)
+        return reply["payment_status"], reply["payment_amount"]
+
+    @pytest.mark.parametrize(
+        "capture",
+        [
+            pytest.param(lambda sale: sale, id="immediate-sale"),
+            pytest.param(lambda sale: {**sale, "payment_amount": 999}, id="other-amount-ignored"),
+            pytest.param(lambda sale: {"trading_id": sale["trading_id"]}, id="after-3ds1-return"),
+        ],
+    )
+    def test_capture_by_trading_id_answers_as_on_n(self, server, runtime, capture):
+        answers = {}
+        for send in (send_plain, send_signed):
+            merchant = both_paths(runtime)
+            sale = self.sale_fields(2001)
+            auth = send(server, merchant, "020", **self.authorisation(sale))
+            assert auth.result == "0", auth.fields
+            reply = send(server, merchant, "022", **capture(sale))
+            status = self.status(server, merchant, auth["payment_id"])
+            answers[send] = (comparable("022", reply.fields), status)
+        assert answers[send_signed] == answers[send_plain]
+        assert answers[send_signed][0][0] == "0" and answers[send_signed][1] == ("40", "1500")
+
+    @staticmethod
+    def refund_fields(order: int, amount: int) -> dict[str, str | int]:
+        """`process_refund` + `paygent_process_refund` for a subscription order, a part of the
+        total: payment_amount, reduction_flag, trading_id; payment_id unset."""
+        return {"payment_amount": amount, "reduction_flag": 1, "trading_id": f"wc_{order}"}
+
+    @pytest.mark.parametrize(("kind", "captured"), [("028", False), ("029", True)])
+    def test_subscription_partial_refund_by_trading_id_answers_as_on_n(
+        self, server, runtime, kind, captured
+    ):
+        answers = {}
+        for send in (send_plain, send_signed):
+            merchant = both_paths(runtime)
+            pid = authorised(server, merchant, "wc_3001")
+            if captured:
+                assert send_plain(server, merchant, "022", payment_id=pid).result == "0"
+            check = send(server, merchant, "094", payment_id=pid, trading_id="wc_3001")
+            assert check.result == "0", check.fields
+            reply = send(server, merchant, kind, **self.refund_fields(3001, 400))
+            assert reply.result == "0", reply.fields
+            status = self.status(server, merchant, reply["payment_id"])
+            # A second one: the order now has two payments; by trading_id alone 028/029 find the
+            # payment as 094 does, the newest (the correction's), on /n/ and so on /s/.
+            again = send(server, merchant, kind, **self.refund_fields(3001, 300))
+            answers[send] = (comparable(kind, reply.fields), status, comparable(kind, again.fields))
+        assert answers[send_signed] == answers[send_plain]
+        assert answers[send_signed][1] == ("40" if captured else "20", "600")
+        assert answers[send_signed][2][0] == "0"
+
+    def test_capture_by_a_trading_id_two_payments_share_answers_2005_as_on_n(self, server, runtime):
+        codes = {}
+        for send in (send_plain, send_signed):
+            merchant = both_paths(runtime)
+            sale = self.sale_fields(2002)
+            for _ in range(2):  # as after the plugin's retry of a declined 020 (made on /n/)
+                assert send_plain(server, merchant, "020", **self.authorisation(sale)).result == "0"
+            codes[send] = send(server, merchant, "022", **sale).code
+        assert codes[send_signed] == codes[send_plain] == "2005"
+
+    @pytest.mark.parametrize("amount", ["1500.0", "1500.00", "1500"])
+    def test_3ds2_authentication_with_a_decimal_amount_answers_as_on_n(
+        self, server, runtime, amount
+    ):
+        answers = {}
+        for send in (send_plain, send_signed):
+            merchant = both_paths(runtime)
+            stored = send_plain(server, merchant, "025", customer_id="wc7", **CARD)
+            assert stored.result == "0", stored.fields
+            reply = send(server, merchant, "450", **self.threeds_fields(stored, amount))
+            answers[send] = comparable("450", reply.fields)
+        assert answers[send_signed] == answers[send_plain]
+        assert answers[send_signed][0] == "0"
+
+    @staticmethod
+    def threeds_fields(stored: Reply, amount: str) -> dict[str, str | int]:
+        """`process_payment` with 3-D Secure 2 on, a logged-in buyer paying with a stored card
+        (`set_stored_card`, then `set_send_data_for_tds2`, which drops card_token)."""
+        return {
+            "trading_id": "wc_4001",
+            "payment_id": "",
+            "security_code_use": 1,
+            "payment_amount": amount,
+            "customer_card_id": stored["customer_card_id"],
+            "security_code_token": 1,
+            "stock_card_mode": 1,
+            "customer_id": "wc7",
+            "payment_class": 10,
+            "term_url": f"{SHOP}/checkout/order-pay/4001/?pay_for_order=true&key=wc_order_Ef56",
+            "http_accept": "text/html,application/xhtml+xml",
+            "http_user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+            "merchant_name": "テスト商店",
+            "authentication_type": "01",
+            "card_set_method": "customer",
+            "cardholder_name": "",
+            "login_type": "02",
+            "account_create_date": "20250401",
+            "bill_address_city": "渋谷区",
+            "bill_address_country": 392,
+            "bill_address_line1": "神宮前1-2-3",
+            "bill_address_post_code": "1500001",
+            "bill_address_state": "13",
+            "email_address": "hanako@example.jp",
+            "home_phone_cc": 81,
+            "home_phone_subscriber": "312345678",
+        }

@@ -58,12 +58,27 @@ def test_card_lifecycle_in_hash_check_mode(server, runtime):
         assert paygent.cancel_capture(payment_id=corrected.payment_id).ok
 
 
-def test_follow_up_without_payment_id_is_refused_locally(server, runtime):
+def test_void_without_payment_id_is_refused_locally(server, runtime):
     with (
         hash_client(server, hash_merchant(runtime)) as paygent,
         pytest.raises(ValueError, match="payment_id"),
     ):
-        paygent.capture(trading_id="HC1")
+        paygent.void(trading_id="HC1")
+
+
+def test_capture_and_correction_by_trading_id_in_hash_check_mode(server, runtime):
+    with hash_client(server, hash_merchant(runtime)) as paygent:
+        auth = paygent.authorize(
+            trading_id="HC3", payment_amount=5000, card_number=CARD, card_valid_term="1230"
+        )
+        assert auth.ok, auth.response_code
+        corrected = paygent.correct_authorization(trading_id="HC3", payment_amount=4000)
+        assert corrected.ok, corrected.response_code
+        assert paygent.capture(payment_id=corrected.payment_id).ok
+        refund = paygent.correct_capture(trading_id="HC3", payment_amount=500, reduction_flag=True)
+        assert refund.ok, refund.response_code
+        inquiry = paygent.inquire(payment_id=refund.payment_id)
+        assert (inquiry.get("payment_status"), inquiry.get("payment_amount")) == ("40", "3500")
 
 
 def test_a_wrong_clock_answers_p010_request_date(server, runtime):

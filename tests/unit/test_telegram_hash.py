@@ -25,6 +25,7 @@ from kessai.kit.errors import AuthError, InvalidRequest
 from kessai.web.module.access import client_address
 from kessai.web.module.hashcheck import SHAPES, signature
 from kessai.web.module.specs import REQUEST_SPECS
+from tests.support.hashcheck import plugin_hash
 
 KEY = "TelegramHashKey0123456789abcdefg"
 EXAMPLE = {
@@ -54,6 +55,35 @@ def test_the_guides_follow_up_example():
     assert client_hash(fields, KEY) == (
         "353c2145b66d56b63931d14c3be247138417e00be4c5aa7e73dbe112fcd96707"
     )
+
+
+def test_the_guides_immediate_sale_example():
+    """The plugin's 022 by trading_id with the 020's payment_amount: the server signs the same."""
+    fields = {**EXAMPLE, "telegram_kind": "022", "request_date": "20261204183005"}
+    expected = "f0de84ee79a2d6d33c401af086f92fee27c846b84bc0e0d8f589af988917cb83"
+    assert client_hash(fields, KEY) == expected
+    raw = {**fields, "hc": expected}
+    signed = signature("022", raw, {"trading_id": "wc_1001", "payment_id": ""})
+    assert telegram_hash(signed.parts, KEY) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("022", {"trading_id": "wc_7", "payment_amount": "1500"}),
+        ("022", {"trading_id": "wc_7"}),
+        ("028", {"trading_id": "wc_7", "payment_amount": "400", "reduction_flag": "1"}),
+        ("029", {"trading_id": "wc_7", "payment_id": "12", "payment_amount": "400"}),
+        ("450", {"trading_id": "wc_7", "payment_id": "", "payment_amount": "1500.00"}),
+        ("450", {"trading_id": "wc_7", "payment_amount": "1500.0"}),
+    ],
+)
+def test_each_optional_part_is_signed_exactly_when_sent(kind, fields):
+    """PAYGENT's formula, as the plugin computes it (tests/support/hashcheck.py)."""
+    raw = raw_for(kind, **fields, request_date="20261204183000")
+    raw["hc"] = plugin_hash(raw, KEY)
+    checked = {name: raw.get(name, "") for name in ("trading_id", "payment_id", "payment_amount")}
+    assert telegram_hash(signature(kind, raw, checked).parts, KEY) == raw["hc"]
 
 
 def test_request_date_is_japan_time():
@@ -104,9 +134,11 @@ def raw_for(kind: str, **fields: str) -> dict[str, str]:
 def test_every_kind_has_a_shape_and_amount_kinds_sign_their_amount():
     assert set(SHAPES) == set(REQUEST_SPECS)
     assert SHAPES["020"].amount == "payment_amount" and SHAPES["060"].amount == "amount"
-    assert SHAPES["070"].amount is None and SHAPES["022"].amount is None
-    assert SHAPES["022"].payment_id == "required" and SHAPES["020"].payment_id == "forbidden"
-    assert SHAPES["094"].payment_id == "either"
+    assert SHAPES["070"].amount is None and SHAPES["021"].amount is None
+    assert SHAPES["022"].amount == "payment_amount"  # the plugin's immediate sale; not used
+    assert SHAPES["450"].decimals and not SHAPES["020"].decimals
+    assert SHAPES["021"].payment_id == "required" and SHAPES["020"].payment_id == "forbidden"
+    assert {SHAPES[kind].payment_id for kind in ("022", "028", "029", "094")} == {"either"}
 
 
 def test_signature_parts_are_the_canonical_fields():

@@ -173,8 +173,10 @@ def encode_telegram(credentials: Credentials, kind: str, fields: Fields) -> Enco
 
 
 HASH_CHECK_PREFIX: Final = "/s/"
-# The follow-ups that change a payment: in hash-check mode they must name it by payment_id.
-CHANGES_A_PAYMENT: Final = frozenset({"021", "022", "023", "028", "029", "101", "102", "103"})
+# The follow-ups that must name their payment by payment_id in hash-check mode (void, cancel,
+# carrier). Capture (022) and the corrections (028/029) may name it by trading_id alone, as
+# PAYGENT's WooCommerce plugin does.
+BY_PAYMENT_ID_WHEN_SIGNED: Final = frozenset({"021", "023", "101", "102", "103"})
 
 
 def telegram_hash(fields: Mapping[str, str], key: str) -> str:
@@ -194,9 +196,9 @@ def encode_signed_telegram(
 ) -> EncodedTelegram:
     """The telegram for `/s/…`: `fields` plus `request_date` (YYYYMMDDhhmmss, Japan time) and
     `hc`. Raises ValueError for what the gateway would refuse: a follow-up that changes a payment
-    without its payment_id, a signed value that is not ASCII."""
+    without its payment_id where the gateway needs one, a signed value that is not ASCII."""
     present = _present(fields)
-    if kind in CHANGES_A_PAYMENT and not present.get("payment_id"):
+    if kind in BY_PAYMENT_ID_WHEN_SIGNED and not present.get("payment_id"):
         raise ValueError(f"telegram {kind}: the hash-check mode names the payment by payment_id")
     pairs = {**header_fields(credentials, kind), **present, "request_date": request_date}
     try:

@@ -1,30 +1,34 @@
 """What `/s/…` asks of a telegram instead of a client certificate: `request_date` and `hc`.
 
 The hash covers ``merchant_id + connect_id + connect_password + telegram_kind + telegram_version +
-trading_id [+ payment_id] [+ amount] + request_date + key`` (`core/merchants/telegram_hash.py`).
-Read as an attacker would, that concatenation has no separators: `trading_id` may end in digits,
-`payment_id` and the amount are digits, so ``("wc_5", "", "1500")`` and ``("wc_51", "", "500")``,
-or a payment_id that swallows the amount, give the same bytes. Two rules narrow that down:
+trading_id [+ payment_id] [+ amount] + request_date + key`` (`core/merchants/telegram_hash.py`),
+each optional part exactly when sent, with its value as sent: PAYGENT's formula, which the
+WooCommerce plugin computes. Read as an attacker would, that concatenation has no separators:
+`trading_id` may end in digits, `payment_id` and the amount are digits, so ``("wc_5", "", "1500")``
+and ``("wc_51", "", "500")``, or a payment_id that swallows the amount, give the same bytes.
+What narrows that down:
 
 1. Every signed field has one canonical form, checked before the hash: ASCII only, `merchant_id`
-   and `payment_id` without leading zeros, amounts as `0|[1-9][0-9]*` (450's decimals refused
-   here), `request_date` exactly 14 digits naming a real time, `hc` 64 lowercase hex digits.
-2. Which optional parts a kind has is fixed by the kind (`SHAPES`), not by what was sent: a
-   follow-up that changes a payment (021, 022, 023, 028, 029, 101–103) must send `payment_id`
-   (the trading_id-only form is for `/n/`), a first telegram must leave it empty; the amount part
-   is the kind's own amount field (`payment_amount`, or `amount` for 050/060/100/103), always
-   present where the kind has one, and an amount field the kind does not use must be empty. So no
-   field can be dropped or added under the same signature; with `payment_id` present, the
-   gateway's check that `trading_id` and `payment_id` name the same payment confines a shifted
-   boundary to another existing payment of the same shop. The one exception is 094, the
-   read-only inquiry: after a lost 020 answer the shop knows only its trading_id, so 094 may name
-   the payment either way; a shifted 094 can at most read another payment of the same shop.
+   and `payment_id` without leading zeros, amounts as `0|[1-9][0-9]*` (450's may add a fraction,
+   "1500.00": its integer part is canonical, and `trading_id` has no dot), `request_date` exactly
+   14 digits naming a real time, `hc` 64 lowercase hex digits.
+2. Which optional parts a kind may have is fixed by the kind (`SHAPES`). A first telegram leaves
+   payment_id empty. 021, 023, 101–103 name their payment by payment_id (no client sends them
+   by trading_id alone). 022, 028 and 029 may name it either way, because the WooCommerce plugin
+   captures (immediate sale) and corrects subscription orders by trading_id; 094 too, after a lost
+   020 answer. The amount part is the kind's own amount field (`payment_amount`, or `amount` for
+   050/060/100/103); a kind without one refuses any amount field, except 022, whose
+   `payment_amount` the plugin sends with its immediate sale: signed when sent and, as on `/n/`,
+   not used. With `payment_id` present, the gateway's check that `trading_id` and `payment_id`
+   name the same payment confines a shifted boundary to another existing payment of the shop.
 
-What remains is a shifted boundary between `trading_id` and the amount of a first telegram
-(020, 010, 030, 040, 050, 060, 100, 450) — a new payment under a neighbouring trading_id for an
-amount missing or gaining a leading digit — open only to someone holding a signature the gateway
-has not yet seen. The IP allow-list, required for `/s/` in production, and the replay store leave
-that someone no way to use it (docs/user/module-type.md, "Risks").
+What remains is a shifted boundary between `trading_id`, a payment_id and the amount where the
+kind lets them be sent or not: a first telegram under a neighbouring trading_id for an amount
+missing or gaining a leading digit; a 022/028/029 by trading_id acting on a neighbouring order of
+the same shop. It is open only to someone holding a signature the gateway has not yet seen, who
+submits it first from an address on the merchant's IP allow-list (required for `/s/` in
+production) within the ±10-minute window; the replay store then refuses the original
+(docs/user/module-type.md, "Risks").
 """
 
 from __future__ import annotations
@@ -53,12 +57,19 @@ HC = FieldSpec("hc", FieldKind.ALNUM, 64, Required.REQUIRED, min_bytes=64)
 _CANONICAL_MERCHANT_ID = re.compile(r"[1-9][0-9]{0,8}")
 _CANONICAL_ID = re.compile(r"[1-9][0-9]*")
 _CANONICAL_AMOUNT = re.compile(r"0|[1-9][0-9]*")
+_CANONICAL_DECIMAL_AMOUNT = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _LOWER_HEX = re.compile(r"[0-9a-f]{64}")
 _AMOUNT_FIELDS = ("payment_amount", "amount")
 
-# The follow-ups that change a payment: on /s/ they name it by payment_id.
-_CHANGES_A_PAYMENT = frozenset({"021", "022", "023", "028", "029", "101", "102", "103"})
-_INQUIRY = "094"  # read-only: by payment_id or by trading_id alone
+# Follow-ups that name their payment by payment_id on /s/ (the trading_id-only form is for /n/).
+_BY_PAYMENT_ID = frozenset({"021", "023", "101", "102", "103"})
+# By payment_id, or by trading_id alone as on /n/: the WooCommerce plugin's capture (022) and
+# subscription corrections (028/029); 094, the read-only inquiry after a lost 020 answer.
+_BY_EITHER = frozenset({"022", "028", "029", "094"})
+# 022 has no amount, but the plugin's immediate sale sends it the 020's payment_amount: a part of
+# the hash when sent, in 020's bounds, and not used (a capture is for the authorised amount).
+_UNUSED_AMOUNTS = {"022": FieldSpec("payment_amount", FieldKind.AMOUNT, 7, Required.OPTIONAL)}
+_DECIMAL_AMOUNT_KINDS = frozenset({"450"})  # [3DS2]: payment_amount "may have decimals"
 
 
 class PaymentIdPart(StrEnum):
@@ -66,7 +77,7 @@ class PaymentIdPart(StrEnum):
 
     REQUIRED = "required"  # a part: must be sent
     FORBIDDEN = "forbidden"  # must be empty (a first telegram makes the payment)
-    EITHER = "either"  # 094 only: by payment_id or by trading_id alone
+    EITHER = "either"  # a part when sent: by payment_id, or by trading_id alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +85,22 @@ class HashShape:
     """The optional parts of one kind's hash, fixed by the kind."""
 
     payment_id: PaymentIdPart
-    amount: str | None  # the field that is the amount part (must be sent); None: no amount part
+    # The field that is the amount part when sent (required where the kind's spec requires it);
+    # None: the kind has no amount part, and any amount field sent is refused.
+    amount: str | None
+    decimals: bool = False  # the amount may have a fraction (450)
 
 
 def _shape(kind: str) -> HashShape:
     names = {spec.name for spec in REQUEST_SPECS[kind]}
-    amount = next((name for name in _AMOUNT_FIELDS if name in names), None)
-    if kind in _CHANGES_A_PAYMENT:
-        return HashShape(PaymentIdPart.REQUIRED, amount)
-    if kind == _INQUIRY:
-        return HashShape(PaymentIdPart.EITHER, amount)
-    return HashShape(PaymentIdPart.FORBIDDEN, amount)
+    unused = _UNUSED_AMOUNTS[kind].name if kind in _UNUSED_AMOUNTS else None
+    amount = next((name for name in _AMOUNT_FIELDS if name in names), unused)
+    decimals = kind in _DECIMAL_AMOUNT_KINDS
+    if kind in _BY_PAYMENT_ID:
+        return HashShape(PaymentIdPart.REQUIRED, amount, decimals)
+    if kind in _BY_EITHER:
+        return HashShape(PaymentIdPart.EITHER, amount, decimals)
+    return HashShape(PaymentIdPart.FORBIDDEN, amount, decimals)
 
 
 SHAPES: dict[str, HashShape] = {kind: _shape(kind) for kind in REQUEST_SPECS}
@@ -121,7 +137,7 @@ def signature(kind: str, raw: Mapping[str, str], fields: Mapping[str, str]) -> S
         raw["telegram_version"],
         _trading_id(raw, fields),
         _payment_id(shape, raw, fields),
-        _amount(shape, raw, fields),
+        _amount(kind, shape, raw, fields),
         request_date,
     )
     return Signature(parts, request_date, request_instant(request_date), hc)
@@ -152,14 +168,18 @@ def _payment_id(shape: HashShape, raw: Mapping[str, str], fields: Mapping[str, s
     return value
 
 
-def _amount(shape: HashShape, raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
+def _amount(kind: str, shape: HashShape, raw: Mapping[str, str], fields: Mapping[str, str]) -> str:
     for name in _AMOUNT_FIELDS:
         if name != shape.amount and raw.get(name):
-            raise InvalidRequest("P010", field=name)  # a second amount the hash would not cover
+            raise InvalidRequest("P010", field=name)  # an amount the hash would not cover
     if shape.amount is None:
         return ""
-    value = fields[shape.amount]  # required by the kind's spec, so present and not empty
-    if not _CANONICAL_AMOUNT.fullmatch(value):
+    if kind in _UNUSED_AMOUNTS:  # not in the kind's fields: checked here, as signed
+        value = check_field(_UNUSED_AMOUNTS[kind], raw.get(shape.amount))
+    else:  # checked by `validate`; present where the kind's spec requires it
+        value = fields[shape.amount]
+    canonical = _CANONICAL_DECIMAL_AMOUNT if shape.decimals else _CANONICAL_AMOUNT
+    if value and not canonical.fullmatch(value):
         raise InvalidRequest("P010", field=shape.amount)
     return value
 
