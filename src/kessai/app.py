@@ -305,6 +305,9 @@ def console_config(settings: Settings, *, tls: bool) -> ConsoleConfig:
         ),
         cert_header=settings.console_cert_header,
         trusted_proxies=ConsoleConfig.networks(settings.console_trusted_proxies),
+        invoice_issuer_name=settings.invoice_issuer_name,
+        invoice_registration_number=settings.invoice_registration_number,
+        font=settings.slip_font,
     )
 
 

@@ -1,5 +1,5 @@
 """The console as staff use it, in Chromium: search, detail, bulk capture, CSV download, the
-dashboard, user management, certificates."""
+dashboard, user management, certificates, payout statements (支払明細) and their downloads."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kessai.core.console.permissions import Role
 from kessai.kit.clock import JST
 from tests.browser.conftest import sign_in
 from tests.support.console import PASSWORD, card_payment, cvs_payment, make_user
+from tests.support.statements import closed_statement
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_search_then_detail(page: Page, server, runtime, merchant, admin):
 
     page.click("th >> text=決済金額")  # sort by amount, then the other way
     page.click("th >> text=決済金額")
-    amounts = page.locator("#results tbody tr td.num:last-child").all_inner_texts()
+    amounts = page.locator("#results tbody tr td.amount").all_inner_texts()
     assert amounts == ["800円", "2,500円", "5,000円"]
 
     page.click(f'#results a[href="/console/payments/{cheap}"]')
@@ -205,3 +206,36 @@ def test_manual_registration_of_a_card_and_a_cvs_payment(page: Page, server, mer
     expect(page.locator("#outcome")).to_contain_text("お支払い番号を発行しました")
     expect(page.locator("#receipt-number")).not_to_be_empty()
     expect(page.locator("main")).to_contain_text("ファミリーマート")
+
+
+def test_statement_list_detail_and_downloads(page: Page, server, runtime, merchant, admin):
+    closed = closed_statement(runtime, merchant.merchant_id, "PAYOUT-WEB-1", 23_456)
+    signed_in(page, server, admin)
+
+    page.click("nav >> text=支払明細")
+    row = page.locator(f'#statements a[href="/console/statements/{closed.statement_id}"]')
+    expect(page.locator("#statements")).to_contain_text(closed.payout_date)
+    row.click()
+    expect(page.locator("h1")).to_contain_text(f"明細番号 {closed.statement_id}")
+    expect(page.locator("#payout-date")).to_have_text(closed.payout_date)
+    expect(page.locator("#payments")).to_contain_text("PAYOUT-WEB-1")
+    expect(page.locator("#lines")).to_contain_text("23,456円")
+
+    with page.expect_download() as info:
+        page.click("#statement-pdf")
+    pdf = info.value
+    assert pdf.suggested_filename == f"statement_{closed.statement_id}.pdf"
+    assert Path(pdf.path()).read_bytes().startswith(b"%PDF")
+    for link, codec in (("#detail-csv-sjis", "cp932"), ("#detail-csv-utf8", "utf-8-sig")):
+        with page.expect_download() as info:
+            page.click(link)
+        data = Path(info.value.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") == (codec == "utf-8-sig")
+        lines = data.decode(codec).split("\r\n")
+        assert lines[0] == "取引ID,決済ID,決済種別,支払機関,売上金額,取消金額,手数料,消費税,計上日"
+        assert any(line.startswith(f"PAYOUT-WEB-1,{closed.payment_id},") for line in lines)
+
+    page.click(f'#payments a[href="/console/payments/{closed.payment_id}"]')
+    expect(page.locator("#statements")).to_contain_text(
+        f"明細番号 {closed.statement_id}（お支払日 {closed.payout_date}）"
+    )

@@ -12,12 +12,18 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
+from sqlalchemy import select
 
 from kessai.app import Runtime
+from kessai.core.ledger.check import check
+from kessai.core.ledger.models import LedgerEntry
+from kessai.core.ledger.postings import record_adjustment, record_payout_sent
 from kessai.core.merchants.commands import PayoutChange, update_merchant
 from kessai.core.payouts.statement import Statement
+from kessai.core.payouts.stored import record_transfers_sent, stored_statements
 from kessai.core.payouts.transfers import statements_source, transfer_file
 from kessai.core.payouts.zengin import Requester
+from kessai.core.statements.close import CloseTerms, close
 from kessai.kit.errors import InvalidRequest
 from tests.conftest import make_merchant
 from tests.support.zengin import parse
@@ -92,6 +98,93 @@ def test_a_date_banks_do_not_transfer_on_is_refused(runtime: Runtime) -> None:
         transfer_file(session, date(2026, 12, 31), source=statements_source([]), requester=OPERATOR)
 
 
+CLOSED_THROUGH = date(2026, 11, 30)  # a closing day of the monthly cycle; paid on PAY_DAY
+
+
+def _closed_with(runtime: Runtime, merchant_id: int, amount: int) -> int:
+    """A stored statement of `merchant_id` through CLOSED_THROUGH paying `amount` (an adjustment,
+    with no fees) on PAY_DAY."""
+    now = runtime.core.clock.now()
+    terms = CloseTerms(registration_number="T7000012050002", minimum_payout=1)
+    with runtime.core.sessions.begin() as session:
+        record_adjustment(
+            session, merchant_id=merchant_id, amount=amount, on=CLOSED_THROUGH, now=now
+        )
+        closed = close(
+            session, merchant_id=merchant_id, through=CLOSED_THROUGH, now=now, terms=terms
+        )
+        assert (closed.payout_date, closed.payout_amount) == (PAY_DAY, amount)
+        return closed.id
+
+
+def _sent(runtime: Runtime, statement_id: int) -> list[int]:
+    with runtime.core.sessions() as session:
+        rows = session.scalars(
+            select(LedgerEntry.amount).where(
+                LedgerEntry.statement_id == statement_id, LedgerEntry.kind == "payout_sent"
+            )
+        )
+        return list(rows)
+
+
+def test_stored_statements_of_the_day_are_the_default_source_and_are_booked_sent_once(
+    runtime: Runtime,
+) -> None:
+    paid = _with_account(runtime, "0001-001-1-1234567", "ヤマダ　タロウ")
+    unpaid = make_merchant(runtime).merchant_id
+    with runtime.core.sessions.begin() as session:
+        update_merchant(
+            session, unpaid, now=runtime.core.clock.now(), payout=PayoutChange(cycle="monthly")
+        )
+    paid_statement = _closed_with(runtime, paid, 8_000)
+    held_statement = _closed_with(runtime, unpaid, 600)
+    with runtime.core.sessions() as session:
+        due = stored_statements(session, PAY_DAY)
+        written = transfer_file(session, PAY_DAY, source=stored_statements, requester=OPERATOR)
+    mine = {d.statement_id: (d.merchant_id, d.amount) for d in due}
+    assert mine[str(paid_statement)] == (paid, 8_000)
+    assert mine[str(held_statement)] == (unpaid, 600)
+    sent = [p for p in written.transferred if p.statement_id == str(paid_statement)]
+    assert [(p.merchant_id, p.amount) for p in sent] == [(paid, 8_000)]
+    held = [h for h in written.held if h.payout.statement_id == str(held_statement)]
+    assert len(held) == 1 and "no bank account" in held[0].reason
+    for run in range(2):
+        with runtime.core.sessions.begin() as session:
+            marked = record_transfers_sent(
+                session, PAY_DAY, [paid_statement], now=runtime.core.clock.now()
+            )
+        assert [s.id for s in marked.posted] == ([paid_statement] if run == 0 else [])
+        assert [s.id for s in marked.already] == ([] if run == 0 else [paid_statement])
+    assert _sent(runtime, paid_statement) == [8_000]
+    assert _sent(runtime, held_statement) == []
+    with runtime.core.sessions() as session:
+        for merchant_id in (paid, unpaid):
+            report = check(session, merchant_id=merchant_id)
+            assert report.ok, report.failures
+    with runtime.core.sessions() as session:  # what a double run would have done (rolled back)
+        record_payout_sent(
+            session, merchant_id=paid, statement_id=paid_statement, amount=8_000, on=PAY_DAY,
+            now=runtime.core.clock.now(),
+        )  # fmt: skip
+        failures = check(session, merchant_id=paid).failures
+        session.rollback()
+    assert [f.detail for f in failures if f.subject == f"statement {paid_statement}"] == [
+        "payout sent 16000, the statement pays 8000"
+    ]
+
+
+def test_a_statement_of_another_date_is_not_booked_sent(runtime: Runtime) -> None:
+    paid = _with_account(runtime, "0001-001-1-1234567", "ヤマダ　タロウ")
+    statement_id = _closed_with(runtime, paid, 1_000)
+    with runtime.core.sessions.begin() as session:
+        other_day = date(2027, 1, 29)
+        marked = record_transfers_sent(
+            session, other_day, [statement_id], now=runtime.core.clock.now()
+        )
+    assert (marked.posted, marked.already) == ([], [])
+    assert _sent(runtime, statement_id) == []
+
+
 def _kessai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -100,7 +193,7 @@ def _kessai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedP
         "KESSAI_PAYOUT_REQUESTER_CODE": "0000012345",
         "KESSAI_PAYOUT_REQUESTER_NAME": "ケッサイ（カ",
         "KESSAI_PAYOUT_SOURCE_ACCOUNT": "0005-001-1-7777777",
-        "KESSAI_INVOICE_REGISTRATION_NUMBER": "T9876543210987",
+        "KESSAI_INVOICE_REGISTRATION_NUMBER": "T7000012050002",
     }
     env.pop("KESSAI_DATABASE_URL", None)
     return subprocess.run(
@@ -154,7 +247,11 @@ def test_cli_prints_a_statement_pdf_with_the_merchant_and_the_registration_numbe
     closed = tmp_path / "closed.json"
     closed.write_text(json.dumps([_statement(mid, 43_210)]), encoding="utf-8")
     out = tmp_path / "statement.pdf"
-    _kessai(tmp_path, "payouts", "statement", "--statements", str(closed), "--out", str(out))
+    _kessai(
+        tmp_path,
+        *("payouts", "statement", "--statements", str(closed)),
+        *("--statement-id", f"ST-{mid}-20261230", "--out", str(out)),
+    )
     document = pdfium.PdfDocument(out.read_bytes())
     try:
         text = document[0].get_textpage().get_text_range()
@@ -162,8 +259,69 @@ def test_cli_prints_a_statement_pdf_with_the_merchant_and_the_registration_numbe
         document.close()
     for expected in (
         "やまだ商店 御中",
-        "登録番号 T9876543210987",
+        "登録番号 T7000012050002",
         "43,210円",
         f"ST-{mid}-20261230",
     ):
         assert expected in text, expected
+
+
+def test_cli_pays_stored_statements_marks_them_sent_once_and_prints_their_pdf(
+    tmp_path: Path,
+) -> None:
+    _kessai(tmp_path, "migrate")
+    created = [
+        json.loads(_kessai(tmp_path, "merchant", "create", "--name", name, "--json").stdout)
+        for name in ("やまだ商店", "すずき商店")
+    ]
+    paid, unpaid = (c["merchant_id"] for c in created)
+    _kessai(
+        tmp_path,
+        *("merchant", "update", str(paid), "--payout-cycle", "monthly"),
+        *("--bank-account", "0001-001-1-1234567", "--account-holder", "やまだ はなこ"),
+    )
+    statements = {}
+    for merchant_id, amount in ((paid, 5_000), (unpaid, 700)):
+        _kessai(tmp_path, "settle", "adjust", str(merchant_id), "--amount", str(amount),
+                "--on", "2026-11-30")  # fmt: skip
+        closed = _kessai(tmp_path, "settle", "close", str(merchant_id), "--through",
+                         "2026-11-30", "--json")  # fmt: skip
+        shown = json.loads(closed.stdout)
+        assert shown["payout_date"] == "2026-12-30"
+        statements[merchant_id] = shown["statement_id"]
+    out = tmp_path / "furikomi.txt"
+    args = ("payouts", "zengin", "--date", "2026-12-30", "--out", str(out), "--json")
+    summary = json.loads(_kessai(tmp_path, *args).stdout)
+    assert (summary["count"], summary["total"]) == (1, 5_000)
+    assert [(h["merchant_id"], h["statement_id"]) for h in summary["held"]] == [
+        (unpaid, str(statements[unpaid]))
+    ]
+    _header, data, _trailer, _end = parse(out.read_bytes())
+    assert (int(data["customer_code_1"]), int(data["amount"])) == (paid, 5_000)
+    mark = ("payouts", "mark-paid", "--date", "2026-12-30", "--json")
+    first = json.loads(_kessai(tmp_path, *mark).stdout)
+    assert first["posted"] == [
+        {"statement_id": statements[paid], "merchant_id": paid, "amount": 5_000}
+    ]
+    assert [h["merchant_id"] for h in first["held"]] == [unpaid]
+    second = json.loads(_kessai(tmp_path, *mark).stdout)
+    assert (second["posted"], second["already_posted"]) == ([], [statements[paid]])
+    assert json.loads(_kessai(tmp_path, "ledger", "check", "--json").stdout)["ok"] is True
+    pdf = tmp_path / "statement.pdf"
+    _kessai(tmp_path, "payouts", "statement", "--statement-id", str(statements[paid]),
+            "--out", str(pdf))  # fmt: skip
+    document = pdfium.PdfDocument(pdf.read_bytes())
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    for expected in (
+        "やまだ商店 御中",
+        "5,000円",
+        f"明細番号 {statements[paid]}",
+        "2026年12月30日",
+    ):
+        assert expected in text, expected
+    missing = _kessai(tmp_path, "payouts", "statement", "--statement-id", "999999",
+                      "--out", str(tmp_path / "none.pdf"), check=False)  # fmt: skip
+    assert missing.returncode != 0 and "does not exist" in missing.stderr

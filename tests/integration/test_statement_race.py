@@ -1,5 +1,6 @@
 """A capture racing a statement close lands on exactly one statement — this one or the next —
-on PostgreSQL, where the two run at once (SQLite serialises every writer)."""
+and two runs of `mark-paid` racing each other book a payout sent once, on PostgreSQL, where they
+run at once (SQLite serialises every writer)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from kessai.app import Runtime
 from kessai.core.context import MerchantRef
 from kessai.core.ledger.check import check
 from kessai.core.ledger.models import LedgerEntry
-from kessai.core.ledger.postings import business_date
+from kessai.core.ledger.postings import business_date, record_adjustment
 from kessai.core.payments import repository
 from kessai.core.payments.card import commands as card
 from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.settle import change_status
+from kessai.core.payouts.stored import record_transfers_sent
 from kessai.core.statements.close import CloseTerms, close
 from kessai.core.statements.models import Statement, StatementLine
 from tests.conftest import make_merchant, test_db_kind
@@ -110,3 +112,41 @@ def test_captures_racing_closes_are_each_counted_once(runtime, clock):
         assert open_sales == []
         report = check(session, merchant_id=shop.merchant_id)
         assert report.ok, report.failures
+
+
+def test_two_mark_paid_runs_at_once_book_the_payout_sent_once(runtime):
+    shop = make_merchant(runtime)
+    now = runtime.core.clock.now()
+    with runtime.core.sessions.begin() as session:
+        record_adjustment(
+            session, merchant_id=shop.merchant_id, amount=3_000, on=business_date(now), now=now
+        )
+    statement_id = _close(runtime, shop.merchant_id)
+    with runtime.core.sessions() as session:
+        pay_day = session.get(Statement, statement_id).payout_date
+    first = runtime.core.sessions()
+    first.begin()
+    assert [s.id for s in record_transfers_sent(first, pay_day, [statement_id], now=now).posted]
+    second: list[tuple[list[int], list[int]]] = []
+
+    def mark_again() -> None:
+        with runtime.core.sessions.begin() as session:
+            marked = record_transfers_sent(session, pay_day, [statement_id], now=now)
+            second.append(([s.id for s in marked.posted], [s.id for s in marked.already]))
+
+    racer = threading.Thread(target=mark_again)
+    racer.start()
+    racer.join(timeout=1)
+    assert racer.is_alive(), "the second run did not wait for the first one's lock"
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    assert second == [([], [statement_id])]
+    with runtime.core.sessions() as session:
+        sent = session.scalars(
+            select(LedgerEntry.amount).where(
+                LedgerEntry.statement_id == statement_id, LedgerEntry.kind == "payout_sent"
+            )
+        ).all()
+        assert sent == [3_000]
+        assert check(session, merchant_id=shop.merchant_id).ok

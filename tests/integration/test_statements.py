@@ -15,6 +15,7 @@ from kessai.core.context import MerchantRef
 from kessai.core.ledger.check import check
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.ledger.postings import business_date
+from kessai.core.merchants.commands import PayoutChange, update_merchant
 from kessai.core.statements import close as closing
 from kessai.core.statements.close import CloseTerms, close
 from kessai.core.statements.detail import detail_csv
@@ -103,7 +104,7 @@ def test_a_close_sums_sales_fees_tax_and_pays_the_rest(runtime):
     assert shown["carried_in"] == 0 and shown["adjustments"] == 0
     assert shown["payout_amount"] == 19000 - 4000 - 1745 - 174
     assert shown["carried_forward"] == 0
-    assert shown["payout_date"] == payout_date_for(shop.id, today).isoformat()
+    assert shown["payout_date"] == payout_date_for(None, today).isoformat()  # no cycle set
     assert shown["period_through"] == today.isoformat()
     assert money.payable(runtime, shop.id) == 0
     for encoding in ("cp932", "utf-8"):
@@ -114,6 +115,29 @@ def test_a_close_sums_sales_fees_tax_and_pays_the_rest(runtime):
             "消費税": shown["tax"],
             "payments": 4,
         }
+    _assert_checks(runtime, shop.id)
+
+
+def _last_sunday(day: date) -> date:
+    return day - timedelta(days=day.isoweekday() % 7)
+
+
+def test_a_merchant_with_a_cycle_closes_on_its_closing_days_and_is_paid_on_its_calendar(runtime):
+    shop = _shop(runtime)
+    with runtime.core.sessions.begin() as session:
+        change = PayoutChange(cycle="weekly")  # 日曜締め金曜払い
+        update_merchant(session, shop.id, now=runtime.core.clock.now(), payout=change)
+    money.card_payment(runtime, shop, 5_000, capture=True)
+    sunday = _last_sunday(_today(runtime))
+    saturday = sunday - timedelta(days=1)
+    with pytest.raises(InvalidRequest, match=f"not a closing day.*next one is {sunday}"):
+        _close(runtime, shop.id, saturday)
+    shown = _close(runtime, shop.id, sunday)
+    friday = sunday + timedelta(days=5)
+    assert shown["period_through"] == sunday.isoformat()
+    assert date.fromisoformat(shown["payout_date"]) in {
+        friday - timedelta(days=n) for n in range(4)
+    }
     _assert_checks(runtime, shop.id)
 
 

@@ -1,10 +1,7 @@
 """Which statuses are money the merchant is owed, walked over every method's status table (the
-ledger books a sale when a payment enters this set and a refund when it leaves it), and the
-placeholder payout date."""
+ledger books a sale when a payment enters this set and a refund when it leaves it)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import pytest
 
@@ -16,7 +13,6 @@ from kessai.core.payments.carrier.states import CarrierStatus
 from kessai.core.payments.cvs.states import CvsStatus
 from kessai.core.payments.slip.states import SlipStatus
 from kessai.core.payments.vaccount.states import VaStatus
-from kessai.core.statements.payout_date import payout_date_for
 
 HOLDING = {
     tables.CARD: (CardStatus, {"40", "41"}),
@@ -41,15 +37,3 @@ def test_a_carrier_request_in_flight_holds_money_only_after_a_capture():
     for status in ("34", "42"):  # 補正要求中, 売上取消中
         assert tables.holds_money(tables.CARRIER, status, captured=True)
         assert not tables.holds_money(tables.CARRIER, status, captured=False)
-
-
-@pytest.mark.parametrize(
-    ("through", "payout"),
-    [
-        (date(2026, 11, 30), date(2026, 12, 30)),  # 12/31 is the banks' year-end closure
-        (date(2026, 12, 15), date(2027, 1, 29)),  # 1/31 is a Sunday
-        (date(2027, 1, 31), date(2027, 2, 26)),  # 2/28 is a Sunday
-    ],
-)
-def test_the_payout_is_the_last_bank_business_day_of_the_next_month(through, payout):
-    assert payout_date_for(30000, through) == payout

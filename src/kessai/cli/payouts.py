@@ -1,4 +1,5 @@
-"""`kessai payouts …`: the payout bank file (総合振込) for a payout date."""
+"""`kessai payouts …`: the payout bank file (総合振込) of a payout date, marking its transfers
+sent in the ledger, and a statement's PDF (docs/operator/money.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -39,8 +40,8 @@ def payouts() -> None:
 @click.option(
     "--statements",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The closed statements, as `kessai settle close … --json` prints them (one object, a "
-    "list, or one object per line).",
+    help="Read the statements from this file (as `kessai settle close … --json` prints them: one "
+    "object, a list, or one object per line) instead of the stored ones.",
 )
 @click.option("--no-line-breaks", is_flag=True, help="Bare 120-byte records, no CRLF.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
@@ -55,19 +56,15 @@ def zengin(
     """Write the 総合振込 file of the payouts due on --date; payouts without a usable bank
     account are held (listed, not written) for the operator to fix and pay later."""
     from kessai.app import build_runtime
+    from kessai.core.payouts.stored import stored_statements
     from kessai.core.payouts.transfers import statements_source, transfer_file
     from kessai.core.payouts.zengin import requester
 
-    if statements is None:
-        raise click.UsageError(
-            "give --statements (the JSON of kessai settle close): stored statements are not "
-            "connected to the bank file yet"
-        )
     if out.exists():
         raise click.UsageError(f"{out} exists; a bank file is never overwritten")
     settings = load_settings()
     operator = requester(settings)
-    source = statements_source(_read_statements(statements))
+    source = stored_statements if statements is None else statements_source(_read(statements))
     runtime = build_runtime(settings)
     with runtime.core.sessions() as session:
         written = transfer_file(
@@ -81,7 +78,7 @@ def zengin(
     _report(out, written, as_json)
 
 
-def _read_statements(path: Path) -> list[Statement]:
+def _read(path: Path) -> list[Statement]:
     from kessai.core.payouts.statement import Statement
 
     text = path.read_text(encoding="utf-8")
@@ -100,8 +97,8 @@ def _write_new(out: Path, content: bytes) -> None:
         file.write(content)
 
 
-def _report(out: Path, written: TransferFile, as_json: bool) -> None:
-    held = [
+def _held(written: TransferFile) -> list[dict[str, Any]]:
+    return [
         {
             "merchant_id": h.payout.merchant_id,
             "amount": h.payout.amount,
@@ -110,6 +107,19 @@ def _report(out: Path, written: TransferFile, as_json: bool) -> None:
         }
         for h in written.held
     ]
+
+
+def _echo_held(held: list[dict[str, Any]]) -> None:
+    for item in held:
+        click.echo(
+            f"held: merchant {item['merchant_id']} {item['amount']:,} yen "
+            f"(statement {item['statement_id']}): {item['reason']}",
+            err=True,
+        )
+
+
+def _report(out: Path, written: TransferFile, as_json: bool) -> None:
+    held = _held(written)
     if as_json:
         summary = {
             "file": str(out),
@@ -120,56 +130,110 @@ def _report(out: Path, written: TransferFile, as_json: bool) -> None:
         click.echo(json.dumps(summary, ensure_ascii=False))
         return
     click.echo(f"{out}: {len(written.transferred)} transfers, {written.total:,} yen")
-    for item in held:
-        click.echo(
-            f"held: merchant {item['merchant_id']} {item['amount']:,} yen: {item['reason']}",
-            err=True,
+    _echo_held(held)
+
+
+@payouts.command("mark-paid")
+@click.option(
+    "--date",
+    "payout_date",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The payout date whose bank file the bank accepted, YYYY-MM-DD.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@guard
+def mark_paid(payout_date: datetime, as_json: bool) -> None:
+    """Book the transfers of --date's bank file as sent (Dr payout / Cr kessai:bank), once per
+    statement: a second run posts nothing. Held payouts are not booked (they were not in the file)."""
+    from kessai.app import build_runtime
+    from kessai.core.payouts.stored import record_transfers_sent, stored_statements
+    from kessai.core.payouts.transfers import transfer_file
+    from kessai.core.payouts.zengin import requester
+
+    settings = load_settings()
+    core = build_runtime(settings).core
+    day = payout_date.date()
+    with core.sessions.begin() as session:
+        written = transfer_file(
+            session, day, source=stored_statements, requester=requester(settings)
         )
+        ids = [int(p.statement_id) for p in written.transferred if p.statement_id]
+        marked = record_transfers_sent(session, day, ids, now=core.clock.now())
+        posted = [(s.id, s.merchant_id, s.payout_amount) for s in marked.posted]
+        already = [s.id for s in marked.already]
+    held = _held(written)
+    if as_json:
+        summary = {
+            "date": day.isoformat(),
+            "posted": [{"statement_id": i, "merchant_id": m, "amount": a} for i, m, a in posted],
+            "already_posted": already,
+            "held": held,
+        }
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    total = sum(a for _, _, a in posted)
+    click.echo(
+        f"{day}: {len(posted)} payouts booked as sent, {total:,} yen; {len(already)} booked before"
+    )
+    _echo_held(held)
 
 
 @payouts.command("statement")
 @click.option(
-    "--statements",
+    "--statement-id",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The closed statements, as `kessai settle close … --json` prints them.",
+    help="The statement (its number in `kessai settle list`; with --statements, its id there).",
 )
-@click.option("--statement-id", help="Which statement, when the file holds several.")
+@click.option(
+    "--statements",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the statement from this file (`kessai settle close … --json`) instead of the "
+    "stored ones.",
+)
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF."
 )
 @guard
-def statement(statements: Path, statement_id: str | None, out: Path) -> None:
+def statement(statement_id: str, statements: Path | None, out: Path) -> None:
     """Print a payout statement (支払明細書) as a PDF, with the operator's invoice registration
-    number (KESSAI_INVOICE_REGISTRATION_NUMBER)."""
+    number (the one the statement was closed with, else KESSAI_INVOICE_REGISTRATION_NUMBER)."""
     from kessai.app import build_runtime
     from kessai.core.merchants.commands import get_merchant
     from kessai.core.payouts.statement import StatementDocument
+    from kessai.core.payouts.stored import statement_value
+    from kessai.core.statements.views import get_statement
     from kessai.web.console.statement_pdf import render
 
     settings = load_settings()
-    if settings.invoice_registration_number is None:
-        raise click.UsageError("set KESSAI_INVOICE_REGISTRATION_NUMBER (T and 13 digits)")
-    chosen = _one_statement(_read_statements(statements), statement_id)
+    registration = settings.invoice_registration_number or ""
     with build_runtime(settings).core.sessions() as session:
+        if statements is not None:
+            chosen = _one_statement(_read(statements), statement_id)
+        else:
+            stored_id = _stored_id(statement_id)
+            chosen = statement_value(session, stored_id)
+            registration = get_statement(session, stored_id).registration_number or registration
         merchant_name = get_merchant(session, chosen.merchant_id).name
+    if not registration:
+        raise click.UsageError("set KESSAI_INVOICE_REGISTRATION_NUMBER (T and 13 digits)")
     document = StatementDocument(
         statement=chosen,
         merchant_name=merchant_name,
         issuer_name=settings.invoice_issuer_name,
-        registration_number=settings.invoice_registration_number,
+        registration_number=registration,
     )
     out.write_bytes(render(document, font_path=settings.slip_font))
     click.echo(f"{out}: statement {chosen.statement_id} of merchant {chosen.merchant_id}")
 
 
-def _one_statement(statements: list[Statement], statement_id: str | None) -> Statement:
-    if statement_id is None:
-        if len(statements) != 1:
-            raise click.UsageError(
-                f"the file holds {len(statements)} statements; give --statement-id"
-            )
-        return statements[0]
+def _stored_id(statement_id: str) -> int:
+    if not statement_id.isascii() or not statement_id.isdigit() or len(statement_id) > 18:
+        raise click.BadParameter("a stored statement's id is a number", param_hint="--statement-id")
+    return int(statement_id)
+
+
+def _one_statement(statements: list[Statement], statement_id: str) -> Statement:
     for candidate in statements:
         if candidate.statement_id == statement_id:
             return candidate

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     DOWNLOAD = "download"  # CSVダウンロード
     NOTIFY = "notify"  # 通知: see deliveries, send again
     USERS = "users"  # ユーザー管理: users, certificates, the audit log
+    STATEMENTS = "statements"  # 支払明細: payout statements, their PDF and detail CSV
 
 
 ROLE_LABELS: dict[Role, str] = {Role.ADMIN: "管理者", Role.GENERAL: "一般"}
@@ -36,6 +37,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.DOWNLOAD: "CSVダウンロード",
     Permission.NOTIFY: "結果通知の確認・再送",
     Permission.USERS: "ユーザー管理・監査ログ",
+    Permission.STATEMENTS: "支払明細（照会・PDF・明細CSV）",
 }
 
 ALL = frozenset(Permission)

@@ -6,7 +6,8 @@
    (sales − refunds, from the entries' kinds) − fees − tax + adjustments − what was paid out.
 3. The ledger agrees with the payments: each payment's sales minus refunds is its amount while its
    status holds money (`tables.holds_money`) and 0 otherwise.
-4. Each statement equals its entries: lines, fees, tax and payout.
+4. Each statement equals its entries: lines, fees, tax and payout; its payout was sent at most
+   once, and whole (PAYOUT_SENT is 0 or the payout).
 A failure names the invariant and the row; nothing is repaired here (a correction is a new entry).
 """
 
@@ -221,6 +222,7 @@ def _statement_failures(
         for name, (shown, booked) in figures.items()
         if shown != booked
     ]
+    failures += _sent_failures(statement, entries)
     gross, refunds = figures["gross"][0], figures["refunds"][0]
     available = statement.carried_in + gross - refunds - statement.fees_total - statement.tax
     available += statement.adjustments
@@ -234,3 +236,12 @@ def _statement_failures(
             )
         )
     return failures
+
+
+def _sent_failures(statement: Statement, entries: list[LedgerEntry]) -> list[Failure]:
+    """The payout left the bank at most once, and whole: PAYOUT_SENT is 0 or the payout."""
+    sent = -_booked(entries, {EntryKind.PAYOUT_SENT}, accounts.payout(statement.merchant_id))
+    if sent in (0, statement.payout_amount):
+        return []
+    detail = f"payout sent {sent}, the statement pays {statement.payout_amount}"
+    return [Failure("statement", f"statement {statement.id}", detail)]

@@ -2,11 +2,9 @@
 (the merchants' payout settings), written as the Zengin bank file.
 
 Where the amounts come from is a `PayoutSource`: a function answering "which merchants are due
-how much on this date". The statement close (the ledger's statements) is the source in production;
-`statements_source` builds one over statements already read from the close's JSON
-(`kessai settle close … --json`), which is what `kessai payouts zengin --statements` uses until the
-statements are stored where a source can read them.
-"""
+how much on this date". The stored statements are the source by default
+(`kessai.core.payouts.stored.stored_statements`); `statements_source` builds one over statements
+already read from the close's JSON (`kessai payouts zengin --statements FILE`)."""
 
 from __future__ import annotations
 

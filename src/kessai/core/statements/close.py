@@ -12,7 +12,9 @@ numbered, immutable statement, in one transaction — a crash leaves all of it o
 3. Each event is priced from the fee history (fees.py); the fee, transfer fee, monthly fee, the
    consumption tax (once, on the statement's fees) and the payout are posted as entries already
    stamped with the statement.
-4. A balance below the minimum payout (or negative) is not paid: it is carried forward, and no
+4. The payout date is the merchant's cycle's (`payout_date.py`; a cycle closes only on its
+   closing days, checked before anything is written).
+5. A balance below the minimum payout (or negative) is not paid: it is carried forward, and no
    transfer fee is charged for a transfer that does not happen.
 """
 
@@ -32,6 +34,7 @@ from kessai.core.ledger.models import LedgerEntry
 from kessai.core.ledger.postings import business_date
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments.models import Payment
+from kessai.core.payouts.settings import payout_settings, stored_cycle
 from kessai.core.statements.fees import FeeBook
 from kessai.core.statements.models import Statement, StatementLine
 from kessai.core.statements.payout_date import payout_date_for
@@ -76,13 +79,14 @@ def close(
     today = business_date(now + timedelta(seconds=merchant.clock_offset_seconds))
     if through > today:  # a later close could never follow one through the future
         raise InvalidRequest(message=f"--through {through} is after today ({today}) in Japan")
+    payout_on = payout_date_for(stored_cycle(payout_settings(session, merchant_id)), through)
     previous = _last_statement(session, merchant_id)
     if previous is not None and through <= previous.period_through:
         raise InvalidRequest(
             message=f"merchant {merchant_id} is closed through {previous.period_through} "
             f"(statement {previous.id}); close a later date"
         )
-    statement = _open_statement(session, merchant, previous, through, now, terms)
+    statement = _open_statement(session, merchant, previous, through, payout_on, now, terms)
     events = _claim(session, merchant_id, through, statement.id)
     if previous is None and events:
         statement.period_from = min(
@@ -126,6 +130,7 @@ def _open_statement(
     merchant: Merchant,
     previous: Statement | None,
     through: date,
+    payout_on: date,
     now: datetime,
     terms: CloseTerms,
 ) -> Statement:
@@ -139,7 +144,7 @@ def _open_statement(
         number=previous.number + 1 if previous else 1,
         period_from=period_from,
         period_through=through,
-        payout_date=payout_date_for(merchant.id, through),
+        payout_date=payout_on,
         fees_total=0,
         transfer_fee=0,
         monthly_fee=0,

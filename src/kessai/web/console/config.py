@@ -28,6 +28,11 @@ class ConsoleConfig:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     cert_header: str | None = None
     trusted_proxies: tuple[Network, ...] = ()
+    # Statement PDFs (支払明細書): the issuer, its registration number for statements closed
+    # without one, and the Japanese font (None: an installed IPA font).
+    invoice_issuer_name: str = "Kessai"
+    invoice_registration_number: str | None = None
+    font: Path | None = None
 
     @staticmethod
     def networks(values: list[str]) -> tuple[Network, ...]:

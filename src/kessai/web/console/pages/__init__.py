@@ -11,6 +11,7 @@ from kessai.web.console.pages import (
     payments,
     register,
     signin,
+    statements,
     users,
 )
 from kessai.web.console.routing import Page
@@ -34,6 +35,20 @@ PAGES: tuple[Page, ...] = (
         P.NOTIFY,
         "notice_resend",
         POST,
+    ),
+    Page("/statements", statements.list_statements, P.STATEMENTS, "statements"),
+    Page("/statements/{statement_id:int}", statements.detail, P.STATEMENTS, "statement"),
+    Page(
+        "/statements/{statement_id:int}/statement.pdf",
+        statements.pdf,
+        P.STATEMENTS,
+        "statement_pdf",
+    ),
+    Page(
+        "/statements/{statement_id:int}/detail.csv",
+        statements.csv,
+        P.STATEMENTS,
+        "statement_csv",
     ),
     Page("/register", register.show, P.REGISTER, "register_form"),
     Page("/register/card", register.card, P.REGISTER, "register_card", POST),

@@ -1,18 +1,23 @@
-"""Search, detail, card operations (one or many) and notice re-sends."""
+"""Search, detail, card operations (one or many) and notice re-sends. With the statements
+permission, the list and the detail say which payout statement (支払明細) each payment's money was
+closed on and when it is paid (reconciliation by trading ID)."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from kessai.core.console import operations
 from kessai.core.console.operations import ACTION_LABELS, CardAction
+from kessai.core.console.permissions import Permission
 from kessai.core.merchants.commands import KNOWN_METHODS
 from kessai.core.notifications import commands as notices
 from kessai.core.payments import queries
 from kessai.core.payments.labels import ALL_STATUSES, METHOD_NAMES
+from kessai.core.statements.views import StatementRef, statements_of_payments
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest, NotFound
 from kessai.web.console import forms
@@ -47,6 +52,7 @@ def search(ctx: Ctx) -> Response:
         found = queries.search(
             session, ctx.merchant.id, criteria, offset=paging.offset, limit=paging.per_page
         )
+        closed_on = _statements(ctx, session, [row.payment_id for row in found.rows])
     ctx.note.detail = f"{found.total} matches; {forms.query_string(query)}"[:512]
     last_page = max(1, -(-found.total // paging.per_page))
     return ctx.render(
@@ -62,6 +68,7 @@ def search(ctx: Ctx) -> Response:
         per_page=paging.per_page,
         page_sizes=forms.PAGE_SIZES,
         columns=COLUMNS,
+        closed_on=closed_on,
         statuses=ALL_STATUSES,
         methods={code: METHOD_NAMES[code] for code in KNOWN_METHODS},  # the methods Kessai has
         qs=lambda **changes: forms.query_string(query, **changes),
@@ -75,6 +82,7 @@ def detail(ctx: Ctx) -> Response:
     ctx.note.target = f"payment:{payment_id}"
     with ctx.core.sessions() as session:
         found = queries.get_detail(session, ctx.merchant.id, payment_id)
+        closed_on = _statements(ctx, session, [payment_id]).get(payment_id, [])
     view = found.payment
     actions = operations.available(view.payment_type, view.status)
     return ctx.render(
@@ -85,7 +93,17 @@ def detail(ctx: Ctx) -> Response:
         actions=[(a.value, ACTION_LABELS[a], a in operations.NEEDS_AMOUNT) for a in actions],
         action_key=secrets.token_urlsafe(24),
         resent=ctx.query.get("resent", ""),
+        closed_on=closed_on,
     )
+
+
+def _statements(
+    ctx: Ctx, session: Session, payment_ids: list[int]
+) -> dict[int, list[StatementRef]]:
+    """The statements the payments were closed on; none shown without the permission."""
+    if not ctx.can(Permission.STATEMENTS):
+        return {}
+    return statements_of_payments(session, ctx.merchant.id, payment_ids)
 
 
 def act(ctx: Ctx) -> Response:
