@@ -93,4 +93,5 @@ def test_simulators_only_when_asked_on_their_own_loopback_port_and_sandbox_api_n
         auth = (merchant.connect_id, merchant.connect_password)
         refused = httpx.get(clock, auth=auth, verify=trust)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "P016"
-        assert httpx.get(clock, auth=auth, verify=with_cert).status_code == 200
+        ok = httpx.get(clock, auth=auth, verify=with_cert)
+        assert ok.status_code == 200, ok.text
