@@ -1,4 +1,5 @@
-"""The Japanese font the gateway's PDFs (payment slips, payout statements) are drawn with.
+"""The Japanese font the gateway's PDFs (payment slips, payout statements) are drawn with, and the
+two drawing helpers both documents share (a line of text, a yen amount).
 
 A TrueType Japanese font is embedded when one is installed (the setting `KESSAI_SLIP_FONT`, else
 IPAex Gothic / IPA Gothic where Debian installs them); without one the PDF names the standard
@@ -13,6 +14,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"),
@@ -38,3 +40,19 @@ def japanese_font(configured: Path | None = None) -> str:
         if CID_FONT not in pdfmetrics.getRegisteredFontNames():
             pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
         return CID_FONT
+
+
+def draw_text(
+    canvas: Canvas, font: str, x: float, y: float, value: str, size: float, *, right: bool
+) -> None:
+    """One line of text at (x, y) in points, left-aligned there or (right=True) ending there."""
+    canvas.setFont(font, size)
+    if right:
+        canvas.drawRightString(x, y, value)
+    else:
+        canvas.drawString(x, y, value)
+
+
+def yen(amount: int) -> str:
+    """``12,345円``; ``-1,000円`` for a negative amount."""
+    return f"{amount:,}円"

@@ -32,7 +32,7 @@ from reportlab.pdfgen.canvas import Canvas
 from kessai.core.payments.slip.commands import SlipDocument
 from kessai.kit import cvs_barcode
 from kessai.kit.clock import JST, as_utc
-from kessai.web.fonts import japanese_font
+from kessai.web.fonts import draw_text, japanese_font, yen
 
 FNC1 = "\xf1"  # reportlab's spelling of FNC1 in a Code128 value
 MODULE = 0.19 * mm
@@ -74,10 +74,6 @@ def _yyyymmdd(value: str) -> str:
     return f"{value[:4]}年{value[4:6]}月{value[6:]}日" if len(value) == 8 else value
 
 
-def _yen(amount: int) -> str:
-    return f"{amount:,}円"
-
-
 class _Slip:
     """One drawing of one slip; coordinates in points from the page's bottom left."""
 
@@ -88,11 +84,7 @@ class _Slip:
         self.font = font
 
     def text(self, x: float, y: float, value: str, size: float = 9, *, right: bool = False) -> None:
-        self.c.setFont(self.font, size)
-        if right:
-            self.c.drawRightString(x, y, value)
-        else:
-            self.c.drawString(x, y, value)
+        draw_text(self.c, self.font, x, y, value, size, right=right)
 
     def draw(self) -> None:
         self.statement()
@@ -109,7 +101,7 @@ class _Slip:
         y = self.payer(15 * mm, 266 * mm)
         self.payee(115 * mm, 266 * mm)
         y = min(y, 240 * mm) - 6 * mm
-        rows = [("お支払い金額", _yen(v.amount)), ("お支払い期限", self.deadline())]
+        rows = [("お支払い金額", yen(v.amount)), ("お支払い期限", self.deadline())]
         if self.valid_beyond_deadline():
             rows.append(("払込票の有効期限", _date(v.due_at)))
         for label, value in rows:
@@ -173,17 +165,17 @@ class _Slip:
         for line in lines:
             self.text(x, y, _yyyymmdd(str(line.get("date", ""))), 8)
             self.text(x + 30 * mm, y, str(line.get("detail", "")), 8)
-            self.text(195 * mm, y, _yen(int(line.get("amount", 0))), 8, right=True)
+            self.text(195 * mm, y, yen(int(line.get("amount", 0))), 8, right=True)
             y -= 4.5 * mm
         tax = int(self.view.details.get("sales_tax_amount") or 0)
         if tax:
             label = "消費税" if self.view.detail("tax_class") == "1" else "（うち消費税）"
             self.text(x + 30 * mm, y, label, 8)
-            self.text(195 * mm, y, _yen(tax), 8, right=True)
+            self.text(195 * mm, y, yen(tax), 8, right=True)
             y -= 4.5 * mm
         self.c.line(x, y + 2.5 * mm, 195 * mm, y + 2.5 * mm)
         self.text(x + 30 * mm, y - 1 * mm, "合計", 9)
-        self.text(195 * mm, y - 1 * mm, _yen(self.view.amount), 9, right=True)
+        self.text(195 * mm, y - 1 * mm, yen(self.view.amount), 9, right=True)
         return y - 6 * mm
 
     def chains_line(self) -> str:
@@ -208,7 +200,7 @@ class _Slip:
             x + 4 * mm,
             y + 70 * mm,
             [
-                ("金額", _yen(v.amount)),
+                ("金額", yen(v.amount)),
                 ("お支払い先", self.doc.payee),
                 ("お名前", self.payer_names()[0] if self.payer_names() else ""),
                 ("お支払い期限", self.deadline()),
@@ -228,7 +220,7 @@ class _Slip:
         self.lines(
             x + 4 * mm,
             y + 70 * mm,
-            [("金額", _yen(v.amount)), ("お支払い期限", self.deadline())],
+            [("金額", yen(v.amount)), ("お支払い期限", self.deadline())],
         )
         symbol = barcode(code)
         left = x + (90 * mm - symbol.width) / 2

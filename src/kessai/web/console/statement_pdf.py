@@ -22,7 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from kessai.core.payments.labels import method_name
 from kessai.core.payouts.statement import StatementDocument
-from kessai.web.fonts import japanese_font
+from kessai.web.fonts import draw_text, japanese_font, yen
 
 LEFT, RIGHT = 18 * mm, 192 * mm
 COLUMNS = (  # right edges of the method table's number columns
@@ -45,11 +45,6 @@ def render(doc: StatementDocument, *, font_path: Path | None = None) -> bytes:
     return out.getvalue()
 
 
-def yen(amount: int) -> str:
-    """``12,345円``; ``-1,000円`` for a negative amount."""
-    return f"{amount:,}円"
-
-
 def _day(value: date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
@@ -64,11 +59,7 @@ class _Statement:
         self.font = font
 
     def text(self, x: float, y: float, value: str, size: float = 9, *, right: bool = False) -> None:
-        self.c.setFont(self.font, size)
-        if right:
-            self.c.drawRightString(x, y, value)
-        else:
-            self.c.drawString(x, y, value)
+        draw_text(self.c, self.font, x, y, value, size, right=right)
 
     def draw(self) -> None:
         self.heading()
