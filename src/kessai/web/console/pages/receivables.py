@@ -14,9 +14,7 @@ from kessai.web.console.context import Ctx
 
 def show(ctx: Ctx) -> Response:
     with ctx.core.sessions() as session:
-        owed = receivables(
-            session, merchant_id=ctx.merchant.id, now=ctx.core.now_for(ctx.merchant)
-        )
+        owed = receivables(session, merchant_id=ctx.merchant.id, now=ctx.core.now_for(ctx.merchant))
     ctx.note.detail = f"{owed.issued_count} issued, {len(owed.payouts_due)} payouts due"
     return ctx.render("receivables.html", owed=owed, search_link=search_link)
 
