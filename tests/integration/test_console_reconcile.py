@@ -1,0 +1,179 @@
+"""The console's 消し込み page over HTTP: an upload runs on a background thread and the progress
+page leads to the result; unknown headers go through the column-mapping step; the upload is kept
+server-side between the steps and removed after the run; another merchant's reconciliation, and
+another user's run or upload, read like ones that do not exist."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from kessai.core.console.audit import AuditFilter, list_entries
+from kessai.core.console.permissions import Permission, Role
+from kessai.core.reconcile.classes import ReconClass
+from kessai.core.reconcile.models import Reconciliation
+from tests.conftest import make_merchant
+from tests.support.console import make_user, signed_in
+from tests.support.reconcile import every_class, finished, upload
+
+
+def _login() -> str:
+    return f"rc{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def admin(runtime, merchant):
+    return make_user(runtime, merchant.merchant_id, _login(), role=Role.ADMIN)
+
+
+def _counts(html: str) -> dict[ReconClass, int]:
+    found = {}
+    for cls in ReconClass:
+        match = re.search(
+            rf'id="total-{cls.value}".*?<td class="num count">([\d,]+)</td>', html, re.S
+        )
+        assert match, cls
+        found[cls] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def _uploads(runtime) -> list[str]:
+    directory = runtime.settings.var_dir / "reconcile-uploads"
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
+def test_an_upload_with_known_headers_runs_and_shows_every_class(runtime, server, merchant, admin):
+    orders = every_class(runtime, merchant.merchant_id)
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    before = _uploads(runtime)
+
+    result = finished(client, upload(client, b"\xef\xbb\xbf" + orders.csv(), name="注文.csv"))
+
+    assert result.status_code == 200, result.text[:800]
+    assert _counts(result.text) == orders.counts()
+    assert "注文.csv" in result.text
+    for cls, trading_ids in orders.expected.items():
+        page = client.get(result.url.path, cls=cls.value)
+        shown = re.findall(r'<td class="trading-id">([^<]*)</td>', page.text)
+        assert shown == trading_ids, cls  # that class's rows only
+    assert _uploads(runtime) == before  # the file is gone once the run ended
+
+
+def test_unknown_headers_go_through_the_column_mapping_step(runtime, server, merchant, admin):
+    orders = every_class(runtime, merchant.merchant_id)
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    body = orders.csv(header=("伝票", "税込"), encoding="cp932")
+
+    mapping = upload(client, body, name="sjis.csv")
+
+    assert mapping.status_code == 200
+    assert '<option value="伝票"' in mapping.text and '<option value="税込"' in mapping.text
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', mapping.text).group(1)
+    fields = {"token": token, "file_name": "sjis.csv"}
+    same = client.post(
+        "/console/reconcile/columns", {**fields, "trading_id": "伝票", "amount": "伝票"}
+    )
+    assert same.status_code == 400 and "同じ列を二つの項目に選ぶことはできません" in same.text
+    started = client.post(
+        "/console/reconcile/columns", {**fields, "trading_id": "伝票", "amount": "税込"}
+    )
+    result = finished(client, started)
+
+    assert _counts(result.text) == orders.counts()
+    assert "取引ID「伝票」・金額「税込」" in result.text
+    again = client.post(
+        "/console/reconcile/columns", {**fields, "trading_id": "伝票", "amount": "税込"}
+    )
+    assert again.status_code == 404  # the upload was removed after its run
+
+
+def test_a_bad_line_shows_its_error_and_stores_nothing(runtime, server, merchant, admin):
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    with runtime.core.sessions() as session:
+        kept = session.scalar(select(func.count()).select_from(Reconciliation))
+
+    page = finished(client, upload(client, "取引ID,金額\r\nA-1,100\r\nA-2,百円\r\n".encode()))
+
+    assert 'id="job-error"' in page.text
+    with runtime.core.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Reconciliation)) == kept
+        _total, logged = list_entries(
+            session, merchant.merchant_id, AuditFilter(action="reconcile_run"), offset=0, limit=9
+        )
+    assert [(e.result, e.login) for e in logged] == [("failed", admin.login)]
+    assert "3行目「金額」" in page.text  # the line and the column, for people
+
+
+def test_the_download_is_the_classified_list_in_both_encodings(runtime, server, merchant, admin):
+    orders = every_class(runtime, merchant.merchant_id)
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    result = finished(client, upload(client, orders.csv()))
+    path = re.search(r'href="(/console/reconcile/\d+/result\.csv)\?encoding=cp932', result.text)
+
+    for name, codec in (("cp932", "cp932"), ("utf-8", "utf-8-sig")):
+        got = client.get(path.group(1), encoding=name)
+        assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+        assert got.content.startswith(b"\xef\xbb\xbf") == (codec == "utf-8-sig")
+        rows = list(csv.reader(io.StringIO(got.content.decode(codec), newline="")))
+        assert rows[0][:3] == ["行番号", "取引ID", "区分"]
+        classes = [ReconClass(row[3]) for row in rows[1:]]
+        assert {cls: classes.count(cls) for cls in ReconClass} == orders.counts()
+    unpaid = client.get(path.group(1), encoding="utf-8", cls="unpaid")
+    lines = unpaid.content.decode("utf-8-sig").split("\r\n")
+    assert (
+        len([line for line in lines if line]) == 2
+        and orders.expected[ReconClass.UNPAID][0] in lines[1]
+    )
+
+
+def test_another_merchants_reconciliation_and_another_users_run_read_as_missing(
+    runtime, server, merchant, admin
+):
+    stranger = make_merchant(runtime)
+    theirs_admin = make_user(runtime, stranger.merchant_id, _login(), role=Role.ADMIN)
+    theirs = signed_in(server, theirs_admin)
+    theirs.get("/console/reconcile")
+    started = upload(theirs, "取引ID,金額\r\nT-1,100\r\n".encode())
+    job_path = started.headers["location"]
+    their_result = finished(theirs, started).text
+    their_id = re.search(r"番号 (\d+)", their_result).group(1)
+    mapping = upload(theirs, "伝票,税込\r\nT-1,100\r\n".encode())
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', mapping.text).group(1)
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+
+    assert client.get(f"/console/reconcile/{their_id}").status_code == 404
+    assert client.get(f"/console/reconcile/{their_id}/result.csv").status_code == 404
+    assert client.get(f"/console/reconcile/{999_999_999}").status_code == 404
+    assert client.get(job_path).status_code == 404
+    stolen = client.post(
+        "/console/reconcile/columns", {"token": token, "trading_id": "伝票", "amount": "税込"}
+    )
+    assert stolen.status_code == 404
+    assert f'href="/console/reconcile/{their_id}"' not in client.get("/console/reconcile").text
+
+
+def test_a_general_user_needs_the_reconcile_permission(runtime, server, merchant):
+    granted = make_user(
+        runtime, merchant.merchant_id, _login(), permissions=frozenset({Permission.RECONCILE})
+    )
+    viewer = make_user(
+        runtime, merchant.merchant_id, _login(), permissions=frozenset({Permission.VIEW})
+    )
+    clerk = signed_in(server, granted)
+    other = signed_in(server, viewer)
+
+    assert clerk.get("/console/reconcile").status_code == 200
+    assert 'href="/console/reconcile"' in clerk.get("/console/reconcile").text
+    refused = upload(other, "取引ID,金額\r\nX,1\r\n".encode())
+    assert refused.status_code == 403
+    assert 'href="/console/reconcile"' not in other.get("/console/dashboard").text
