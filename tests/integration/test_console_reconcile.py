@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 import uuid
 
 import pytest
@@ -177,3 +178,48 @@ def test_a_general_user_needs_the_reconcile_permission(runtime, server, merchant
     refused = upload(other, "取引ID,金額\r\nX,1\r\n".encode())
     assert refused.status_code == 403
     assert 'href="/console/reconcile"' not in other.get("/console/dashboard").text
+
+
+def test_the_progress_page_shows_rows_read_and_refreshes_itself(
+    runtime, server, merchant, admin, monkeypatch
+):
+    from kessai.web.console.pages import reconcile as page_module
+
+    real, reading, go = page_module.reconcile, threading.Event(), threading.Event()
+
+    def slow(session, **kwargs):
+        kwargs["progress"](12_345)
+        reading.set()
+        go.wait(30)
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(page_module, "reconcile", slow)
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    started = upload(client, "取引ID,金額\r\nP-1,100\r\n".encode())
+    assert reading.wait(10)
+
+    running = client.get(started.headers["location"])
+    busy = upload(client, "取引ID,金額\r\nP-2,100\r\n".encode())
+    go.set()
+    result = finished(client, started)
+
+    assert running.status_code == 200
+    assert '<meta http-equiv="refresh" content="2">' in running.text
+    assert 'id="rows-read">12,345</span>行を読みました' in running.text
+    assert busy.status_code == 400 and "実行中の消し込みがあります" in busy.text
+    assert result.status_code == 200 and 'id="total-unpaid"' in result.text
+
+
+def test_an_upload_without_the_forms_token_is_refused_and_keeps_nothing(
+    runtime, server, merchant, admin
+):
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    before = _uploads(runtime)
+    client.csrf = "forged"
+
+    refused = upload(client, "取引ID,金額\r\nX-1,100\r\n".encode())
+
+    assert refused.status_code == 403
+    assert _uploads(runtime) == before
