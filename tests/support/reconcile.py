@@ -1,100 +1,97 @@
-"""An order list that lands one order (or payment) in each of the seven classes of a
-reconciliation (消し込み), the payments it is held against, and helpers to drive the console's
-reconcile page over HTTP."""
+"""A merchant with payments of every reconciliation class, made through the core, and the order
+list (CSV) that reconciles them: one 取引ID per class, so a test (core, CLI or console page) can
+assert each class by its 取引ID."""
 
 from __future__ import annotations
 
-import time
-import uuid
+import io
 from dataclasses import dataclass
-
-import httpx
+from datetime import date, datetime
 
 from kessai.app import Runtime
-from kessai.core.reconcile.classes import ReconClass
-from tests.support.console import ConsoleClient, card_payment, cvs_payment, merchant_ref
-from tests.support.money import card_refund
+from kessai.core.payments.card import commands as card
+from kessai.core.payments.card.corrections import CorrectionRequest, correct
+from kessai.core.payments.refs import PaymentRef
+from kessai.core.reconcile.orders import ColumnMap
+from kessai.core.reconcile.run import reconcile
+from tests.support.console import card_payment, cvs_payment, merchant_ref
 
-C = ReconClass
+# 取引ID → the class its first order line lands in (DUP's second listing: duplicate_orders).
+EXPECTED = {
+    "M-1": "matched",
+    "D-1": "amount_differs",
+    "U-CVS": "unpaid",
+    "U-NONE": "unpaid",
+    "C-REFUND": "cancelled",
+    "C-PART": "cancelled",
+    "T-2": "paid_twice",
+    "N-1": "unmatched_payments",
+}
 
 
 @dataclass(frozen=True)
-class Orders:
-    """The order lines (取引ID, amount) and, per class, the 取引IDs expected in it."""
+class EveryClass:
+    """The order list (UTF-8 text; encode it as the test needs) and the payments made."""
 
-    lines: list[tuple[str, int]]
-    expected: dict[ReconClass, list[str]]
-
-    def csv(self, header: tuple[str, str] = ("取引ID", "金額"), encoding: str = "utf-8") -> bytes:
-        text = ",".join(header) + "\r\n"
-        text += "".join(f"{trading_id},{amount}\r\n" for trading_id, amount in self.lines)
-        return text.encode(encoding)
-
-    def counts(self) -> dict[ReconClass, int]:
-        return {cls: len(self.expected.get(cls, [])) for cls in ReconClass}
+    orders: str
+    payment_ids: dict[str, list[int]]
 
 
-def every_class(runtime: Runtime, merchant_id: int) -> Orders:
-    """Payments of `merchant_id` and an order list with one of each class (two matched: the
-    first listing of an order listed twice is matched, the second a duplicate)."""
-    p = f"R{uuid.uuid4().hex[:6].upper()}-"
-    ids = {name: f"{p}{name}" for name in ("OK", "DIFF", "OPEN", "BACK", "TWICE", "EXTRA", "DUP")}
-    card_payment(runtime, merchant_id, ids["OK"], 1_000, capture=True)
-    card_payment(runtime, merchant_id, ids["DIFF"], 2_000, capture=True)
-    cvs_payment(runtime, merchant_id, ids["OPEN"], 3_000)
-    back = card_payment(runtime, merchant_id, ids["BACK"], 4_000, capture=True)
-    card_refund(runtime, merchant_ref(runtime, merchant_id), back)
-    card_payment(runtime, merchant_id, ids["TWICE"], 5_000, capture=True)
-    card_payment(runtime, merchant_id, ids["TWICE"], 5_000, capture=True)
-    card_payment(runtime, merchant_id, ids["EXTRA"], 6_000, capture=True)
-    card_payment(runtime, merchant_id, ids["DUP"], 7_000, capture=True)
-    lines = [
-        (ids["OK"], 1_000),
-        (ids["DIFF"], 2_500),
-        (ids["OPEN"], 3_000),
-        (ids["BACK"], 4_000),
-        (ids["TWICE"], 5_000),
-        (ids["DUP"], 7_000),
-        (ids["DUP"], 7_000),
-    ]
-    expected = {
-        C.MATCHED: [ids["OK"], ids["DUP"]],
-        C.AMOUNT_DIFFERS: [ids["DIFF"]],
-        C.UNPAID: [ids["OPEN"]],
-        C.CANCELLED: [ids["BACK"]],
-        C.PAID_TWICE: [ids["TWICE"]],
-        C.UNMATCHED_PAYMENTS: [ids["EXTRA"]],
-        C.DUPLICATE_ORDERS: [ids["DUP"]],
+def every_class(runtime: Runtime, merchant_id: int) -> EveryClass:
+    """Payments of every class for `merchant_id`, and the order list that reconciles them."""
+    ref = merchant_ref(runtime, merchant_id)
+    made: dict[str, list[int]] = {
+        "M-1": [card_payment(runtime, merchant_id, "M-1", 1200, capture=True)],
+        "D-1": [card_payment(runtime, merchant_id, "D-1", 900, capture=True)],
+        "U-CVS": [cvs_payment(runtime, merchant_id, "U-CVS", 3000)],
+        "C-REFUND": [card_payment(runtime, merchant_id, "C-REFUND", 500, capture=True)],
+        "C-PART": [card_payment(runtime, merchant_id, "C-PART", 2000, capture=True)],
+        "T-2": [card_payment(runtime, merchant_id, "T-2", 800, capture=True) for _ in range(2)],
+        "N-1": [card_payment(runtime, merchant_id, "N-1", 700, capture=True)],
     }
-    return Orders(lines, expected)
-
-
-def upload(
-    client: ConsoleClient, body: bytes, *, name: str = "orders.csv", **fields: str
-) -> httpx.Response:
-    """POST the order list as the page's form does (multipart, with the CSRF token)."""
-    response = client.http.post(
-        "/console/reconcile",
-        data={"csrf_token": client.csrf, **fields},
-        files={"orders": (name, body, "text/csv")},
+    assert card.refund(runtime.core, ref, PaymentRef(payment_id=str(made["C-REFUND"][0]))).ok
+    part = correct(
+        runtime.core,
+        ref,
+        CorrectionRequest(
+            PaymentRef(payment_id=str(made["C-PART"][0])), 500, is_reduction=True, capture=True
+        ),
     )
-    client._remember(response)
-    return response
+    assert part.ok and part.payment is not None
+    made["C-PART"].append(part.payment.payment_id)
+    orders = (
+        "取引ID,金額,入金予定日,決済方法\n"
+        "M-1,1200,,カード\n"
+        "D-1,1000,,カード\n"
+        "U-CVS,3000,,コンビニ\n"
+        "U-NONE,450,2020/01/31,銀行振込\n"
+        "C-REFUND,500,,カード\n"
+        "C-PART,2000,,カード\n"
+        "T-2,800,,カード\n"
+        "M-1,1200,,カード\n"
+    )
+    return EveryClass(orders, made)
 
 
-def finished(client: ConsoleClient, started: httpx.Response, timeout: float = 60) -> httpx.Response:
-    """Follow a started run's progress page until it ends: the result page, or the progress page
-    with the run's error."""
-    assert started.status_code == 303, started.text[:800]
-    progress = started.headers["location"]
-    assert progress.startswith("/console/reconcile/jobs/"), progress
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = client.get(progress)
-        if page.status_code == 303:
-            return client.get(page.headers["location"])
-        assert page.status_code == 200, page.text[:800]
-        if 'id="job-error"' in page.text:
-            return page
-        time.sleep(0.05)
-    raise AssertionError(f"the reconciliation at {progress} did not end in {timeout} s")
+def run(
+    runtime: Runtime,
+    merchant_id: int,
+    body: bytes,
+    *,
+    columns: ColumnMap | None = None,
+    period: tuple[date | None, date | None] = (None, None),
+    now: datetime | None = None,
+) -> int:
+    """Reconcile `body` for `merchant_id` in one transaction, as the CLI does; its id."""
+    with runtime.core.sessions.begin() as session:
+        return reconcile(
+            session,
+            merchant_id=merchant_id,
+            source=io.BytesIO(body),
+            file_name="orders.csv",
+            columns=columns,
+            period_from=period[0],
+            period_to=period[1],
+            created_by="test",
+            now=now or runtime.core.clock.now(),
+        )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -111,29 +110,34 @@ def read_orders(stream: BinaryIO, columns: ColumnMap, encoding: str) -> Iterator
         raise InvalidRequest(
             field="encoding", message=f"文字コード {encoding} には対応していません。"
         )
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text)
+    reader = csv.reader(_decoded_lines(stream, encoding))
     try:
         header = next(reader, None)
         if header is None:
             raise InvalidRequest(field="file", message="ファイルが空です（見出し行がありません）。")
         positions = _positions([name.strip() for name in header], columns)
-        line_no = reader.line_num
         for record in reader:
             if any(cell.strip() for cell in record):
                 yield _order(record, reader.line_num, positions, columns)
-            line_no = reader.line_num
-    except UnicodeDecodeError as error:
-        raise InvalidRequest(
-            field="file",
-            message=f"{line_no + 1}行目: 文字コード {encoding} として読めません（{error.reason}）。",
-        ) from error
     except csv.Error as error:
         raise InvalidRequest(
             field="file", message=f"{reader.line_num}行目: CSVとして読めません（{error}）。"
         ) from error
-    finally:
-        text.detach()
+
+
+def _decoded_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
+    """The file's lines as text, decoded one at a time so that bytes the encoding cannot read are
+    refused with their own line's number (a newline byte is never part of a CP932 or UTF-8
+    character, so lines split before decoding)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    for line_no, raw in enumerate(stream, start=1):
+        try:
+            yield decoder.decode(raw)
+        except UnicodeDecodeError as error:
+            raise InvalidRequest(
+                field="file",
+                message=f"{line_no}行目: 文字コード {encoding} として読めません（{error.reason}）。",
+            ) from error
 
 
 @dataclass(frozen=True, slots=True)

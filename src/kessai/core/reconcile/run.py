@@ -21,13 +21,14 @@ from typing import Any, BinaryIO
 from sqlalchemy import Date, bindparam, text
 from sqlalchemy.orm import Session
 
+from kessai.core.merchants.models import Merchant
 from kessai.core.payments.tables import PAYMENT_TYPES, holds_money, statuses
 from kessai.core.reconcile.classes import ReconClass
 from kessai.core.reconcile.models import Reconciliation
 from kessai.core.reconcile.orders import ColumnMap, Order, read_orders, sniff
 from kessai.db.base import UTCDateTime
 from kessai.kit.clock import JST
-from kessai.kit.errors import InvalidRequest
+from kessai.kit.errors import InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ def reconcile(
     """Reconcile `merchant_id`'s order list `source` against its payments created in the period
     (JST dates, both ends included; all of them without dates), store the result and return its id.
     `columns`: None guesses them from the header. `progress(n)`: called with the lines read so far."""
+    merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound(message=f"加盟店 {merchant_id} はありません。")
     if period_from and period_to and period_from > period_to:
         raise InvalidRequest(field="from", message="期間の開始日が終了日より後です。")
     head = source.read(HEAD)
@@ -87,7 +91,8 @@ def reconcile(
         recon.order_lines = staging.load(orders, progress)
         recon.sha256 = hashing.hexdigest()
         staging.sum_payments(merchant_id, _period(period_from, period_to))
-        _classify(session, recon.id, now)
+        # Deadlines are the merchant's: a sandbox merchant's test clock counts.
+        _classify(session, recon.id, now + timedelta(seconds=merchant.clock_offset_seconds))
         recon.payments, recon.totals = _totals(session, recon.id)
     finally:
         staging.drop()
