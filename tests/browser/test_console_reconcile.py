@@ -62,7 +62,7 @@ def test_upload_shows_every_class_filters_and_downloads(
     expect(rows.first.locator("td.trading-id")).to_have_text("D-1")
     expect(rows.first).to_contain_text("-100")  # 900 paid against 1,000 ordered
     page.click("#all-classes")
-    expect(page.locator("#rows tbody tr")).to_have_count(sum(orders.counts().values()))
+    expect(page.locator("#rows tbody tr")).to_have_count(sum(expected_counts().values()))
 
     for link, codec in (("#csv-sjis", "cp932"), ("#csv-utf8", "utf-8-sig")):
         with page.expect_download() as info:
