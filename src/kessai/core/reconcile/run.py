@@ -25,7 +25,7 @@ from kessai.core.merchants.models import Merchant
 from kessai.core.payments.tables import PAYMENT_TYPES, holds_money, statuses
 from kessai.core.reconcile.classes import ReconClass
 from kessai.core.reconcile.models import Reconciliation
-from kessai.core.reconcile.orders import ColumnMap, Order, read_orders, sniff
+from kessai.core.reconcile.orders import ColumnMap, Order, Sniffed, read_orders, sniff
 from kessai.db.base import UTCDateTime
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest, NotFound
@@ -60,42 +60,25 @@ def reconcile(
         raise InvalidRequest(field="from", message="期間の開始日が終了日より後です。")
     head = source.read(HEAD)
     sniffed = sniff(head)
-    encoding = encoding or sniffed.encoding
-    columns = columns or sniffed.guessed
-    if columns is None:
-        raise InvalidRequest(
-            field="columns",
-            message="見出し行から取引IDと金額の列が分かりません。列を指定してください"
-            f"（見出し: {', '.join(sniffed.columns)}）。",
-        )
-    hashing = _HashingReader(head, source)
     recon = Reconciliation(
         merchant_id=merchant_id,
         created_by=created_by,
         created_at=now,
         file_name=file_name[:255],
         sha256="",
-        encoding=encoding,
+        encoding=encoding or sniffed.encoding,
         period_from=period_from,
         period_to=period_to,
-        columns=asdict(columns),
+        columns=asdict(_columns(columns, sniffed)),
         order_lines=0,
         payments=0,
         totals={},
     )
     session.add(recon)
     session.flush()
-    staging = _Staging(session)
-    try:
-        orders = read_orders(io.BufferedReader(hashing, CHUNK * 8), columns, encoding)
-        recon.order_lines = staging.load(orders, progress)
-        recon.sha256 = hashing.hexdigest()
-        staging.sum_payments(merchant_id, _period(period_from, period_to))
-        # Deadlines are the merchant's: a sandbox merchant's test clock counts.
-        _classify(session, recon.id, now + timedelta(seconds=merchant.clock_offset_seconds))
-        recon.payments, recon.totals = _totals(session, recon.id)
-    finally:
-        staging.drop()
+    # Deadlines are the merchant's: a sandbox merchant's test clock counts.
+    merchant_now = now + timedelta(seconds=merchant.clock_offset_seconds)
+    _run(session, recon, _HashingReader(head, source), merchant_now, progress)
     log.info(
         "reconciliation stored",
         extra={
@@ -105,6 +88,37 @@ def reconcile(
         },
     )
     return recon.id
+
+
+def _columns(given: ColumnMap | None, sniffed: Sniffed) -> ColumnMap:
+    columns = given or sniffed.guessed
+    if columns is None:
+        raise InvalidRequest(
+            field="columns",
+            message="見出し行から取引IDと金額の列が分かりません。列を指定してください"
+            f"（見出し: {', '.join(sniffed.columns)}）。",
+        )
+    return columns
+
+
+def _run(
+    session: Session,
+    recon: Reconciliation,
+    source: _HashingReader,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Stage, classify and total; a failure leaves nothing (the caller's transaction rolls back,
+    and the staging tables with it)."""
+    staging = _Staging(session)
+    columns = ColumnMap(**recon.columns)
+    orders = read_orders(io.BufferedReader(source, CHUNK * 8), columns, recon.encoding)
+    recon.order_lines = staging.load(orders, progress)
+    recon.sha256 = source.hexdigest()
+    staging.sum_payments(recon.merchant_id, _period(recon.period_from, recon.period_to))
+    _classify(session, recon.id, now)
+    recon.payments, recon.totals = _totals(session, recon.id)
+    staging.drop()
 
 
 class _HashingReader(io.RawIOBase):
@@ -192,7 +206,7 @@ class _Staging:
             " NOT NULL, paid_n INTEGER NOT NULL, paid_sum BIGINT, reversed_n INTEGER NOT NULL,"
             f" first_paid BIGINT, paid_at {stamp}, deadline {stamp}, ids TEXT NOT NULL)",
         ):
-            self.session.execute(text(ddl))
+            self.session.execute(text(ddl + (" ON COMMIT DROP" if self.postgres else "")))
 
     def load(self, orders: Iterator[Order], progress: Callable[[int], None] | None) -> int:
         read = 0
