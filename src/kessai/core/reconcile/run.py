@@ -91,6 +91,8 @@ def reconcile(
 
 
 def _columns(given: ColumnMap | None, sniffed: Sniffed) -> ColumnMap:
+    if not sniffed.columns:
+        raise InvalidRequest(field="file", message="ファイルが空です（見出し行がありません）。")
     columns = given or sniffed.guessed
     if columns is None:
         raise InvalidRequest(
@@ -240,12 +242,12 @@ class _Staging:
     def sum_payments(self, merchant_id: int, period: tuple[datetime, datetime]) -> None:
         paid = paid_condition("p")
         reversed_ = f"(NOT {paid} AND p.cancelled_at IS NOT NULL)"
+        # Ascending on PostgreSQL; SQLite's group_concat has no order (views sort them on reading).
         ids = (
             "string_agg(CAST(p.id AS TEXT), ',' ORDER BY p.id)"
             if self.postgres
             else "group_concat(p.id, ',')"
         )
-        source = "payments p" if self.postgres else "(SELECT * FROM payments ORDER BY id) p"
         self.session.execute(
             text(
                 f"""
@@ -258,7 +260,7 @@ class _Staging:
                        MIN(CASE WHEN {paid} THEN p.captured_at END),
                        MAX(CASE WHEN NOT {paid} AND p.cancelled_at IS NULL THEN p.due_at END),
                        {ids}
-                FROM {source}
+                FROM payments p
                 WHERE p.merchant_id = :merchant AND p.created_at >= :start AND p.created_at < :end
                 GROUP BY p.trading_id
                 """

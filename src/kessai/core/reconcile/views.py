@@ -199,7 +199,7 @@ def _row(found: Row[Any]) -> ReconRow:
         order_amount=found.order_amount,
         paid_amount=found.paid_amount,
         difference=found.difference,
-        payment_ids=[int(i) for i in found.payment_ids.split(",") if i],
+        payment_ids=sorted(int(i) for i in found.payment_ids.split(",") if i),
         paid_at=found.paid_at,
         statement_id=found.statement_id,
         payout_date=found.payout_date,
