@@ -181,7 +181,7 @@ class Scratch:
         conn = sqlite3.connect(str(self.home / "kessai.db"))
         marks = ", ".join("?" * len(COLUMNS))
         sql = f"INSERT INTO payments ({', '.join(COLUMNS)}) VALUES ({marks})"
-        conn.executemany(sql, ((_sqlite(v) for v in row) for row in rows))
+        conn.executemany(sql, (tuple(_sqlite(v) for v in row) for row in rows))
         conn.commit()
         conn.execute("ANALYZE")
         conn.close()
