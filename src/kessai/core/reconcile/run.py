@@ -3,6 +3,8 @@ chunks (COPY on PostgreSQL, executemany on SQLite), the merchant's payments of t
 summed per 取引ID by the database, and one INSERT … SELECT per kind of row classifies and stores
 the result. Neither the file nor the payments are ever held in Python, so a million lines take the
 memory of one chunk. Everything happens in the caller's transaction: a bad line stores nothing.
+(On SQLite that transaction holds the single writer while it runs, about 3 s per 100,000 lines;
+production runs on PostgreSQL, where it blocks nobody.)
 
 The classes' rules (docs/user/reconciliation.md) are the CASE in `_ORDER_ROWS`; which payments hold
 money is asked of the core's state tables (`kessai.core.payments.tables.holds_money`)."""
