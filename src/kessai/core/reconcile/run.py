@@ -191,8 +191,11 @@ def paid_condition(alias: str = "p") -> str:
 
 
 def _quoted(codes: Iterable[str]) -> str:
-    checked = [code for code in codes if code.isascii() and code.isalnum()]
-    return ", ".join(f"'{code}'" for code in checked)
+    """Status codes as SQL literals (they come from the state tables' enums: digits only)."""
+    listed = list(codes)
+    if not all(code.isascii() and code.isalnum() for code in listed):
+        raise ValueError(f"status codes must be letters and digits: {listed}")
+    return ", ".join(f"'{code}'" for code in listed)
 
 
 class _Staging:
@@ -305,13 +308,14 @@ def _classify(session: Session, reconciliation_id: int, now: datetime) -> None:
         text(
             f"""
             INSERT INTO reconciliation_rows
-            SELECT :rid, o.line_no, o.trading_id, k.cls, o.line_no, o.amount, o.expected_date,
-                   o.method, k.paid_amount, COALESCE(k.paid_amount, 0) - o.amount, k.n,
-                   k.ids, k.paid_at, st.statement_id, st.payout_date, k.deadline,
+            SELECT :rid, k.line_no, k.trading_id, k.cls, k.line_no, k.amount, k.expected_date,
+                   k.method, k.paid_amount, COALESCE(k.paid_amount, 0) - k.amount, k.n, k.ids,
+                   k.paid_at, st.statement_id, st.payout_date,
+                   CASE WHEN k.cls = '{C.UNPAID}' THEN k.deadline END,
                    CASE WHEN k.cls = '{C.UNPAID}' AND (k.deadline < :now
-                        OR (k.deadline IS NULL AND o.expected_date < :today)) THEN TRUE ELSE FALSE END
-            FROM recon_orders o
-            JOIN (SELECT o.line_no, {_CLASS} AS cls,
+                        OR (k.deadline IS NULL AND k.expected_date < :today)) THEN TRUE ELSE FALSE END
+            FROM (SELECT o.line_no, o.trading_id, o.amount, o.expected_date, o.method,
+                         {_CLASS} AS cls,
                          CASE WHEN o.line_no = f.first_line THEN p.paid_sum END AS paid_amount,
                          CASE WHEN o.line_no = f.first_line THEN COALESCE(p.n, 0) ELSE 0 END AS n,
                          CASE WHEN o.line_no = f.first_line THEN COALESCE(p.ids, '') ELSE '' END
@@ -321,7 +325,6 @@ def _classify(session: Session, reconciliation_id: int, now: datetime) -> None:
                          CASE WHEN o.line_no = f.first_line THEN p.deadline END AS deadline
                   FROM recon_orders o JOIN {_FIRST} ON f.trading_id = o.trading_id
                   LEFT JOIN recon_payments p ON p.trading_id = o.trading_id) k
-              ON k.line_no = o.line_no
             LEFT JOIN {_STATEMENT} ON st.payment_id = k.first_paid
             """
         ).bindparams(bindparam("now", type_=UTCDateTime), bindparam("today", type_=Date)),

@@ -57,7 +57,8 @@ class ReconSummary:
 class ReconRow:
     """One result row. `order_amount`/`order_line` are None for payments no order names;
     `paid_amount` is None where nothing is paid; `difference` = paid (0 if none) − ordered (0 if
-    none); `deadline` is the latest deadline of the 取引ID's payments not paid (None without one);
+    none); `deadline`, on an unpaid row, is the latest deadline of the 取引ID's payments not
+    paid and not cancelled (None without one);
     `overdue`: an unpaid row past that deadline, or past the order's expected date without one."""
 
     trading_id: str
