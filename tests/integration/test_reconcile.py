@@ -154,6 +154,7 @@ def test_the_period_takes_the_payments_created_on_those_days_in_japan(
         ("取引ID,金額,入金予定日\nA,100,2026/13/01\n", "2行目「入金予定日」"),
         ("取引ID,金額\n" + "A" * 26 + ",100\n", "2行目「取引ID」"),
         ("注文,値段\nA,100\n", "取引IDと金額の列"),
+        ("", "ファイルが空です"),
     ],
 )
 def test_a_bad_line_is_refused_by_number_and_column_and_nothing_is_stored(

@@ -128,3 +128,22 @@ def test_every_line_reads_back_as_written(lines: list[tuple[str, int]], encoding
     found = list(read_orders(io.BytesIO(body), ColumnMap("取引ID", "金額"), sniff(body).encoding))
     assert [(o.trading_id, o.amount) for o in found] == lines
     assert [o.line_no for o in found] == list(range(2, len(lines) + 2))
+
+
+def test_sniff_shows_the_first_lines_for_mapping_columns():
+    body = ("伝票,税込\r\n" + "".join(f"A{n},{n}00\r\n" for n in range(1, 9))).encode("cp932")
+    found = sniff(body)
+    assert found.guessed is None
+    assert found.sample == [
+        ["A1", "100"],
+        ["A2", "200"],
+        ["A3", "300"],
+        ["A4", "400"],
+        ["A5", "500"],
+    ]
+
+
+def test_a_bom_file_read_as_plain_utf8_still_finds_its_first_column():
+    body = b"\xef\xbb\xbf" + "取引ID,金額\nA,100\n".encode()
+    found = list(read_orders(io.BytesIO(body), ColumnMap("取引ID", "金額"), "utf-8"))
+    assert found == [Order(2, "A", 100, None, None)]

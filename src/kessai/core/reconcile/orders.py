@@ -10,7 +10,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import BinaryIO
 
@@ -46,6 +46,7 @@ METHOD_NAMES = ("決済方法", "支払方法", "決済種別", "支払手段", 
 TRADING_ID_MAX = 25  # payments.trading_id: a longer one can never match a payment
 METHOD_MAX = 32
 AMOUNT_MAX = 9_999_999_999
+SAMPLE_LINES = 5
 ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
 
 
@@ -67,6 +68,8 @@ class Sniffed:
     encoding: str
     columns: list[str]
     guessed: ColumnMap | None
+    # The first lines after the header, as cells: what a column-mapping form shows.
+    sample: list[list[str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +87,11 @@ def sniff(head: bytes) -> Sniffed:
     """The encoding and columns of a file starting with `head` (its first few kilobytes)."""
     encoding = _encoding_of(head)
     text = _decode_head(head, encoding, errors="replace")
-    first = text.splitlines()[0] if text else ""
-    columns = [name.strip() for name in next(csv.reader([first]), [])]
-    return Sniffed(encoding=encoding, columns=columns, guessed=guess_columns(columns))
+    lines = text.splitlines()[: SAMPLE_LINES + 1]
+    rows = list(csv.reader(lines))
+    columns = [_header_name(name) for name in rows[0]] if rows else []
+    sample = [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    return Sniffed(encoding, columns, guess_columns(columns), sample)
 
 
 def guess_columns(columns: list[str]) -> ColumnMap | None:
@@ -115,7 +120,7 @@ def read_orders(stream: BinaryIO, columns: ColumnMap, encoding: str) -> Iterator
         header = next(reader, None)
         if header is None:
             raise InvalidRequest(field="file", message="ファイルが空です（見出し行がありません）。")
-        positions = _positions([name.strip() for name in header], columns)
+        positions = _positions([_header_name(name) for name in header], columns)
         for record in reader:
             if any(cell.strip() for cell in record):
                 yield _order(record, reader.line_num, positions, columns)
@@ -233,6 +238,12 @@ def _decode_head(head: bytes, encoding: str, errors: str = "strict") -> str:
     """`head` decoded; a character cut off at the end of the sample is not an error."""
     decoder = codecs.getincrementaldecoder(encoding)(errors)
     return decoder.decode(head, final=False)
+
+
+def _header_name(name: str) -> str:
+    """A header cell as a name: without the spaces around it, nor a BOM a file read as plain
+    UTF-8 leaves in the first one."""
+    return name.strip().lstrip("\ufeff").strip()
 
 
 def _normalise(name: str) -> str:

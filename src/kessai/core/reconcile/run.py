@@ -3,6 +3,8 @@ chunks (COPY on PostgreSQL, executemany on SQLite), the merchant's payments of t
 summed per 取引ID by the database, and one INSERT … SELECT per kind of row classifies and stores
 the result. Neither the file nor the payments are ever held in Python, so a million lines take the
 memory of one chunk. Everything happens in the caller's transaction: a bad line stores nothing.
+(On SQLite that transaction holds the single writer while it runs, about 3 s per 100,000 lines;
+production runs on PostgreSQL, where it blocks nobody.)
 
 The classes' rules (docs/user/reconciliation.md) are the CASE in `_ORDER_ROWS`; which payments hold
 money is asked of the core's state tables (`kessai.core.payments.tables.holds_money`)."""
@@ -25,7 +27,7 @@ from kessai.core.merchants.models import Merchant
 from kessai.core.payments.tables import PAYMENT_TYPES, holds_money, statuses
 from kessai.core.reconcile.classes import ReconClass
 from kessai.core.reconcile.models import Reconciliation
-from kessai.core.reconcile.orders import ColumnMap, Order, read_orders, sniff
+from kessai.core.reconcile.orders import ColumnMap, Order, Sniffed, read_orders, sniff
 from kessai.db.base import UTCDateTime
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest, NotFound
@@ -60,42 +62,25 @@ def reconcile(
         raise InvalidRequest(field="from", message="期間の開始日が終了日より後です。")
     head = source.read(HEAD)
     sniffed = sniff(head)
-    encoding = encoding or sniffed.encoding
-    columns = columns or sniffed.guessed
-    if columns is None:
-        raise InvalidRequest(
-            field="columns",
-            message="見出し行から取引IDと金額の列が分かりません。列を指定してください"
-            f"（見出し: {', '.join(sniffed.columns)}）。",
-        )
-    hashing = _HashingReader(head, source)
     recon = Reconciliation(
         merchant_id=merchant_id,
         created_by=created_by,
         created_at=now,
         file_name=file_name[:255],
         sha256="",
-        encoding=encoding,
+        encoding=encoding or sniffed.encoding,
         period_from=period_from,
         period_to=period_to,
-        columns=asdict(columns),
+        columns=asdict(_columns(columns, sniffed)),
         order_lines=0,
         payments=0,
         totals={},
     )
     session.add(recon)
     session.flush()
-    staging = _Staging(session)
-    try:
-        orders = read_orders(io.BufferedReader(hashing, CHUNK * 8), columns, encoding)
-        recon.order_lines = staging.load(orders, progress)
-        recon.sha256 = hashing.hexdigest()
-        staging.sum_payments(merchant_id, _period(period_from, period_to))
-        # Deadlines are the merchant's: a sandbox merchant's test clock counts.
-        _classify(session, recon.id, now + timedelta(seconds=merchant.clock_offset_seconds))
-        recon.payments, recon.totals = _totals(session, recon.id)
-    finally:
-        staging.drop()
+    # Deadlines are the merchant's: a sandbox merchant's test clock counts.
+    merchant_now = now + timedelta(seconds=merchant.clock_offset_seconds)
+    _run(session, recon, _HashingReader(head, source), merchant_now, progress)
     log.info(
         "reconciliation stored",
         extra={
@@ -105,6 +90,39 @@ def reconcile(
         },
     )
     return recon.id
+
+
+def _columns(given: ColumnMap | None, sniffed: Sniffed) -> ColumnMap:
+    if not sniffed.columns:
+        raise InvalidRequest(field="file", message="ファイルが空です（見出し行がありません）。")
+    columns = given or sniffed.guessed
+    if columns is None:
+        raise InvalidRequest(
+            field="columns",
+            message="見出し行から取引IDと金額の列が分かりません。列を指定してください"
+            f"（見出し: {', '.join(sniffed.columns)}）。",
+        )
+    return columns
+
+
+def _run(
+    session: Session,
+    recon: Reconciliation,
+    source: _HashingReader,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Stage, classify and total; a failure leaves nothing (the caller's transaction rolls back,
+    and the staging tables with it)."""
+    staging = _Staging(session)
+    columns = ColumnMap(**recon.columns)
+    orders = read_orders(io.BufferedReader(source, CHUNK * 8), columns, recon.encoding)
+    recon.order_lines = staging.load(orders, progress)
+    recon.sha256 = source.hexdigest()
+    staging.sum_payments(recon.merchant_id, _period(recon.period_from, recon.period_to))
+    _classify(session, recon.id, now)
+    recon.payments, recon.totals = _totals(session, recon.id)
+    staging.drop()
 
 
 class _HashingReader(io.RawIOBase):
@@ -173,8 +191,11 @@ def paid_condition(alias: str = "p") -> str:
 
 
 def _quoted(codes: Iterable[str]) -> str:
-    checked = [code for code in codes if code.isascii() and code.isalnum()]
-    return ", ".join(f"'{code}'" for code in checked)
+    """Status codes as SQL literals (they come from the state tables' enums: digits only)."""
+    listed = list(codes)
+    if not all(code.isascii() and code.isalnum() for code in listed):
+        raise ValueError(f"status codes must be letters and digits: {listed}")
+    return ", ".join(f"'{code}'" for code in listed)
 
 
 class _Staging:
@@ -192,7 +213,7 @@ class _Staging:
             " NOT NULL, paid_n INTEGER NOT NULL, paid_sum BIGINT, reversed_n INTEGER NOT NULL,"
             f" first_paid BIGINT, paid_at {stamp}, deadline {stamp}, ids TEXT NOT NULL)",
         ):
-            self.session.execute(text(ddl))
+            self.session.execute(text(ddl + (" ON COMMIT DROP" if self.postgres else "")))
 
     def load(self, orders: Iterator[Order], progress: Callable[[int], None] | None) -> int:
         read = 0
@@ -226,12 +247,12 @@ class _Staging:
     def sum_payments(self, merchant_id: int, period: tuple[datetime, datetime]) -> None:
         paid = paid_condition("p")
         reversed_ = f"(NOT {paid} AND p.cancelled_at IS NOT NULL)"
+        # Ascending on PostgreSQL; SQLite's group_concat has no order (views sort them on reading).
         ids = (
             "string_agg(CAST(p.id AS TEXT), ',' ORDER BY p.id)"
             if self.postgres
             else "group_concat(p.id, ',')"
         )
-        source = "payments p" if self.postgres else "(SELECT * FROM payments ORDER BY id) p"
         self.session.execute(
             text(
                 f"""
@@ -244,7 +265,7 @@ class _Staging:
                        MIN(CASE WHEN {paid} THEN p.captured_at END),
                        MAX(CASE WHEN NOT {paid} AND p.cancelled_at IS NULL THEN p.due_at END),
                        {ids}
-                FROM {source}
+                FROM payments p
                 WHERE p.merchant_id = :merchant AND p.created_at >= :start AND p.created_at < :end
                 GROUP BY p.trading_id
                 """
@@ -287,13 +308,14 @@ def _classify(session: Session, reconciliation_id: int, now: datetime) -> None:
         text(
             f"""
             INSERT INTO reconciliation_rows
-            SELECT :rid, o.line_no, o.trading_id, k.cls, o.line_no, o.amount, o.expected_date,
-                   o.method, k.paid_amount, COALESCE(k.paid_amount, 0) - o.amount, k.n,
-                   k.ids, k.paid_at, st.statement_id, st.payout_date, k.deadline,
+            SELECT :rid, k.line_no, k.trading_id, k.cls, k.line_no, k.amount, k.expected_date,
+                   k.method, k.paid_amount, COALESCE(k.paid_amount, 0) - k.amount, k.n, k.ids,
+                   k.paid_at, st.statement_id, st.payout_date,
+                   CASE WHEN k.cls = '{C.UNPAID}' THEN k.deadline END,
                    CASE WHEN k.cls = '{C.UNPAID}' AND (k.deadline < :now
-                        OR (k.deadline IS NULL AND o.expected_date < :today)) THEN TRUE ELSE FALSE END
-            FROM recon_orders o
-            JOIN (SELECT o.line_no, {_CLASS} AS cls,
+                        OR (k.deadline IS NULL AND k.expected_date < :today)) THEN TRUE ELSE FALSE END
+            FROM (SELECT o.line_no, o.trading_id, o.amount, o.expected_date, o.method,
+                         {_CLASS} AS cls,
                          CASE WHEN o.line_no = f.first_line THEN p.paid_sum END AS paid_amount,
                          CASE WHEN o.line_no = f.first_line THEN COALESCE(p.n, 0) ELSE 0 END AS n,
                          CASE WHEN o.line_no = f.first_line THEN COALESCE(p.ids, '') ELSE '' END
@@ -303,7 +325,6 @@ def _classify(session: Session, reconciliation_id: int, now: datetime) -> None:
                          CASE WHEN o.line_no = f.first_line THEN p.deadline END AS deadline
                   FROM recon_orders o JOIN {_FIRST} ON f.trading_id = o.trading_id
                   LEFT JOIN recon_payments p ON p.trading_id = o.trading_id) k
-              ON k.line_no = o.line_no
             LEFT JOIN {_STATEMENT} ON st.payment_id = k.first_paid
             """
         ).bindparams(bindparam("now", type_=UTCDateTime), bindparam("today", type_=Date)),
