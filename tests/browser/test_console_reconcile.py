@@ -91,6 +91,7 @@ def test_unknown_headers_are_mapped_and_the_history_reopens(
     page.click("#upload")
     expect(page.locator("h1")).to_contain_text("列の指定")
     expect(page.locator("main")).to_contain_text("Shift_JIS")
+    expect(page.locator("#sample tbody tr").first).to_contain_text("M-1")  # a preview to choose by
     page.select_option("#col-trading_id", "伝票番号X")
     page.select_option("#col-amount", "税込")
     page.click("#map-columns")

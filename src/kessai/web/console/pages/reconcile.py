@@ -316,6 +316,7 @@ def _mapping(
         file_name=file_name,
         period=period,
         columns=sniffed.columns,
+        sample=sniffed.sample,
         encoding=sniffed.encoding,
         picked={name: ctx.field(name) for name in _FIELD_LABELS},
         field_labels=_FIELD_LABELS,
