@@ -61,6 +61,9 @@ def test_upload_shows_every_class_filters_and_downloads(
     expect(rows).to_have_count(1)
     expect(rows.first.locator("td.trading-id")).to_have_text("D-1")
     expect(rows.first).to_contain_text("-100")  # 900 paid against 1,000 ordered
+    page.click(f"#total-{ReconClass.UNPAID.value} a")
+    overdue = page.locator("#rows tbody tr", has_text="U-NONE").locator("td.deadline")
+    expect(overdue).to_have_text("入金予定 2020-01-31 期限切れ")  # the order's date has passed
     page.click("#all-classes")
     expect(page.locator("#rows tbody tr")).to_have_count(sum(expected_counts().values()))
 
