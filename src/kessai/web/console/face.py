@@ -53,7 +53,8 @@ class ConsoleFace:
     uploads: Uploads = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "jobs", Jobs(clock=self.core.clock.now))
+        jobs = Jobs(clock=self.core.clock.now, directory=self.config.var_dir / "reconcile-jobs")
+        object.__setattr__(self, "jobs", jobs)
         object.__setattr__(self, "uploads", Uploads(self.config.var_dir / "reconcile-uploads"))
 
     def mount(self) -> Mount:
