@@ -228,3 +228,15 @@ def test_an_upload_without_the_forms_token_is_refused_and_keeps_nothing(
 
     assert refused.status_code == 403
     assert _uploads(runtime) == before
+
+
+def test_an_empty_file_is_refused_on_the_page_and_not_kept(runtime, server, merchant, admin):
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    before = _uploads(runtime)
+
+    refused = upload(client, b"", name="empty.csv")
+
+    assert refused.status_code == 400 and "ファイルが空です" in refused.text
+    assert 'id="upload-form"' in refused.text  # the form again, to choose another file
+    assert _uploads(runtime) == before

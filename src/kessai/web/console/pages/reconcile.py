@@ -36,6 +36,7 @@ from kessai.web.console.uploads import Uploads
 HOME = "/console/reconcile"
 ENCODINGS = {"cp932": "cp932", "utf-8": "utf-8-sig"}  # the link's name → the CSV's codec
 _CHUNK = 64 * 1024
+HISTORY_SHOWN = 200  # the newest; each older one still opens by its number
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def show(ctx: Ctx, *, error: str = "", status_code: int = 200) -> Response:
     return ctx.render(
         "reconcile.html",
         status_code=status_code,
-        history=past,
+        history=past[:HISTORY_SHOWN],
+        more=max(0, len(past) - HISTORY_SHOWN),
         running=running,
         error=error,
         form=ctx.form,
@@ -73,10 +75,13 @@ def upload(ctx: Ctx) -> Response:
     except InvalidRequest as refused:
         return _refused(ctx, refused)
     ctx.note.detail = f"{file_name} {saved.size} bytes"
-    sniffed = _sniff(saved.path)
-    if saved.size == 0 or not sniffed.columns:
+    try:
+        sniffed = _sniff(saved.path)
+        if saved.size == 0 or not sniffed.columns:
+            raise InvalidRequest(message="ファイルが空です（見出し行がありません）。")
+    except InvalidRequest as refused:
         ctx.uploads.remove(saved.path)
-        return _refused(ctx, InvalidRequest(message="ファイルが空です（見出し行がありません）。"))
+        return _refused(ctx, refused)
     if sniffed.guessed is None:
         return _mapping(ctx, saved.token, file_name, period, sniffed)
     return _start(ctx, saved.path, file_name, sniffed.guessed, period)
