@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from kessai.core.console.audit import AuditFilter, list_entries
 from kessai.core.console.permissions import Permission, Role
+from kessai.core.reconcile import views
 from kessai.core.reconcile.classes import ReconClass
 from kessai.core.reconcile.models import Reconciliation
 from tests.conftest import make_merchant
@@ -48,6 +49,18 @@ def _counts(html: str) -> dict[ReconClass, int]:
         assert match, cls
         found[cls] = int(match.group(1).replace(",", ""))
     return found
+
+
+def _written(runtime, merchant_id: int, path: str, codec: str) -> bytes:
+    """The list as the core writes it in one go (what `kessai reconcile` users get)."""
+    reconciliation_id = int(path.split("/")[3])
+    out = io.BytesIO()
+    with runtime.core.sessions() as session:
+        found = views.iter_rows(
+            session, merchant_id=merchant_id, reconciliation_id=reconciliation_id, cls=None
+        )
+        views.write_csv(found, out, codec)
+    return out.getvalue()
 
 
 def _uploads(runtime) -> list[str]:
@@ -121,7 +134,12 @@ def test_a_bad_line_shows_its_error_and_stores_nothing(runtime, server, merchant
     assert "3行目「金額」" in page.text  # the line and the column, for people
 
 
-def test_the_download_is_the_classified_list_in_both_encodings(runtime, server, merchant, admin):
+def test_the_download_is_the_classified_list_in_both_encodings(
+    runtime, server, merchant, admin, monkeypatch
+):
+    from kessai.web.console.pages import reconcile as page_module
+
+    monkeypatch.setattr(page_module, "DOWNLOAD_BATCH", 4)  # several batches, one header
     orders = every_class(runtime, merchant.merchant_id)
     client = signed_in(server, admin)
     client.get("/console/reconcile")
@@ -132,6 +150,7 @@ def test_the_download_is_the_classified_list_in_both_encodings(runtime, server, 
         got = client.get(path.group(1), encoding=name)
         assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
         assert got.content.startswith(b"\xef\xbb\xbf") == (codec == "utf-8-sig")
+        assert got.content == _written(runtime, merchant.merchant_id, path.group(1), codec)
         rows = list(csv.reader(io.StringIO(got.content.decode(codec), newline="")))
         assert rows[0][:3] == ["行番号", "取引ID", "区分"]
         classes = [ReconClass(row[3]) for row in rows[1:]]
