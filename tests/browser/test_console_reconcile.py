@@ -65,6 +65,9 @@ def test_upload_shows_every_class_filters_and_downloads(
     overdue = page.locator("#rows tbody tr", has_text="U-NONE").locator("td.deadline")
     expect(overdue).to_have_text("入金予定 2020-01-31 期限切れ")  # the order's date has passed
     page.click("#all-classes")
+    page.select_option("#per-page", "20")
+    page.click("#per-page-form button")
+    expect(page.locator("#per-page")).to_have_value("20")
     expect(page.locator("#rows tbody tr")).to_have_count(sum(expected_counts().values()))
 
     for link, codec in (("#csv-sjis", "cp932"), ("#csv-utf8", "utf-8-sig")):

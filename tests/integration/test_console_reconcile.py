@@ -259,3 +259,18 @@ def test_an_empty_file_is_refused_on_the_page_and_not_kept(runtime, server, merc
     assert refused.status_code == 400 and "ファイルが空です" in refused.text
     assert 'id="upload-form"' in refused.text  # the form again, to choose another file
     assert _uploads(runtime) == before
+
+
+def test_the_rows_come_in_pages_in_the_order_of_the_file(runtime, server, merchant, admin):
+    client = signed_in(server, admin)
+    client.get("/console/reconcile")
+    lines = "".join(f"PG-{n:03d},{100 + n}\r\n" for n in range(45))
+    result = finished(client, upload(client, ("取引ID,金額\r\n" + lines).encode()))
+
+    second = client.get(result.url.path, cls="unpaid", per_page="20", page="2")
+
+    shown = re.findall(r'<td class="trading-id">([^<]*)</td>', second.text)
+    assert shown == [f"PG-{n:03d}" for n in range(20, 40)]
+    assert "未入金（売掛金）：45件中 21〜40件を表示" in second.text
+    assert 'rel="prev"' in second.text and 'rel="next"' in second.text
+    assert "（全3ページ）" in second.text

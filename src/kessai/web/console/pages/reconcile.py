@@ -146,6 +146,7 @@ def result(ctx: Ctx) -> Response:
         count=count,
         page=paging.page,
         per_page=paging.per_page,
+        page_sizes=forms.PAGE_SIZES,
         first=paging.offset + 1,
         last_page=max(1, -(-count // paging.per_page)),
     )
