@@ -18,7 +18,8 @@ ALL = frozenset(Permission)
 
 def concrete(path: str, payment_id: str, user_id: int) -> str:
     path = path.replace("{payment_id:int}", payment_id).replace("{user_id:int}", str(user_id))
-    path = path.replace("{statement_id:int}", "1")
+    path = path.replace("{statement_id:int}", "1").replace("{reconciliation_id:int}", "1")
+    path = path.replace("{job_id}", "0" * 32)
     return "/console" + re.sub(r"\{notice_id:int\}", "1", path)
 
 

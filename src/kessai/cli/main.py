@@ -319,6 +319,7 @@ def _register() -> None:
         merchants,
         notices,
         payouts,
+        reconcile,
         sandbox,
         settle,
         vaccount,
@@ -335,6 +336,7 @@ def _register() -> None:
     main.add_command(fees.fees)
     main.add_command(settle.settle)
     main.add_command(ledger.ledger)
+    main.add_command(reconcile.reconcile)
 
 
 _register()

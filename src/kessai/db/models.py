@@ -24,6 +24,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTransfer,
 )
 from kessai.core.payouts.models import PayoutSettings
+from kessai.core.reconcile.models import Reconciliation, ReconciliationRow
 from kessai.core.statements.models import FeeSchedule, PayoutFeeTerms, Statement, StatementLine
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
@@ -53,6 +54,8 @@ __all__ = [
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",
+    "Reconciliation",
+    "ReconciliationRow",
     "Statement",
     "StatementLine",
     "StoredCard",

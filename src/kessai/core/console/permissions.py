@@ -26,6 +26,7 @@ class Permission(StrEnum):
     NOTIFY = "notify"  # 通知: see deliveries, send again
     USERS = "users"  # ユーザー管理: users, certificates, the audit log
     STATEMENTS = "statements"  # 支払明細: payout statements, their PDF and detail CSV
+    RECONCILE = "reconcile"  # 消し込み: the merchant's order list against its payments; 売掛金
 
 
 ROLE_LABELS: dict[Role, str] = {Role.ADMIN: "管理者", Role.GENERAL: "一般"}
@@ -38,6 +39,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.NOTIFY: "結果通知の確認・再送",
     Permission.USERS: "ユーザー管理・監査ログ",
     Permission.STATEMENTS: "支払明細（照会・PDF・明細CSV）",
+    Permission.RECONCILE: "消し込み・売掛金",
 }
 
 ALL = frozenset(Permission)

@@ -6,6 +6,8 @@ the shared machinery (history, outbox, ledger) asks of every method's table.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from kessai.core.payments.atm import states as atm
 from kessai.core.payments.banknet import states as banknet
 from kessai.core.payments.card import states as card
@@ -21,6 +23,25 @@ BANK_NET = "05"
 VIRTUAL_ACCOUNT = "07"
 CARRIER = "06"
 SLIP = "04"
+
+PAYMENT_TYPES = (ATM, CARD, CVS, SLIP, BANK_NET, CARRIER, VIRTUAL_ACCOUNT)
+
+
+def statuses(payment_type: str) -> tuple[str, ...]:
+    """Every status code of `payment_type`'s table (for questions asked of all of them at once,
+    such as a reconciliation's SQL asking `holds_money` of every status)."""
+    table: dict[str, type[StrEnum]] = {
+        CARD: card.CardStatus,
+        ATM: atm.AtmStatus,
+        CVS: cvs.CvsStatus,
+        BANK_NET: banknet.BankNetStatus,
+        VIRTUAL_ACCOUNT: vaccount.VaStatus,
+        CARRIER: carrier.CarrierStatus,
+        SLIP: slip.SlipStatus,
+    }
+    if payment_type not in table:
+        raise ValueError(f"no state table for payment_type {payment_type!r}")
+    return tuple(status.value for status in table[payment_type])
 
 
 def notifies(payment_type: str, status: str) -> bool:

@@ -15,7 +15,9 @@ from kessai.core.console.permissions import PERMISSION_LABELS, Permission
 from kessai.core.console.users import UserView
 from kessai.core.context import Core, MerchantRef
 from kessai.web.console.config import ConsoleConfig
+from kessai.web.console.jobs import Jobs
 from kessai.web.console.render import page
+from kessai.web.console.uploads import Uploads
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Ctx:
     secure: bool
     certificate: str | None
     note: AuditNote
+    jobs: Jobs
+    uploads: Uploads
     extra: dict[str, Any] = field(default_factory=dict)
 
     def field(self, name: str, default: str = "") -> str:

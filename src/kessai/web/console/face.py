@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +33,10 @@ from kessai.kit.errors import AuthError, InvalidRequest, InvalidState, KessaiErr
 from kessai.web.console import identity
 from kessai.web.console.config import COOKIE, PREFIX, ConsoleConfig
 from kessai.web.console.context import AuditNote, Ctx
+from kessai.web.console.jobs import Jobs
 from kessai.web.console.render import no_certificate, security_headers
 from kessai.web.console.routing import Page
+from kessai.web.console.uploads import Uploads
 
 log = logging.getLogger("kessai.console")
 
@@ -46,6 +48,14 @@ STATIC = Path(__file__).parent / "static"
 class ConsoleFace:
     core: Core
     config: ConsoleConfig
+    # The process's background reconciliations and the order lists uploaded for them.
+    jobs: Jobs = field(init=False)
+    uploads: Uploads = field(init=False)
+
+    def __post_init__(self) -> None:
+        jobs = Jobs(clock=self.core.clock.now, directory=self.config.var_dir / "reconcile-jobs")
+        object.__setattr__(self, "jobs", jobs)
+        object.__setattr__(self, "uploads", Uploads(self.config.var_dir / "reconcile-uploads"))
 
     def mount(self) -> Mount:
         from kessai.web.console.pages import PAGES
@@ -151,6 +161,8 @@ class ConsoleFace:
             secure=secure,
             certificate=certificate,
             note=AuditNote(spec.action),
+            jobs=self.jobs,
+            uploads=self.uploads,
         )
 
     def _to_login(self, request: Request, *, expired: bool) -> Response:

@@ -123,6 +123,11 @@ def _days(query: QueryParams, prefix: str, label: str) -> Period:
     return Period.of_days(first, last)
 
 
+def day(value: str, label: str) -> date | None:
+    """A date field (YYYY-MM-DD or YYYY/MM/DD; empty: None); InvalidRequest names `label`."""
+    return _day(value, label)
+
+
 def _day(value: str, label: str) -> date | None:
     value = value.strip().replace("/", "-")
     if not value:
