@@ -10,6 +10,11 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.institution_reports.models import (
+    InstitutionReport,
+    InstitutionReportLine,
+    SettlementBreak,
+)
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
@@ -40,6 +45,8 @@ __all__ = [
     "ConsoleSession",
     "ConsoleUser",
     "FeeSchedule",
+    "InstitutionReport",
+    "InstitutionReportLine",
     "LedgerEntry",
     "LinkRequest",
     "Merchant",
@@ -53,6 +60,7 @@ __all__ = [
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",
+    "SettlementBreak",
     "Statement",
     "StatementLine",
     "StoredCard",
