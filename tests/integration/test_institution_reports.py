@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -18,18 +20,21 @@ from kessai.connectors.base import SettlementKind, SettlementLine, SettlementRep
 from kessai.connectors.sandbox import settlement
 from kessai.core.console.audit import Actor
 from kessai.core.console.models import AuditEntry
+from kessai.core.console.permissions import Role
 from kessai.core.institution_reports import breaks
 from kessai.core.institution_reports.matching import import_report
 from kessai.core.institution_reports.models import InstitutionReportLine
 from kessai.core.institution_reports.owed import owed_report, unknown_payment_id
-from kessai.core.institution_reports.views import ImportResult
+from kessai.core.institution_reports.views import ImportResult, settlements_of_payment
 from kessai.core.ledger import accounts
 from kessai.core.ledger.check import check
-from kessai.core.ledger.postings import business_date
+from kessai.core.ledger.postings import business_date, record_payout_sent
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
-from tests.conftest import TestClock
+from tests.conftest import TestClock, make_merchant
 from tests.support import money
+from tests.support.console import make_user, signed_in
 from tests.support.paid_later import ref
+from tests.support.statements import closed_statement
 
 _DAYS = itertools.count(700)  # a day of its own per test, far from other tests' sales
 OPERATOR = Actor(None, None, "operator:test", "cli")
@@ -239,3 +244,35 @@ def test_breaks_stay_open_until_resolved_with_a_reason_in_the_audit_log(runtime,
         breaks.resolve(session, missing.break_id, reason="again", actor=OPERATOR, now=now)
     with runtime.core.sessions.begin() as session, pytest.raises(NotFound):
         breaks.resolve(session, 10**12, reason="none", actor=OPERATOR, now=now)
+
+
+def test_the_payment_page_shows_the_institutions_line_and_the_payout_that_carried_it(
+    runtime, server, merchant, day
+):
+    closed = closed_statement(runtime, merchant.merchant_id, "INST1", 12_345)
+    report = _import(runtime, "acquirer", _report(runtime, "acquirer", day))
+    with runtime.core.sessions.begin() as session:
+        record_payout_sent(
+            session, merchant_id=merchant.merchant_id, statement_id=closed.statement_id,
+            amount=12_345, on=day, now=runtime.core.clock.now(),
+        )  # fmt: skip
+    admin = make_user(runtime, merchant.merchant_id, f"in{uuid.uuid4().hex[:10]}", role=Role.ADMIN)
+    page = signed_in(server, admin).get(f"/console/payments/{closed.payment_id}")
+    assert page.status_code == 200
+    settlements = re.search(r'<td id="settlements">(.*?)</td>', page.text, re.S)
+    assert settlements is not None
+    assert f"精算明細 {report.report_id}" in settlements[1] and "12,345円" in settlements[1]
+    assert f"{day} 入金" in settlements[1] and "カード会社" in settlements[1]
+    assert f"{day} 振込済み" in page.text
+
+    viewer = make_user(runtime, merchant.merchant_id, f"in{uuid.uuid4().hex[:10]}")
+    plain = signed_in(server, viewer).get(f"/console/payments/{closed.payment_id}")
+    assert plain.status_code == 200 and 'id="settlements"' not in plain.text
+
+    other = make_merchant(runtime)
+    stranger = make_user(runtime, other.merchant_id, f"in{uuid.uuid4().hex[:10]}", role=Role.ADMIN)
+    assert (
+        signed_in(server, stranger).get(f"/console/payments/{closed.payment_id}").status_code == 404
+    )
+    with runtime.core.sessions() as session:
+        assert settlements_of_payment(session, other.merchant_id, closed.payment_id) == []
