@@ -28,7 +28,11 @@ from kessai.core.institution_reports.owed import owed_report, unknown_payment_id
 from kessai.core.institution_reports.views import ImportResult, settlements_of_payment
 from kessai.core.ledger import accounts
 from kessai.core.ledger.check import check
-from kessai.core.ledger.postings import business_date, record_payout_sent
+from kessai.core.ledger.postings import (
+    business_date,
+    record_institution_receipt,
+    record_payout_sent,
+)
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
 from tests.conftest import TestClock, make_merchant
 from tests.support import money
@@ -276,3 +280,19 @@ def test_the_payment_page_shows_the_institutions_line_and_the_payout_that_carrie
     )
     with runtime.core.sessions() as session:
         assert settlements_of_payment(session, other.merchant_id, closed.payment_id) == []
+
+
+def test_ledger_check_fails_a_payment_paid_more_than_it_sold(runtime, merchant, day):
+    payment_id = money.card_payment(runtime, ref(merchant), 3_000, capture=True)
+    _import(runtime, "acquirer", _report(runtime, "acquirer", day))
+    _assert_ledger_whole(runtime, merchant.merchant_id)
+    (sale,) = [e for e in money.entries(runtime, merchant.merchant_id) if e.kind == "sale"]
+    with runtime.core.sessions.begin() as session:  # booked by hand, around the import
+        record_institution_receipt(
+            session, merchant_id=merchant.merchant_id, payment_type="02",
+            institution=sale.institution, amount=1, received_on=day,
+            now=runtime.core.clock.now(), payment_id=payment_id,
+        )  # fmt: skip
+    with runtime.core.sessions() as session:
+        failures = check(session, merchant_id=merchant.merchant_id).failures
+    assert [(f.invariant, f.subject) for f in failures] == [("receipts", f"payment {payment_id}")]
