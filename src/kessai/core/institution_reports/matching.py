@@ -5,7 +5,7 @@ Each line names a payment (by ID, or by the institution's reference of it) and s
 paid a sale, or kept back a refund. It is matched to the ledger's SALE (or REFUND) entries of that
 payment among the institution's methods, the oldest not yet paid by any line of any report:
 
-  matched   the amounts agree: the amount is booked (RECEIPT Dr kessai:bank / Cr the receivable;
+  matched   the amounts agree: the amount is booked (`postings.institution_receipt`: RECEIPT Dr kessai:bank / Cr the receivable;
             for a refund CLAWBACK the other way), naming the payment
   amount    the amounts differ: the smaller is booked, the difference waits in an `amount` break
   twice     every such entry was paid already (this report or an earlier one): nothing is booked,
@@ -42,9 +42,9 @@ from kessai.core.institution_reports.models import (
     SettlementBreak,
 )
 from kessai.core.institution_reports.views import ImportResult, stored_result
-from kessai.core.ledger.journal import EntryKind
+from kessai.core.ledger.journal import Entry, EntryKind, post
 from kessai.core.ledger.models import LedgerEntry
-from kessai.core.ledger.postings import record_institution_receipt
+from kessai.core.ledger.postings import institution_receipt
 from kessai.core.payments.models import Payment
 
 log = logging.getLogger(__name__)
@@ -158,11 +158,14 @@ def _store(
     rows = [_line_row(report.id, d) for d in decisions]
     session.add_all(rows)
     session.flush()  # the UNIQUE paid_entry_id: an entry paid by a concurrent import stops here
-    for decision, row in zip(decisions, rows, strict=True):
-        if decision.booked:
-            _book(session, decision, now)
-        if decision.outcome != "matched":
-            session.add(_line_break(inst, report.id, row.id, decision, now))
+    receipts = [_receipt(d) for d in decisions if d.booked]
+    for chunk in _chunks(receipts):
+        post(session, chunk, now=now)
+    session.add_all(
+        _line_break(inst, report.id, row.id, decision, now)
+        for decision, row in zip(decisions, rows, strict=True)
+        if decision.outcome != "matched"
+    )
 
 
 def _line_row(report_id: int, d: _Decision) -> InstitutionReportLine:
@@ -183,16 +186,15 @@ def _line_row(report_id: int, d: _Decision) -> InstitutionReportLine:
     )
 
 
-def _book(session: Session, d: _Decision, now: datetime) -> None:
+def _receipt(d: _Decision) -> Entry:
+    """RECEIPT (a sale paid) or CLAWBACK (a refund kept back) on the entry's receivable."""
     assert d.entry is not None
-    record_institution_receipt(
-        session,
+    return institution_receipt(
         merchant_id=d.entry.merchant_id,
         payment_type=d.entry.payment_type,
         institution=d.entry.institution,
         amount=d.booked,
         received_on=d.line.settled_on,
-        now=now,
         payment_id=d.entry.payment_id,
         kept_back=d.line.kind is SettlementKind.REFUND,
     )

@@ -73,9 +73,33 @@ def record_institution_receipt(
     its remittance instead (CLAWBACK: Dr the receivable / Cr kessai:bank). `payment_id` names the
     payment a settlement report line paid (`kessai settle import`); a remittance covering several
     payments without a detail is one call per merchant and no payment."""
+    entry = institution_receipt(
+        merchant_id=merchant_id,
+        payment_type=payment_type,
+        institution=institution,
+        amount=amount,
+        received_on=received_on,
+        payment_id=payment_id,
+        kept_back=kept_back,
+    )
+    post(session, [entry], now=now)
+
+
+def institution_receipt(
+    *,
+    merchant_id: int,
+    payment_type: str,
+    institution: str,
+    amount: int,
+    received_on: date,
+    payment_id: int | None = None,
+    kept_back: bool = False,
+) -> Entry:
+    """The entry `record_institution_receipt` posts, for a caller posting many at once (a
+    settlement report's lines: one INSERT per thousand, not per line)."""
     receivable = accounts.receivable(merchant_id, payment_type, institution)
     debit, credit = (receivable, accounts.BANK) if kept_back else (accounts.BANK, receivable)
-    entry = Entry(
+    return Entry(
         kind=EntryKind.CLAWBACK if kept_back else EntryKind.RECEIPT,
         debit=debit,
         credit=credit,
@@ -86,7 +110,6 @@ def record_institution_receipt(
         payment_type=payment_type,
         institution=institution,
     )
-    post(session, [entry], now=now)
 
 
 def record_adjustment(

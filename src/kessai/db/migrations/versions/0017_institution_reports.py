@@ -3,7 +3,8 @@
 The operator's reconciliation with institutions (issue #13, part 3): each imported settlement report
 (unique per institution and file hash), its lines with what each was matched to (a ledger entry is
 paid by at most one line: UNIQUE paid_entry_id), and the breaks found, open until resolved (an
-entry is reported missing once: a partial UNIQUE index).
+entry is reported missing once: a partial UNIQUE index); ledger entries indexed by day and method,
+which is how a report's day is read.
 
 Revision ID: 0017
 Revises: 0015 (0016 comes from another branch; the chain is set when they are merged)
@@ -22,6 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Plain CREATE INDEX (not batch mode): SQLite must not rebuild the table and lose its triggers.
+    op.create_index("ix_ledger_entries_day", "ledger_entries", ["event_date", "payment_type"])
     op.create_table(
         "institution_reports",
         sa.Column(
@@ -166,3 +169,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_institution_reports_day")
 
     op.drop_table("institution_reports")
+    op.drop_index("ix_ledger_entries_day", table_name="ledger_entries")
