@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import threading
 import uuid
 from datetime import date, timedelta
 
@@ -34,7 +35,7 @@ from kessai.core.ledger.postings import (
     record_payout_sent,
 )
 from kessai.kit.errors import InvalidRequest, InvalidState, NotFound
-from tests.conftest import TestClock, make_merchant
+from tests.conftest import TestClock, make_merchant, test_db_kind
 from tests.support import money
 from tests.support.console import make_user, signed_in
 from tests.support.paid_later import ref
@@ -296,3 +297,34 @@ def test_ledger_check_fails_a_payment_paid_more_than_it_sold(runtime, merchant, 
     with runtime.core.sessions() as session:
         failures = check(session, merchant_id=merchant.merchant_id).failures
     assert [(f.invariant, f.subject) for f in failures] == [("receipts", f"payment {payment_id}")]
+
+
+@pytest.mark.skipif(test_db_kind() != "postgresql", reason="real concurrency on PostgreSQL")
+def test_two_imports_at_once_book_each_sale_once(runtime, merchant, day):
+    """Two different files paying the same sales, imported at the same moment: one books, the
+    other stops on the UNIQUE paid entry (after waiting for the first) and books nothing."""
+    money.card_payment(runtime, ref(merchant), 2_000, capture=True)
+    clean = _report(runtime, "acquirer", day)
+    other = _report(runtime, "acquirer", day, "unknown")  # same sales, another file
+    first = runtime.core.sessions()
+    first.begin()
+    parsed = settlement.SandboxSettlementFormat("acquirer").parse(clean)
+    import_report(first, parsed, sha256="a" * 64, file_name="a", now=runtime.core.clock.now())
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            outcome.append(_import(runtime, "acquirer", other))
+        except IntegrityError as error:
+            outcome.append(error)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(timeout=2)
+    assert racer.is_alive(), "the second import did not wait for the first's paid entry"
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], IntegrityError)
+    assert _bank_booked(runtime, merchant.merchant_id) == 2_000
+    _assert_ledger_whole(runtime, merchant.merchant_id)
