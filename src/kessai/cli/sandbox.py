@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from kessai.cli.common import fail, guard, load_settings
 from kessai.cli.vaccount import transfer_dict
+from kessai.connectors.sandbox.settlement import PLANTS
 from kessai.core.context import Core, MerchantRef
+from kessai.core.institution_reports.institutions import INSTITUTIONS
 from kessai.core.payments.views import PaymentView
 
 if TYPE_CHECKING:
@@ -143,6 +146,54 @@ def slip_payment(
         free_field=free_field,
     )
     _echo(view)
+
+
+@sandbox.command("settlement-report")
+@click.option(
+    "--institution",
+    required=True,
+    type=click.Choice(list(INSTITUTIONS)),
+    help="The sandbox institution whose report to write.",
+)
+@click.option(
+    "--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The sales day (JST)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the report (refused if it exists).",
+)
+@click.option(
+    "--plant",
+    multiple=True,
+    type=click.Choice(PLANTS),
+    help="Plant a break (repeatable): missing (a sale left out), unknown (a payment Kessai does "
+    "not have), amount (a sale paid 100 yen short), twice (a sale paid twice).",
+)
+@guard
+def settlement_report(institution: str, day: datetime, out: Path, plant: tuple[str, ...]) -> None:
+    """Write the settlement report a sandbox institution sends for a day's sales: every sale and
+    refund of its methods booked that day (all merchants), optionally with planted breaks."""
+    from kessai.connectors.sandbox import settlement
+    from kessai.core.institution_reports.owed import owed_report, unknown_payment_id
+
+    if out.exists():
+        raise click.UsageError(f"{out} exists; a report is never overwritten")
+    with _core().sessions() as session:
+        report = owed_report(session, institution, day.date())
+        unknown = unknown_payment_id(session)
+    report = settlement.plant(report, plant, unknown_payment_id=unknown)
+    out.write_bytes(settlement.write(report))
+    shown = {
+        "file": str(out),
+        "institution": institution,
+        "date": day.date().isoformat(),
+        "lines": len(report.lines),
+        "total": settlement.net_total(report.lines),
+        "planted": sorted(set(plant)),
+    }
+    click.echo(json.dumps(shown, ensure_ascii=False))
 
 
 @sandbox.group()

@@ -8,7 +8,7 @@ an exception; a timeout is *unknown* and the reconciler (or the next inquiry) as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -329,4 +329,49 @@ class ThreeDSServer(Protocol):
     ) -> ThreeDSOutcome | None:
         """The ACS's decision on the password typed on the challenge page (Y, N, A…); None for a
         password it does not recognise (the cardholder may try again)."""
+        ...
+
+
+class SettlementKind(StrEnum):
+    """What a line of an institution's settlement report moves: a sale it pays Kessai, or a refund
+    it keeps back from what it pays."""
+
+    SALE = "sale"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One line of an institution's settlement report (精算明細): the institution pays (or, for a
+    refund, keeps back) `amount` yen for one payment. A format carries Kessai's payment ID, the
+    institution's own reference of the payment, or both; `line_number` is where the line is in
+    the file, for people."""
+
+    line_number: int
+    merchant_id: int | None
+    payment_id: int | None
+    reference: str
+    kind: SettlementKind
+    amount: int  # > 0
+    settled_on: date  # when the money reaches (or leaves) Kessai's bank
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReport:
+    """An institution's report of what it pays Kessai for one day's sales (`report_date`)."""
+
+    institution: str
+    report_date: date
+    lines: tuple[SettlementLine, ...]
+
+
+class SettlementReportFormat(Protocol):
+    """One institution's settlement report format. `parse` reads a whole file and refuses it
+    (`kessai.kit.errors.InvalidRequest`, the line named) unless every line is in the one
+    canonical form; a real institution's format is one more class with this method."""
+
+    institution: str
+
+    def parse(self, data: bytes) -> SettlementReport:
+        """The report a file holds."""
         ...

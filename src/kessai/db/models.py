@@ -10,6 +10,11 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.institution_reports.models import (
+    InstitutionReport,
+    InstitutionReportLine,
+    SettlementBreak,
+)
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
@@ -41,6 +46,8 @@ __all__ = [
     "ConsoleSession",
     "ConsoleUser",
     "FeeSchedule",
+    "InstitutionReport",
+    "InstitutionReportLine",
     "LedgerEntry",
     "LinkRequest",
     "Merchant",
@@ -56,6 +63,7 @@ __all__ = [
     "PayoutSettings",
     "Reconciliation",
     "ReconciliationRow",
+    "SettlementBreak",
     "Statement",
     "StatementLine",
     "StoredCard",

@@ -8,6 +8,9 @@
    status holds money (`tables.holds_money`) and 0 otherwise.
 4. Each statement equals its entries: lines, fees, tax and payout; its payout was sent at most
    once, and whole (PAYOUT_SENT is 0 or the payout).
+5. What institutions paid for a payment never exceeds what it sold: its receipts are at most its
+   sales, the refunds kept back at most its refunds (`kessai settle import` books at most the
+   expected amount, and each sale or refund once).
 A failure names the invariant and the row; nothing is repaired here (a correction is a new entry).
 """
 
@@ -32,7 +35,7 @@ FEE_KINDS = frozenset({EntryKind.FEE, EntryKind.TRANSFER_FEE, EntryKind.MONTHLY_
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    invariant: str  # balanced | payable | payments | statement
+    invariant: str  # balanced | payable | payments | statement | receipts
     subject: str  # "entry 12", "merchant 30001", "payment 7", "statement 3"
     detail: str
 
@@ -64,6 +67,7 @@ def check(session: Session, *, merchant_id: int | None = None) -> Report:
     report = Report()
     sums: dict[int, _Sums] = defaultdict(_Sums)
     per_payment: dict[int, int] = defaultdict(int)
+    by_kind: dict[tuple[int, EntryKind], int] = defaultdict(int)
     for entry in _entries(session, merchant_id):
         report.entries += 1
         report.failures += _balanced(entry)
@@ -71,7 +75,9 @@ def check(session: Session, *, merchant_id: int | None = None) -> Report:
             _add(sums[entry.merchant_id], entry)
         if entry.payment_id is not None:
             per_payment[entry.payment_id] += _sale_sign(entry) * entry.amount
+            by_kind[entry.payment_id, EntryKind(entry.kind)] += entry.amount
     report.failures += _payables(sums)
+    report.failures += _receipts(by_kind)
     report.failures += _payments(session, merchant_id, per_payment)
     report.failures += _statements(session, merchant_id)
     return report
@@ -143,6 +149,18 @@ def _payables(sums: dict[int, _Sums]) -> list[Failure]:
                     f" + adjustments {s.adjustments} − paid out {s.paid_out} = {expected}",
                 )
             )
+    return failures
+
+
+def _receipts(by_kind: dict[tuple[int, EntryKind], int]) -> list[Failure]:
+    failures = []
+    pairs = ((EntryKind.RECEIPT, EntryKind.SALE), (EntryKind.CLAWBACK, EntryKind.REFUND))
+    for payment_id in sorted({pid for pid, _ in by_kind}):
+        for paid, owed in pairs:
+            got, due = by_kind.get((payment_id, paid), 0), by_kind.get((payment_id, owed), 0)
+            if got > due:
+                detail = f"{paid.value} {got} yen exceeds its {owed.value}s, {due} yen"
+                failures.append(Failure("receipts", f"payment {payment_id}", detail))
     return failures
 
 

@@ -34,6 +34,7 @@ class EntryKind(StrEnum):
     PAYOUT = "payout"  # a statement's payout, due to the merchant on its payout date
     PAYOUT_SENT = "payout_sent"  # the payout left Kessai's bank (the bank file)
     RECEIPT = "receipt"  # an institution's remittance arrived in Kessai's bank (入金消込)
+    CLAWBACK = "clawback"  # an institution kept back a refund from its remittance (返金の相殺)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,4 +44,6 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_open", "merchant_id", "statement_id", "event_date"),
         Index("ix_ledger_entries_payment_id", "payment_id"),
         Index("ix_ledger_entries_statement_id", "statement_id"),
+        # An institution's day: its report's lines (sandbox) and what an import expects.
+        Index("ix_ledger_entries_day", "event_date", "payment_type"),
     )

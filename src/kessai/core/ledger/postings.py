@@ -10,6 +10,7 @@ REFUND of the same amount on the same accounts, and the ledger cannot drift from
   SALE     Dr merchant:M:receivable:T:I   Cr merchant:M:payable
   REFUND   Dr merchant:M:payable          Cr merchant:M:receivable:T:I
   RECEIPT  Dr kessai:bank                 Cr merchant:M:receivable:T:I   (reconciliation)
+  CLAWBACK Dr merchant:M:receivable:T:I   Cr kessai:bank                 (a refund kept back)
   ADJUSTMENT  Dr merchant:M:fees / Cr merchant:M:payable (or the other way)   (an operator's)
   PAYOUT_SENT Dr merchant:M:payout / Cr kessai:bank                        (the bank file)
 """
@@ -64,21 +65,51 @@ def record_institution_receipt(
     amount: int,
     received_on: date,
     now: datetime,
+    payment_id: int | None = None,
+    kept_back: bool = False,
 ) -> None:
     """An institution's remittance for `merchant_id`'s sales arrived in Kessai's bank (入金消込):
-    Dr kessai:bank / Cr the receivable. For the reconciliation issue; a remittance covering
-    several merchants is one call per merchant (the remittance detail lists their sales)."""
-    entry = Entry(
-        kind=EntryKind.RECEIPT,
-        debit=accounts.BANK,
-        credit=accounts.receivable(merchant_id, payment_type, institution),
-        amount=amount,
-        event_date=received_on,
+    Dr kessai:bank / Cr the receivable. With `kept_back`, the institution kept a refund back from
+    its remittance instead (CLAWBACK: Dr the receivable / Cr kessai:bank). `payment_id` names the
+    payment a settlement report line paid (`kessai settle import`); a remittance covering several
+    payments without a detail is one call per merchant and no payment."""
+    entry = institution_receipt(
         merchant_id=merchant_id,
         payment_type=payment_type,
         institution=institution,
+        amount=amount,
+        received_on=received_on,
+        payment_id=payment_id,
+        kept_back=kept_back,
     )
     post(session, [entry], now=now)
+
+
+def institution_receipt(
+    *,
+    merchant_id: int,
+    payment_type: str,
+    institution: str,
+    amount: int,
+    received_on: date,
+    payment_id: int | None = None,
+    kept_back: bool = False,
+) -> Entry:
+    """The entry `record_institution_receipt` posts, for a caller posting many at once (a
+    settlement report's lines: one INSERT per thousand, not per line)."""
+    receivable = accounts.receivable(merchant_id, payment_type, institution)
+    debit, credit = (receivable, accounts.BANK) if kept_back else (accounts.BANK, receivable)
+    return Entry(
+        kind=EntryKind.CLAWBACK if kept_back else EntryKind.RECEIPT,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        event_date=received_on,
+        merchant_id=merchant_id,
+        payment_id=payment_id,
+        payment_type=payment_type,
+        institution=institution,
+    )
 
 
 def record_adjustment(

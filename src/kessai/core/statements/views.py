@@ -111,3 +111,20 @@ def statement_dict(session: Session, statement: Statement) -> dict[str, Any]:
         "payout_amount": statement.payout_amount,
         "carried_forward": statement.carried_forward,
     }
+
+
+def payouts_sent(
+    session: Session, merchant_id: int, statement_ids: Collection[int]
+) -> dict[int, date]:
+    """Per statement of `merchant_id`, the day its payout left Kessai's bank (`kessai payouts
+    mark-paid`); a statement not paid out yet is absent."""
+    if not statement_ids:
+        return {}
+    rows = session.execute(
+        select(LedgerEntry.statement_id, LedgerEntry.event_date).where(
+            LedgerEntry.merchant_id == merchant_id,
+            LedgerEntry.statement_id.in_(list(statement_ids)),
+            LedgerEntry.kind == EntryKind.PAYOUT_SENT.value,
+        )
+    )
+    return {sid: on for sid, on in rows if sid is not None}

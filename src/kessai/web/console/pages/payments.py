@@ -1,6 +1,7 @@
 """Search, detail, card operations (one or many) and notice re-sends. With the statements
 permission, the list and the detail say which payout statement (支払明細) each payment's money was
-closed on and when it is paid (reconciliation by trading ID)."""
+closed on and when it is paid (reconciliation by trading ID); the detail also shows the
+institution's settlement line that paid Kessai for it and whether the payout has left the bank."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from kessai.core.console import operations
 from kessai.core.console.operations import ACTION_LABELS, CardAction
 from kessai.core.console.permissions import Permission
+from kessai.core.institution_reports.institutions import INSTITUTIONS
+from kessai.core.institution_reports.views import SettlementRef, settlements_of_payment
 from kessai.core.merchants.commands import KNOWN_METHODS
 from kessai.core.notifications import commands as notices
 from kessai.core.payments import queries
 from kessai.core.payments.labels import ALL_STATUSES, METHOD_NAMES
-from kessai.core.statements.views import StatementRef, statements_of_payments
+from kessai.core.statements.views import StatementRef, payouts_sent, statements_of_payments
 from kessai.kit.clock import JST
 from kessai.kit.errors import InvalidRequest, NotFound
 from kessai.web.console import forms
@@ -83,6 +86,8 @@ def detail(ctx: Ctx) -> Response:
     with ctx.core.sessions() as session:
         found = queries.get_detail(session, ctx.merchant.id, payment_id)
         closed_on = _statements(ctx, session, [payment_id]).get(payment_id, [])
+        sent = payouts_sent(session, ctx.merchant.id, [ref.statement_id for ref in closed_on])
+        settled = _settlements(ctx, session, payment_id)
     view = found.payment
     actions = operations.available(view.payment_type, view.status)
     return ctx.render(
@@ -94,7 +99,17 @@ def detail(ctx: Ctx) -> Response:
         action_key=secrets.token_urlsafe(24),
         resent=ctx.query.get("resent", ""),
         closed_on=closed_on,
+        sent=sent,
+        settled=settled,
+        institution_labels={name: i.label for name, i in INSTITUTIONS.items()},
     )
+
+
+def _settlements(ctx: Ctx, session: Session, payment_id: int) -> list[SettlementRef]:
+    """The institution's report lines that paid the payment; none shown without the permission."""
+    if not ctx.can(Permission.STATEMENTS):
+        return []
+    return settlements_of_payment(session, ctx.merchant.id, payment_id)
 
 
 def _statements(
