@@ -1,6 +1,6 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
-from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.cards.models import CardRefresh, StoredCard, VaultCard
 from kessai.core.console.models import (
     AuditEntry,
     BulkAction,
@@ -34,6 +34,7 @@ __all__ = [
     "Base",
     "BulkAction",
     "BulkRow",
+    "CardRefresh",
     "CarrierOpenId",
     "CertificateDownload",
     "ConsoleCertificate",
