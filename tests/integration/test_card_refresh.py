@@ -119,16 +119,14 @@ def test_unchanged_card_stays_as_it_was_and_the_history_says_so(
     card_id = store(refresh_server, shop, "4980000000001234")
     result = refresh(refresh_runtime, shop, card_id)
     assert result.outcome is RefreshOutcome.UNCHANGED
-    row, vault_row, number = vault_of(refresh_runtime, card_id)
+    row, _vault_row, number = vault_of(refresh_runtime, card_id)
     assert number.reveal() == "4980000000001234"
     assert (row.card_valid_term, row.refresh_result) == ("1230", "unchanged")
     [entry] = updater.history(refresh_runtime.core, ref(shop), card_id)
     assert (entry.outcome, entry.old_last4, entry.new_last4) == ("unchanged", "1234", "1234")
 
 
-def test_new_expiry_replaces_the_expiry_and_keeps_the_number(
-    refresh_runtime, refresh_server, shop
-):
+def test_new_expiry_replaces_the_expiry_and_keeps_the_number(refresh_runtime, refresh_server, shop):
     card_id = store(refresh_server, shop, "4980000000007101")
     result = refresh(refresh_runtime, shop, card_id)
     assert (result.outcome, result.valid_term_before, result.valid_term_after) == (
@@ -305,9 +303,7 @@ def test_cli_counts_each_outcome_and_json_lists_masked_cards_only(
     )
     report = json.loads(run.stdout)
     assert report["total"] == 5
-    assert {k: v for k, v in report["counts"].items() if v} == {
-        outcome: 1 for outcome in numbers.values()
-    }
+    assert {k: v for k, v in report["counts"].items() if v} == dict.fromkeys(numbers.values(), 1)
     by_outcome = {card["outcome"]: card for card in report["cards"]}
     assert by_outcome["new_number"]["masked_card_number_before"] == "************7206"
     assert by_outcome["new_number"]["masked_card_number_after"] == "************0206"

@@ -499,4 +499,3 @@ def history(core: Core, merchant: MerchantRef, customer_card_id: int) -> list[Re
             )
             for row in rows
         ]
-
