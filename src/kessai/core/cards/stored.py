@@ -252,6 +252,36 @@ def inquire(
         return [_view(row, vault[row.vault_card_id], now) for row in rows]
 
 
+def list_for_merchant(
+    core: Core, merchant: MerchantRef, *, limit: int
+) -> tuple[list[StoredCardView], int]:
+    """The merchant's live stored cards for the console, newest first (at most `limit`), and how
+    many there are."""
+    live = (StoredCard.merchant_id == merchant.id, StoredCard.deleted_at.is_(None))
+    with core.sessions() as session:
+        now = core.now_for(merchant)
+        total = session.scalar(select(func.count()).where(*live)) or 0
+        pairs = session.execute(
+            select(StoredCard, VaultCard)
+            .join(VaultCard, VaultCard.id == StoredCard.vault_card_id)
+            .where(*live)
+            .order_by(StoredCard.id.desc())
+            .limit(limit)
+        ).all()
+        return [_view(row, vault_row, now) for row, vault_row in pairs], int(total)
+
+
+def get_for_merchant(core: Core, merchant: MerchantRef, customer_card_id: int) -> StoredCardView:
+    """One live stored card of the merchant (another merchant's answers P022, as a missing one)."""
+    with core.sessions() as session:
+        row = session.get(StoredCard, customer_card_id)
+        if row is None or row.merchant_id != merchant.id or row.deleted_at is not None:
+            raise NotFound("P022")
+        vault_row = session.get(VaultCard, row.vault_card_id)
+        assert vault_row is not None
+        return _view(row, vault_row, core.now_for(merchant))
+
+
 # ---------------------------------------------------------------- card sources for 020
 
 
