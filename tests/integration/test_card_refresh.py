@@ -341,3 +341,66 @@ def test_history_rows_hold_no_card_number(refresh_runtime, refresh_server, shop)
         values = [str(getattr(row, c.key)) for c in CardRefresh.__table__.columns]
     assert not any(len(v) >= 12 and v.isdigit() for v in values)
     assert (row.trigger, row.status) == (Trigger.FILE.value, "answered")
+
+
+def test_monthly_schedule_is_off_by_default_and_asks_each_card_once_a_month(
+    refresh_runtime, refresh_server, shop, clock
+):
+    from datetime import timedelta
+
+    from kessai.core.cards.schedule import refresh_due, schedule_of, set_schedule
+    from kessai.kit.clock import JST
+
+    core = refresh_runtime.core
+    reissued = store(refresh_server, shop, "4980000000007101", customer="S1")
+    silent = store(refresh_server, shop, "4980000000007909", customer="S2")
+
+    def asked(card_id: int) -> int:
+        return len(updater.history(core, ref(shop), card_id))
+
+    refresh_due(core)
+    assert (schedule_of(core, shop.merchant_id), asked(reissued)) == (None, 0)  # off by default
+    with pytest.raises(InvalidRequest):
+        set_schedule(core, shop.merchant_id, 29)
+    assert set_schedule(core, shop.merchant_id, 1) == 1
+    refresh_due(core)
+    assert (asked(reissued), asked(silent)) == (1, 1)
+    assert vault_of(refresh_runtime, reissued)[0].card_valid_term == "1234"
+    refresh_due(core)
+    assert (asked(reissued), asked(silent)) == (1, 1)  # answered this month: not again
+
+    same_month = (clock.now() + timedelta(days=2)).astimezone(JST).month == clock.now().astimezone(
+        JST
+    ).month
+    clock.advance(timedelta(days=2))
+    refresh_due(core)
+    # No answer is asked again a day later; an answered card waits for next month.
+    assert (asked(reissued), asked(silent)) == ((1, 2) if same_month else (2, 2))
+
+    clock.advance(timedelta(days=31))
+    refresh_due(core)
+    assert asked(reissued) == (2 if same_month else 3)
+    set_schedule(core, shop.merchant_id, None)
+    clock.advance(timedelta(days=31))
+    before = asked(reissued)
+    refresh_due(core)
+    assert asked(reissued) == before  # off again
+
+
+def test_cli_schedule_shows_sets_and_turns_off(shop, home, database_url):
+    env = {**os.environ, "KESSAI_HOME": str(home), "KESSAI_DATABASE_URL": database_url}
+
+    def cards(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kessai", "cards", "schedule", str(shop.merchant_id), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert json.loads(cards("--json").stdout)["monthly_day"] is None
+    assert json.loads(cards("--day", "5", "--json").stdout)["monthly_day"] == 5
+    assert "from day 5 of each month" in cards().stdout
+    assert cards("--day", "29").returncode == 2  # click refuses it: 1-28
+    assert "off" in cards("--off").stdout

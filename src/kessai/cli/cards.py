@@ -65,3 +65,34 @@ def refresh(merchant_id: int, as_json: bool) -> None:
     click.echo(f"merchant {merchant_id}: {len(summary.results)} stored cards")
     for outcome, count in summary.counts.items():
         click.echo(f"{outcome:20} {count}")
+
+
+@cards.command()
+@click.argument("merchant_id", type=int)
+@click.option("--day", type=click.IntRange(1, 28), help="Refresh monthly from this day (1-28).")
+@click.option("--off", is_flag=True, help="Turn the monthly refresh off.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@guard
+def schedule(merchant_id: int, day: int | None, off: bool, as_json: bool) -> None:
+    """Show or set MERCHANT_ID's monthly 洗替 (off unless set): from --day of each month (Japan
+    time) the worker refreshes the merchant's stored cards not yet answered that month."""
+    from kessai.app import build_runtime
+    from kessai.core.cards.schedule import schedule_of, set_schedule
+
+    if day is not None and off:
+        fail("give --day or --off, not both")
+    runtime = build_runtime(load_settings())
+    try:
+        if day is not None or off:
+            current = set_schedule(runtime.core, merchant_id, None if off else day)
+        else:
+            current = schedule_of(runtime.core, merchant_id)
+    finally:
+        runtime.engine.dispose()
+    if as_json:
+        click.echo(json.dumps({"merchant_id": merchant_id, "monthly_day": current}))
+        return
+    click.echo(
+        f"merchant {merchant_id}: monthly 洗替 "
+        + ("off" if current is None else f"from day {current} of each month (Japan time)")
+    )

@@ -1,6 +1,6 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
-from kessai.core.cards.models import CardRefresh, StoredCard, VaultCard
+from kessai.core.cards.models import CardRefresh, CardRefreshSchedule, StoredCard, VaultCard
 from kessai.core.console.models import (
     AuditEntry,
     BulkAction,
@@ -35,6 +35,7 @@ __all__ = [
     "BulkAction",
     "BulkRow",
     "CardRefresh",
+    "CardRefreshSchedule",
     "CarrierOpenId",
     "CertificateDownload",
     "ConsoleCertificate",

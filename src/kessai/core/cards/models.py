@@ -89,3 +89,16 @@ class CardRefresh(Base):
         Index("ix_card_refreshes_card", "stored_card_id", "asked_at"),
         Index("ix_card_refreshes_merchant", "merchant_id", "asked_at"),
     )
+
+
+class CardRefreshSchedule(Base):
+    """A merchant's monthly 洗替 (off unless a row exists): from `day` of each month (Japan time)
+    the worker refreshes the merchant's cards not yet asked about that month."""
+
+    __tablename__ = "card_refresh_schedules"
+
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id"), primary_key=True, autoincrement=False
+    )
+    day: Mapped[int] = mapped_column(Integer)  # 1–28: every month has it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,6 +4,7 @@ The account updater (issue #15 part 2): each stored card keeps the last 洗替 a
 (`refresh_result`, `refreshed_at`) and, once its account is closed, `closed_at` (the card can no
 longer pay). `card_refreshes` is the stored card's history: one row per inquiry, written before the
 updater is asked and completed with its answer; masked facts only (last four digits, expiries).
+`card_refresh_schedules` holds the merchants that asked for a monthly 洗替 (none: off).
 
 Revision ID: 0019
 Revises: 0015 (0016–0018 come from other branches; the chain is set when they are merged)
@@ -60,9 +61,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_card_refreshes_card", "card_refreshes", ["stored_card_id", "asked_at"])
     op.create_index("ix_card_refreshes_merchant", "card_refreshes", ["merchant_id", "asked_at"])
+    op.create_table(
+        "card_refresh_schedules",
+        sa.Column("merchant_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["merchant_id"],
+            ["merchants.id"],
+            name=op.f("fk_card_refresh_schedules_merchant_id_merchants"),
+        ),
+        sa.PrimaryKeyConstraint("merchant_id", name=op.f("pk_card_refresh_schedules")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("card_refresh_schedules")
     op.drop_index("ix_card_refreshes_merchant", table_name="card_refreshes")
     op.drop_index("ix_card_refreshes_card", table_name="card_refreshes")
     op.drop_table("card_refreshes")
