@@ -404,3 +404,31 @@ def test_cli_schedule_shows_sets_and_turns_off(shop, home, database_url):
     assert "from day 5 of each month" in cards().stdout
     assert cards("--day", "29").returncode == 2  # click refuses it: 1-28
     assert "off" in cards("--off").stdout
+
+
+def test_a_run_skips_a_card_being_asked_about_and_refreshes_the_rest(
+    refresh_runtime, refresh_server, shop
+):
+    first, busy, last = (
+        store(refresh_server, shop, "4980000000007101", customer=f"R{n}") for n in range(3)
+    )
+
+    class Crashes:
+        name = "crash"
+
+        def inquire(self, *, idempotency_key: str, card: CardData) -> CardUpdateAnswer:
+            raise RuntimeError("the process died here")
+
+    core = replace(refresh_runtime.core, updater_for=lambda _m: Crashes())
+    with pytest.raises(RuntimeError):
+        updater.refresh_card(core, ref(shop), customer_id="R1", customer_card_id=busy)
+
+    summary = updater.refresh_merchant(refresh_runtime.core, ref(shop), chunk=2)
+    got = {r.customer_card_id: (r.outcome.value, r.response_code) for r in summary.results}
+    assert got == {
+        first: ("new_expiry", ""),
+        busy: ("skipped", "9005"),
+        last: ("new_expiry", ""),
+    }
+    assert vault_of(refresh_runtime, busy)[0].card_valid_term == "1230"
+    assert summary.counts["skipped"] == 1

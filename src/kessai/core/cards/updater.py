@@ -20,7 +20,8 @@ card is asked again on the next run, never guessed about. History and logs hold 
 digits and expiries only, never a number.
 
 `refresh_card` is the entry point for one card (file type 024 calls it per line); `refresh_merchant`
-runs it over all of a merchant's usable stored cards (`kessai cards refresh`).
+runs the same steps over all of a merchant's usable stored cards (`kessai cards refresh`, the
+console, the monthly schedule), a chunk of cards per transaction.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kessai.connectors.base import CardData, CardUpdate, CardUpdateAnswer
+from kessai.connectors.base import AccountUpdater, CardData, CardUpdate, CardUpdateAnswer
 from kessai.core.cards import stored
 from kessai.core.cards.models import CardRefresh, StoredCard, VaultCard
 from kessai.core.context import Core, MerchantRef
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 # An inquiry still `asking` after this long was cut off (a crash): the next refresh closes it.
 ASKING_TIMEOUT: Final = timedelta(minutes=5)
+# Cards per transaction in a run over a merchant's cards: two commits per chunk instead of per card.
+CHUNK: Final = 50
 MASK_PREFIX: Final = "*" * 12  # PAYGENT's masked_card_number: 12 stars and the last four digits
 
 
@@ -174,27 +177,37 @@ def _write_ahead(
     core: Core, merchant: MerchantRef, ref: tuple[str, int, str], trigger: Trigger
 ) -> _Asked | RefreshResult:
     """Transaction 1: lock the card, record the inquiry as `asking`, read the number."""
-    customer_id, customer_card_id, site_id = ref
     with core.sessions.begin() as session:
-        now = core.now_for(merchant)
-        row = stored.lock(
-            session,
-            merchant.id,
-            site_id=site_id,
-            customer_id=customer_id,
-            customer_card_id=customer_card_id,
-        )
-        vault_row = _vault_row(session, row)
-        if row.closed_at is not None:
-            return _result(row, vault_row, RefreshOutcome.CLOSED, row.card_valid_term, None)
-        _close_cut_off_inquiries(session, row.id, now)
-        refresh = _new_refresh(merchant, row, vault_row, trigger, now)
-        session.add(refresh)
-        session.flush()
-        card = CardData(core.vault.open(vault_row), row.card_valid_term)
-        return _Asked(
-            refresh.id, refresh.idempotency_key, card, row.id, vault_row.id, vault_row.fingerprint
-        )
+        return _write_ahead_in(session, core, merchant, ref, trigger)
+
+
+def _write_ahead_in(
+    session: Session,
+    core: Core,
+    merchant: MerchantRef,
+    ref: tuple[str, int, str],
+    trigger: Trigger,
+) -> _Asked | RefreshResult:
+    customer_id, customer_card_id, site_id = ref
+    now = core.now_for(merchant)
+    row = stored.lock(
+        session,
+        merchant.id,
+        site_id=site_id,
+        customer_id=customer_id,
+        customer_card_id=customer_card_id,
+    )
+    vault_row = _vault_row(session, row)
+    if row.closed_at is not None:
+        return _result(row, vault_row, RefreshOutcome.CLOSED, row.card_valid_term, None)
+    _close_cut_off_inquiries(session, row.id, now)
+    refresh = _new_refresh(merchant, row, vault_row, trigger, now)
+    session.add(refresh)
+    session.flush()
+    card = CardData(core.vault.open(vault_row), row.card_valid_term)
+    return _Asked(
+        refresh.id, refresh.idempotency_key, card, row.id, vault_row.id, vault_row.fingerprint
+    )
 
 
 def _close_cut_off_inquiries(session: Session, stored_card_id: int, now: datetime) -> None:
@@ -241,38 +254,45 @@ def _apply(
     answer: CardUpdateAnswer,
 ) -> RefreshResult:
     """Transaction 2: apply the answer to the card if it is still the card we asked about."""
-    customer_id, customer_card_id, site_id = ref
     with core.sessions.begin() as session:
-        now = core.now_for(merchant)
-        refresh = session.get(CardRefresh, asked.refresh_id, with_for_update=True)
-        assert refresh is not None
-        row = session.get(StoredCard, asked.stored_card_id, with_for_update=True)
-        assert row is not None
-        vault_row = _vault_row(session, row)
-        before = (MASK_PREFIX + vault_row.masked[-4:], row.card_valid_term)
-        outcome = _outcome(refresh, row, vault_row, asked, answer)
-        if outcome is not RefreshOutcome.SUPERSEDED:
-            _change_card(core, row, vault_row, answer, outcome, now)
-        _complete(refresh, vault_row, row, outcome, now)
-        log.info(
-            "card refresh answered",
-            extra={
-                "merchant_id": merchant.id,
-                "customer_card_id": row.id,
-                "outcome": outcome.value,
-            },
-        )
-        return RefreshResult(
-            customer_id=customer_id,
-            customer_card_id=customer_card_id,
-            site_id=site_id,
-            outcome=outcome,
-            masked_before=before[0],
-            masked_after=MASK_PREFIX + vault_row.masked[-4:],
-            valid_term_before=before[1],
-            valid_term_after=row.card_valid_term,
-            refresh_id=refresh.id,
-        )
+        return _apply_in(session, core, merchant, ref, asked, answer)
+
+
+def _apply_in(
+    session: Session,
+    core: Core,
+    merchant: MerchantRef,
+    ref: tuple[str, int, str],
+    asked: _Asked,
+    answer: CardUpdateAnswer,
+) -> RefreshResult:
+    customer_id, customer_card_id, site_id = ref
+    now = core.now_for(merchant)
+    refresh = session.get(CardRefresh, asked.refresh_id, with_for_update=True)
+    assert refresh is not None
+    row = session.get(StoredCard, asked.stored_card_id, with_for_update=True)
+    assert row is not None
+    vault_row = _vault_row(session, row)
+    before = (MASK_PREFIX + vault_row.masked[-4:], row.card_valid_term)
+    outcome = _outcome(refresh, row, vault_row, asked, answer)
+    if outcome is not RefreshOutcome.SUPERSEDED:
+        _change_card(core, row, vault_row, answer, outcome, now)
+    _complete(refresh, vault_row, row, outcome, now)
+    log.info(
+        "card refresh answered",
+        extra={"merchant_id": merchant.id, "customer_card_id": row.id, "outcome": outcome.value},
+    )
+    return RefreshResult(
+        customer_id=customer_id,
+        customer_card_id=customer_card_id,
+        site_id=site_id,
+        outcome=outcome,
+        masked_before=before[0],
+        masked_after=MASK_PREFIX + vault_row.masked[-4:],
+        valid_term_before=before[1],
+        valid_term_after=row.card_valid_term,
+        refresh_id=refresh.id,
+    )
 
 
 def _outcome(
@@ -391,18 +411,22 @@ def refresh_merchant(
     *,
     trigger: Trigger = Trigger.CLI,
     progress: Progress | None = None,
+    chunk: int = CHUNK,
 ) -> RefreshSummary:
-    """Refresh every usable stored card of the merchant (not deleted, not closed), one card at a
-    time, each in its own transactions: an interrupted run keeps what it applied. A card another
-    run is asking about, or one deleted meanwhile, is SKIPPED with its code; P007 stops the run
-    before anything is written."""
-    core.updater_for(merchant)
+    """Refresh every usable stored card of the merchant (not deleted, not closed), `chunk` cards
+    at a time: one transaction writes their inquiries ahead, the updater is asked about each
+    outside any transaction, one transaction applies the answers. An interrupted run keeps the
+    chunks it applied (a cut-off chunk's inquiries are closed as `unknown` by the next run). A card
+    another run is asking about, or one deleted meanwhile, is SKIPPED with its code; P007 stops
+    the run before anything is written."""
+    updater = core.updater_for(merchant)
     cards = _usable_cards(core, merchant.id)
     results: list[RefreshResult] = []
-    for done, (card_id, customer_id, site_id) in enumerate(cards, start=1):
-        results.append(_refresh_or_skip(core, merchant, card_id, customer_id, site_id, trigger))
+    for start in range(0, len(cards), chunk):
+        refs = [(c, i, s) for i, c, s in cards[start : start + chunk]]
+        results += _refresh_chunk(core, merchant, updater, refs, trigger)
         if progress is not None:
-            progress(done, len(cards))
+            progress(len(results), len(cards))
     counts = {outcome.value: 0 for outcome in RefreshOutcome}
     for result in results:
         counts[result.outcome.value] += 1
@@ -413,35 +437,52 @@ def refresh_merchant(
     return RefreshSummary(merchant.id, tuple(results), counts)
 
 
-def _refresh_or_skip(
+def _refresh_chunk(
     core: Core,
     merchant: MerchantRef,
-    card_id: int,
-    customer_id: str,
-    site_id: str,
+    updater: AccountUpdater,
+    refs: list[tuple[str, int, str]],
     trigger: Trigger,
-) -> RefreshResult:
-    try:
-        return refresh_card(
-            core,
-            merchant,
-            customer_id=customer_id,
-            customer_card_id=card_id,
-            site_id=site_id,
-            trigger=trigger,
-        )
-    except KessaiError as error:
-        return RefreshResult(
-            customer_id=customer_id,
-            customer_card_id=card_id,
-            site_id=site_id,
-            outcome=RefreshOutcome.SKIPPED,
-            masked_before="",
-            masked_after="",
-            valid_term_before="",
-            valid_term_after="",
-            response_code=error.code,
-        )
+) -> list[RefreshResult]:
+    """Write ahead for every card of `refs` (each in a savepoint: one refused card does not
+    stop the others), ask, then apply every answer."""
+    done: dict[int, RefreshResult] = {}
+    waiting: list[tuple[tuple[str, int, str], _Asked]] = []
+    with core.sessions.begin() as session:
+        for ref in refs:
+            try:
+                with session.begin_nested():
+                    asked = _write_ahead_in(session, core, merchant, ref, trigger)
+            except KessaiError as error:
+                done[ref[1]] = _skipped(ref, error.code)
+                continue
+            if isinstance(asked, RefreshResult):
+                done[ref[1]] = asked
+            else:
+                waiting.append((ref, asked))
+    answers = [
+        (ref, asked, updater.inquire(idempotency_key=asked.key, card=asked.card))
+        for ref, asked in waiting
+    ]
+    with core.sessions.begin() as session:
+        for ref, asked, answer in answers:
+            done[ref[1]] = _apply_in(session, core, merchant, ref, asked, answer)
+    return [done[ref[1]] for ref in refs]
+
+
+def _skipped(ref: tuple[str, int, str], code: str) -> RefreshResult:
+    customer_id, customer_card_id, site_id = ref
+    return RefreshResult(
+        customer_id=customer_id,
+        customer_card_id=customer_card_id,
+        site_id=site_id,
+        outcome=RefreshOutcome.SKIPPED,
+        masked_before="",
+        masked_after="",
+        valid_term_before="",
+        valid_term_after="",
+        response_code=code,
+    )
 
 
 def _usable_cards(core: Core, merchant_id: int) -> list[tuple[int, str, str]]:
