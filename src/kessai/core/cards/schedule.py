@@ -5,7 +5,7 @@ Japan time, by the worker: each pass refreshes at most `BATCH` of the merchant's
 have not been answered since the month began, so a large merchant is spread over passes and
 never holds up the worker's other jobs for long. A card answered this month (by any run: the
 schedule, the CLI, the console, a 024 file) waits for next month; one that got no answer
-(`unknown`) or changed while asked (`superseded`) is asked again a day later. Several
+(`unknown`), changed while asked (`superseded`) or was cut off is asked again a day later. Several
 workers may run it at once: `refresh_card` answers 9005 for a card another one is asking about.
 """
 
@@ -18,19 +18,19 @@ from typing import Final
 from sqlalchemy import exists, or_, select
 
 from kessai.core.cards.models import CardRefresh, CardRefreshSchedule, StoredCard
-from kessai.core.cards.updater import Trigger, refresh_card
+from kessai.core.cards.updater import RefreshOutcome, Trigger, refresh_cards
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.commands import get_merchant
 from kessai.core.merchants.models import Merchant
 from kessai.kit.clock import JST
-from kessai.kit.errors import InvalidRequest, KessaiError
+from kessai.kit.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 
 BATCH: Final = 200  # cards per worker pass, over all merchants
 DAYS: Final = range(1, 29)  # every month has days 1–28
 RETRY_AFTER: Final = timedelta(days=1)  # a card without an answer is asked again after this
-_NOT_ANSWERS: Final = ("unknown", "superseded")
+_NOT_ANSWERS: Final = ("", "unknown", "superseded")  # "": still asking (or cut off)
 
 
 def set_schedule(core: Core, merchant_id: int, day: int | None) -> int | None:
@@ -68,10 +68,15 @@ def refresh_due(core: Core, *, batch: int = BATCH) -> int:
         now = core.now_for(merchant).astimezone(JST)
         if now.day < day or done >= batch:
             continue
-        for card_id, customer_id, site_id in _due_cards(core, merchant, now, batch - done):
-            if not _refresh(core, merchant, card_id, customer_id, site_id):
-                break  # no updater serves this merchant (P007): try again next pass
-            done += 1
+        due = _due_cards(core, merchant, now, batch - done)
+        if not due:
+            continue
+        try:
+            results = refresh_cards(core, merchant, due, trigger=Trigger.SCHEDULE)
+        except InvalidRequest as error:  # P007: no updater serves the merchant (production)
+            log.info("scheduled card refresh not served", extra={"code": error.code})
+            continue
+        done += sum(1 for result in results if result.outcome is not RefreshOutcome.SKIPPED)
     return done
 
 
@@ -87,7 +92,7 @@ def _scheduled(core: Core) -> list[tuple[MerchantRef, int]]:
 
 def _due_cards(
     core: Core, merchant: MerchantRef, now: datetime, limit: int
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[str, int, str]]:
     """Usable cards not answered since the month began (Japan time) nor asked in the last day."""
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     not_due = exists().where(
@@ -109,26 +114,4 @@ def _due_cards(
             .order_by(StoredCard.id)
             .limit(limit)
         ).all()
-    return [(int(card_id), customer_id, site_id) for card_id, customer_id, site_id in rows]
-
-
-def _refresh(
-    core: Core, merchant: MerchantRef, card_id: int, customer_id: str, site_id: str
-) -> bool:
-    """Refresh one card; False when no updater serves the merchant (a production merchant)."""
-    try:
-        refresh_card(
-            core,
-            merchant,
-            customer_id=customer_id,
-            customer_card_id=card_id,
-            site_id=site_id,
-            trigger=Trigger.SCHEDULE,
-        )
-    except InvalidRequest as error:
-        if error.code == "P007":
-            return False
-        log.warning("scheduled card refresh refused", extra={"code": error.code})
-    except KessaiError as error:  # 9005: another worker is asking about it; gone meanwhile
-        log.info("scheduled card refresh skipped a card", extra={"code": error.code})
-    return True
+    return [(customer_id, int(card_id), site_id) for card_id, customer_id, site_id in rows]

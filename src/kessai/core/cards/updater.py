@@ -37,7 +37,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kessai.connectors.base import AccountUpdater, CardData, CardUpdate, CardUpdateAnswer
+from kessai.connectors.base import CardData, CardUpdate, CardUpdateAnswer
 from kessai.core.cards import stored
 from kessai.core.cards.models import CardRefresh, StoredCard, VaultCard
 from kessai.core.context import Core, MerchantRef
@@ -419,12 +419,12 @@ def refresh_merchant(
     chunks it applied (a cut-off chunk's inquiries are closed as `unknown` by the next run). A card
     another run is asking about, or one deleted meanwhile, is SKIPPED with its code; P007 stops
     the run before anything is written."""
-    updater = core.updater_for(merchant)
+    core.updater_for(merchant)
     cards = _usable_cards(core, merchant.id)
     results: list[RefreshResult] = []
     for start in range(0, len(cards), chunk):
         refs = [(c, i, s) for i, c, s in cards[start : start + chunk]]
-        results += _refresh_chunk(core, merchant, updater, refs, trigger)
+        results += refresh_cards(core, merchant, refs, trigger=trigger)
         if progress is not None:
             progress(len(results), len(cards))
     counts = {outcome.value: 0 for outcome in RefreshOutcome}
@@ -437,15 +437,18 @@ def refresh_merchant(
     return RefreshSummary(merchant.id, tuple(results), counts)
 
 
-def _refresh_chunk(
+def refresh_cards(
     core: Core,
     merchant: MerchantRef,
-    updater: AccountUpdater,
     refs: list[tuple[str, int, str]],
+    *,
     trigger: Trigger,
 ) -> list[RefreshResult]:
-    """Write ahead for every card of `refs` (each in a savepoint: one refused card does not
-    stop the others), ask, then apply every answer."""
+    """Refresh a few of the merchant's stored cards, named `(customer_id, customer_card_id,
+    site_id)`, in two transactions: write ahead for every card (each in a savepoint: a refused
+    card is SKIPPED with its code and does not stop the others), ask, then apply every answer.
+    P007 for a merchant no updater serves, before anything is written."""
+    updater = core.updater_for(merchant)
     done: dict[int, RefreshResult] = {}
     waiting: list[tuple[tuple[str, int, str], _Asked]] = []
     with core.sessions.begin() as session:
