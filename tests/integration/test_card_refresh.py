@@ -432,3 +432,30 @@ def test_a_run_skips_a_card_being_asked_about_and_refreshes_the_rest(
     }
     assert vault_of(refresh_runtime, busy)[0].card_valid_term == "1230"
     assert summary.counts["skipped"] == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        CardUpdateAnswer(CardUpdate.NEW_NUMBER, valid_term="1234", number=CardNumber("12ab")),
+        CardUpdateAnswer(CardUpdate.NEW_NUMBER, valid_term="1334", number=CardNumber("4" * 16)),
+        CardUpdateAnswer(CardUpdate.NEW_EXPIRY, valid_term="99"),
+    ],
+    ids=["bad-number", "bad-month", "bad-expiry"],
+)
+def test_an_unusable_answer_is_recorded_as_no_answer_and_changes_nothing(
+    refresh_runtime, refresh_server, shop, answer
+):
+    card_id = store(refresh_server, shop, "4980000000001234")
+
+    class Garbled:
+        name = "garbled"
+
+        def inquire(self, *, idempotency_key: str, card: CardData) -> CardUpdateAnswer:
+            return answer
+
+    core = replace(refresh_runtime.core, updater_for=lambda _m: Garbled())
+    result = updater.refresh_card(core, ref(shop), customer_id="C1", customer_card_id=card_id)
+    assert result.outcome is RefreshOutcome.UNKNOWN
+    row, _vault_row, number = vault_of(refresh_runtime, card_id)
+    assert (number.reveal(), row.card_valid_term) == ("4980000000001234", "1230")
