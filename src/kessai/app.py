@@ -28,10 +28,11 @@ from kessai.connectors.sandbox.cvs import SandboxCvs
 from kessai.connectors.sandbox.payeasy import SandboxPayEasy
 from kessai.connectors.sandbox.slip import SandboxSlipAgency
 from kessai.connectors.sandbox.threeds import SandboxThreeDSServer
+from kessai.connectors.sandbox.updater import SandboxAccountUpdater
 from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
-from kessai.core.cards.vault import Vault, store_card
+from kessai.core.cards.vault import Vault, reseal_card, store_card
 from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
@@ -74,6 +75,9 @@ class VaultService:
     def open(self, row: VaultCard) -> CardNumber:
         return self.vault.open(row)
 
+    def reseal(self, row: VaultCard, number: CardNumber) -> None:
+        reseal_card(row, self.vault, number)
+
 
 # A production merchant is never served by a simulated institution: a method whose institution
 # has no real connector answers P007 (この決済手段は契約されていません) before anything is written, as
@@ -92,6 +96,7 @@ SIMULATED_ONLY = (
     "virtual account bank (070)",
     "carriers (100-105)",
     "3-D Secure server (450, P063)",
+    "card account updater (洗替)",
 )
 
 
@@ -164,6 +169,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         threeds_for=_sandbox_only(
             timed(SandboxThreeDSServer(), "threeds_server"), THREEDS_NOT_CONNECTED
         ),
+        # A simulated updater would invent new numbers for real cards: sandbox merchants only.
+        updater_for=_sandbox_only(timed(SandboxAccountUpdater(), "card_updater"), NOT_CONNECTED),
     )
     metrics.watch(BacklogCollector(core))
     return Runtime(settings=settings, engine=engine, core=core, metrics=metrics)

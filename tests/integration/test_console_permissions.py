@@ -20,6 +20,7 @@ def concrete(path: str, payment_id: str, user_id: int) -> str:
     path = path.replace("{payment_id:int}", payment_id).replace("{user_id:int}", str(user_id))
     path = path.replace("{statement_id:int}", "1").replace("{reconciliation_id:int}", "1")
     path = path.replace("{job_id}", "0" * 32)
+    path = path.replace("{statement_id:int}", "1").replace("{card_id:int}", "1")
     return "/console" + re.sub(r"\{notice_id:int\}", "1", path)
 
 
@@ -38,10 +39,13 @@ def call(client, page, payment_id: str, user_id: int):
     return client.get(url)
 
 
-def test_the_card_processing_pages_are_the_four_operations():
+def test_the_card_processing_pages_are_the_operations_and_stored_cards():
     assert {page.path for page in CARD_PROCESSING} == {
         "/payments/bulk",
         "/payments/{payment_id:int}/action",
+        "/cards",
+        "/cards/refresh",
+        "/cards/{card_id:int}",
     }
 
 

@@ -60,8 +60,8 @@ def user() -> None:
     "--permissions",
     default="view",
     show_default=True,
-    help="General users: comma list of view, card, register, download, notify, users, statements,"
-    " reconcile.",
+    help="General users: comma list of view, card (also stored cards and 洗替), register, "
+    "download, notify, users, statements, reconcile.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @guard

@@ -312,6 +312,7 @@ def worker(interval: float, once: bool) -> None:
 
 def _register() -> None:
     from kessai.cli import (
+        cards,
         console,
         fees,
         keys,
@@ -327,6 +328,7 @@ def _register() -> None:
 
     main.add_command(merchants.merchant)
     main.add_command(keys.keys)
+    main.add_command(cards.cards)
     main.add_command(notices.notices)
     main.add_command(sandbox.sandbox)
     main.add_command(vaccount.va)

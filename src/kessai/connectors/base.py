@@ -93,6 +93,39 @@ class CardAcquirer(Protocol):
         ...
 
 
+class CardUpdate(StrEnum):
+    """What an account updater (洗替) says about a stored card."""
+
+    UNCHANGED = "unchanged"  # the card is as we hold it
+    NEW_EXPIRY = "new_expiry"  # reissued with the same number: `valid_term` is the new expiry
+    NEW_NUMBER = "new_number"  # replaced by another card: `number` (and `valid_term`) are the new
+    CLOSED = "closed"  # the account is closed: no new card, never charge it again
+    CONTACT_CARDHOLDER = "contact_cardholder"  # the issuer will not say; ask the cardholder
+    UNKNOWN = "unknown"  # no answer (timeout, network): nothing is known, ask again later
+
+
+@dataclass(frozen=True, slots=True)
+class CardUpdateAnswer:
+    """One answer of an account updater. `number` only with NEW_NUMBER; `valid_term` (MMYY) with
+    NEW_EXPIRY and NEW_NUMBER. `repr` never shows a number (`CardNumber` masks itself)."""
+
+    outcome: CardUpdate
+    valid_term: str = ""
+    number: CardNumber | None = None
+
+
+class AccountUpdater(Protocol):
+    """A card account updater service (洗替): the card companies' record of reissued, replaced and
+    closed cards. Asking moves no money and changes nothing at the card company, so a lost answer
+    (UNKNOWN) is simply asked again later; it is never guessed."""
+
+    name: str
+
+    def inquire(self, *, idempotency_key: str, card: CardData) -> CardUpdateAnswer:
+        """What became of `card` (number and expiry; never a security code)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class PayEasyNumbers:
     """What the buyer types at an ATM or in online banking (ペイジー)."""

@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from kessai.connectors.base import (
+    AccountUpdater,
     BankNet,
     CardAcquirer,
     CarrierBilling,
@@ -30,6 +31,10 @@ class CardVault(Protocol):
     def store(self, session: Session, number: CardNumber) -> VaultCard: ...
 
     def open(self, row: VaultCard) -> CardNumber: ...
+
+    def reseal(self, row: VaultCard, number: CardNumber) -> None:
+        """Replace the number `row` holds: a new data key, the old ciphertext overwritten."""
+        ...
 
 
 class _MerchantRow(Protocol):
@@ -72,6 +77,7 @@ class Core:
     carrier_for: Callable[[MerchantRef], CarrierBilling]
     slip_for: Callable[[MerchantRef], SlipAgency]
     threeds_for: Callable[[MerchantRef], ThreeDSServer]
+    updater_for: Callable[[MerchantRef], AccountUpdater]  # 洗替 (card account updater)
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

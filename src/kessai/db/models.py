@@ -1,6 +1,6 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
-from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.cards.models import CardRefresh, CardRefreshSchedule, StoredCard, VaultCard
 from kessai.core.console.models import (
     AuditEntry,
     BulkAction,
@@ -40,6 +40,8 @@ __all__ = [
     "Base",
     "BulkAction",
     "BulkRow",
+    "CardRefresh",
+    "CardRefreshSchedule",
     "CarrierOpenId",
     "CertificateDownload",
     "ConsoleCertificate",

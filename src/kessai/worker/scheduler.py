@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from kessai.config import Settings
+from kessai.core.cards import schedule as card_refresh
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
@@ -34,8 +35,9 @@ def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
 
 
 def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
-    """Expiries (and virtual-account closings), the reconciler, the notice purge and the 3-D
-    Secure timeouts: the jobs that are fine every 30 seconds."""
+    """Expiries (and virtual-account closings), the reconciler, the notice purge, the 3-D Secure
+    timeouts and the monthly 洗替 of merchants who asked for it (a batch of cards per pass): the
+    jobs that are fine every 30 seconds."""
     with core.sessions() as session:
         merchants = {m.id: MerchantRef.of(m) for m in session.scalars(select(Merchant))}
     return {
@@ -45,6 +47,7 @@ def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
         + carrier.reconcile_all(core, merchants),
         "purged": purge_old_notices(core, keep_days=settings.notice_retention_days),
         **run_threeds_jobs(core, settings),  # 3-D Secure timeouts and their term_url notices
+        "cards_refreshed": card_refresh.refresh_due(core),
     }
 
 

@@ -53,5 +53,52 @@ class StoredCard(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     valid_check_count: Mapped[int] = mapped_column(Integer, default=0)
+    # 洗替 (account updater, `updater.py`): the last answer, when it came, and since when the card is
+    # closed (unusable: 020 with it answers 2001/1G12 without reaching the acquirer).
+    refresh_result: Mapped[str] = mapped_column(String(24), default="")
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_stored_cards_customer", "merchant_id", "site_id", "customer_id"),)
+
+
+class CardRefresh(Base):
+    """One 洗替 inquiry about a stored card and its answer: the stored card's history.
+
+    Written as `asking` before the updater is called (write-ahead) and completed with the answer
+    in the transaction that applies it. Only masked facts are kept: last four digits and expiries,
+    never a card number."""
+
+    __tablename__ = "card_refreshes"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    stored_card_id: Mapped[int] = mapped_column(ForeignKey("stored_cards.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(40), unique=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # cli, file, console, schedule
+    status: Mapped[str] = mapped_column(String(16))  # asking → answered
+    outcome: Mapped[str] = mapped_column(String(24), default="")  # a `RefreshOutcome` value
+    old_last4: Mapped[str] = mapped_column(String(4))
+    new_last4: Mapped[str] = mapped_column(String(4), default="")
+    old_valid_term: Mapped[str] = mapped_column(String(4))
+    new_valid_term: Mapped[str] = mapped_column(String(4), default="")
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_card_refreshes_card", "stored_card_id", "asked_at"),
+        Index("ix_card_refreshes_merchant", "merchant_id", "asked_at"),
+    )
+
+
+class CardRefreshSchedule(Base):
+    """A merchant's monthly 洗替 (off unless a row exists): from `day` of each month (Japan time)
+    the worker refreshes the merchant's cards not yet asked about that month."""
+
+    __tablename__ = "card_refresh_schedules"
+
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id"), primary_key=True, autoincrement=False
+    )
+    day: Mapped[int] = mapped_column(Integer)  # 1–28: every month has it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

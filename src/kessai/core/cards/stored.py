@@ -18,9 +18,13 @@ from kessai.core.payments.card.commands import AuthorizeRequest
 from kessai.core.payments.card.states import CardOperation
 from kessai.core.payments.views import OperationResult
 from kessai.kit.clock import JST, as_utc
-from kessai.kit.errors import InvalidRequest, NotFound
+from kessai.kit.errors import Declined, InvalidRequest, NotFound
 
 MAX_CARDS_PER_CUSTOMER = 10
+# A card 洗替 found closed answers what its issuer would (2001, CAFIS 1G12 取扱不可（カード使用不可）),
+# without the acquirer being asked: merchants already handle it as "ask for another card".
+CLOSED_CARD_CODE = "2001"
+CLOSED_CARD_DETAIL = "1G12"
 # Validity checks are the usual 1-yen authorisation (1円オーソリ); the payment (22) cannot be captured.
 VALIDITY_CHECK_AMOUNT = 1
 
@@ -40,6 +44,9 @@ class StoredCardView:
     valid_check_date: datetime | None
     issur_name: str
     expired: bool
+    closed: bool = False  # 洗替 said the account is closed: it cannot pay any more
+    refresh_result: str = ""  # the last 洗替 answer (`updater.RefreshOutcome`), "" never asked
+    refreshed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +173,7 @@ def _new_row(
         last_used_at=now,
         created_at=now,
         valid_check_count=0,
+        refresh_result="",
     )
 
 
@@ -244,15 +252,48 @@ def inquire(
         return [_view(row, vault[row.vault_card_id], now) for row in rows]
 
 
+def list_for_merchant(
+    core: Core, merchant: MerchantRef, *, limit: int
+) -> tuple[list[StoredCardView], int]:
+    """The merchant's live stored cards for the console, newest first (at most `limit`), and how
+    many there are."""
+    live = (StoredCard.merchant_id == merchant.id, StoredCard.deleted_at.is_(None))
+    with core.sessions() as session:
+        now = core.now_for(merchant)
+        total = session.scalar(select(func.count()).where(*live)) or 0
+        pairs = session.execute(
+            select(StoredCard, VaultCard)
+            .join(VaultCard, VaultCard.id == StoredCard.vault_card_id)
+            .where(*live)
+            .order_by(StoredCard.id.desc())
+            .limit(limit)
+        ).all()
+        return [_view(row, vault_row, now) for row, vault_row in pairs], int(total)
+
+
+def get_for_merchant(core: Core, merchant: MerchantRef, customer_card_id: int) -> StoredCardView:
+    """One live stored card of the merchant (another merchant's answers P022, as a missing one)."""
+    with core.sessions() as session:
+        row = session.get(StoredCard, customer_card_id)
+        if row is None or row.merchant_id != merchant.id or row.deleted_at is not None:
+            raise NotFound("P022")
+        vault_row = session.get(VaultCard, row.vault_card_id)
+        assert vault_row is not None
+        return _view(row, vault_row, core.now_for(merchant))
+
+
 # ---------------------------------------------------------------- card sources for 020
 
 
 def stored_card_source(
     core: Core, merchant: MerchantRef, *, customer_id: str, customer_card_id: int, site_id: str
 ) -> tuple[int, str]:
-    """The vault row and expiry of a stored card used for a payment (stock_card_mode=1)."""
+    """The vault row and expiry of a stored card used for a payment (stock_card_mode=1); a card
+    洗替 found closed is refused here (2001/1G12), before any payment or acquirer call."""
     with core.sessions.begin() as session:
         row = _get(session, merchant.id, site_id, customer_id, customer_card_id, "P025")
+        if row.closed_at is not None:
+            raise Declined(CLOSED_CARD_CODE, detail=CLOSED_CARD_DETAIL)
         row.last_used_at = core.clock.now()
         return row.vault_card_id, row.card_valid_term
 
@@ -271,6 +312,18 @@ def ref_trading_source(
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def lock(
+    session: Session, merchant_id: int, *, site_id: str, customer_id: str, customer_card_id: int
+) -> StoredCard:
+    """A live stored card of the merchant, locked for an update (P022 if there is none)."""
+    return _get(session, merchant_id, site_id, customer_id, customer_card_id, "P022")
+
+
+def view(row: StoredCard, vault_row: VaultCard, now: datetime) -> StoredCardView:
+    """The stored card as 027 and the console show it."""
+    return _view(row, vault_row, now)
 
 
 def _live(session: Session, merchant_id: int, site_id: str, customer_id: str) -> list[StoredCard]:
@@ -342,6 +395,9 @@ def _view(row: StoredCard, vault_row: VaultCard, now: datetime) -> StoredCardVie
         valid_check_date=row.valid_check_date,
         issur_name=row.issur_name,
         expired=_expired(row.card_valid_term, now),
+        closed=row.closed_at is not None,
+        refresh_result=row.refresh_result,
+        refreshed_at=as_utc(row.refreshed_at) if row.refreshed_at else None,
     )
 
 

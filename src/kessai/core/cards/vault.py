@@ -146,6 +146,20 @@ def store_card(session: Session, vault: Vault, number: CardNumber, now: datetime
     return row
 
 
+def reseal_card(row: VaultCard, vault: Vault, number: CardNumber) -> None:
+    """Make `row` hold `number` instead of its card (洗替's new number), sealed under a new data key
+    and the active master key. Every field is overwritten, so the row keeps nothing of the old
+    number: not its ciphertext, data key, fingerprint, mask or brand."""
+    sealed = vault.seal(number)
+    row.key_id = sealed.key_id
+    row.wrapped_key = sealed.wrapped_key
+    row.nonce = sealed.nonce
+    row.ciphertext = sealed.ciphertext
+    row.fingerprint = sealed.fingerprint
+    row.masked = sealed.masked
+    row.brand = sealed.brand
+
+
 def _wrap(master_secret: bytes, key_id: str, data_key: bytes) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
     wrapped = AESGCM(master_secret).encrypt(nonce, data_key, _wrap_aad(key_id))

@@ -258,8 +258,8 @@ def pay_by_card(
 
 
 def stored_cards(core: Core, shown: LinkPage) -> list[stored.StoredCardView]:
-    """The request's customer's stored cards that can still pay (none unless stock_card_mode is
-    1 or 2 with a customer_id), most recently used first."""
+    """The request's customer's stored cards that can still pay (not expired, not closed by 洗替;
+    none unless stock_card_mode is 1 or 2 with a customer_id), most recently used first."""
     if not _stores_cards(shown):
         return []
     try:
@@ -272,7 +272,7 @@ def stored_cards(core: Core, shown: LinkPage) -> list[stored.StoredCardView]:
         )
     except NotFound:
         return []
-    return [card for card in cards if not card.expired]
+    return [card for card in cards if not card.expired and not card.closed]
 
 
 def pay_with_stored_card(

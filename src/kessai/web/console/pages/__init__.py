@@ -5,6 +5,7 @@ from __future__ import annotations
 from kessai.core.console.permissions import Permission
 from kessai.web.console.pages import (
     audit_log,
+    cards,
     dashboard,
     export,
     logo,
@@ -38,6 +39,9 @@ PAGES: tuple[Page, ...] = (
         "notice_resend",
         POST,
     ),
+    Page("/cards", cards.list_cards, P.CARD, "stored_cards"),
+    Page("/cards/refresh", cards.refresh, P.CARD, "card_refresh", POST),
+    Page("/cards/{card_id:int}", cards.detail, P.CARD, "stored_card"),
     Page("/statements", statements.list_statements, P.STATEMENTS, "statements"),
     Page("/statements/{statement_id:int}", statements.detail, P.STATEMENTS, "statement"),
     Page(
@@ -91,5 +95,6 @@ PAGES: tuple[Page, ...] = (
     Page("/audit.csv", audit_log.download, P.USERS, "audit_download"),
 )
 
-# Every page that changes a payment (the permission tests call each of them directly).
+# Every page of card processing: the payment operations, stored cards and 洗替 (the permission
+# tests call each of them directly).
 CARD_PROCESSING = tuple(page for page in PAGES if page.permission is P.CARD)
