@@ -1,6 +1,7 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
 from kessai.core.cards.models import StoredCard, VaultCard
+from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.console.models import (
     AuditEntry,
     BulkAction,
@@ -29,6 +30,8 @@ from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
 __all__ = [
+    "PaymentFile",
+    "PaymentFileLine",
     "AuditEntry",
     "BankNetRequest",
     "Base",
