@@ -60,6 +60,7 @@ class PaymentFileLine(Base):
     response_code: Mapped[str] = mapped_column(String(8), default="")
     response_detail: Mapped[str] = mapped_column(String(256), default="")
     payment_id: Mapped[str] = mapped_column(String(18), default="")
+    customer_card_id: Mapped[str] = mapped_column(String(18), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("response_code", sa.String(length=8), nullable=False),
         sa.Column("response_detail", sa.String(length=256), nullable=False),
         sa.Column("payment_id", sa.String(length=18), nullable=False),
+        sa.Column("customer_card_id", sa.String(length=18), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("file_id", "line_no", name="uq_payment_file_lines_line"),
     )
