@@ -55,6 +55,7 @@ from kessai.web.disconnect import LogClientDisconnect
 from kessai.web.link.face import LinkPagesFace
 from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
 from kessai.web.module.endpoint import TelegramFace
+from kessai.web.module.files import ModuleFileLines
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
 
@@ -164,6 +165,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         threeds_for=_sandbox_only(
             timed(SandboxThreeDSServer(), "threeds_server"), THREEDS_NOT_CONNECTED
         ),
+        # A file's lines are checked and run by their telegrams' own codec and handlers.
+        file_lines=ModuleFileLines(),
     )
     metrics.watch(BacklogCollector(core))
     return Runtime(settings=settings, engine=engine, core=core, metrics=metrics)

@@ -1,7 +1,6 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
 from kessai.core.cards.models import StoredCard, VaultCard
-from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.console.models import (
     AuditEntry,
     BulkAction,
@@ -11,6 +10,7 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
@@ -30,8 +30,6 @@ from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
 
 __all__ = [
-    "PaymentFile",
-    "PaymentFileLine",
     "AuditEntry",
     "BankNetRequest",
     "Base",
@@ -53,6 +51,8 @@ __all__ = [
     "NoticeReadCursor",
     "Payment",
     "PaymentEvent",
+    "PaymentFile",
+    "PaymentFileLine",
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",

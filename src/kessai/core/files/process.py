@@ -224,7 +224,9 @@ def recover_stale(core: Core) -> int:
             .execution_options(synchronize_session=False)
         )
     for file_id in files:
-        log.warning("file %s: a line was cut off mid-call; recorded as 9105, not run again", file_id)
+        log.warning(
+            "file %s: a line was cut off mid-call; recorded as 9105, not run again", file_id
+        )
         finish_if_complete(core, file_id)
     return int(getattr(requeued, "rowcount", 0) or 0) + len(files)
 
@@ -240,9 +242,7 @@ def finish_if_complete(core: Core, file_id: int) -> bool:
         file.done_lines, file.error_lines = line_counts(session, file_id)
         file.status, file.finished_at = "done", now
         record_file_notice(session, file.merchant_id, file.id, notice_fields(file, now), now)
-    log.info(
-        "file %s done: lines=%d errors=%d", file.receipt_id, file.done_lines, file.error_lines
-    )
+    log.info("file %s done: lines=%d errors=%d", file.receipt_id, file.done_lines, file.error_lines)
     return True
 
 

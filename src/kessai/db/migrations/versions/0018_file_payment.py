@@ -69,8 +69,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM notice_attempts WHERE notice_id IN "
-               "(SELECT id FROM notices WHERE kind = 'file')")
+    op.execute(
+        "DELETE FROM notice_attempts WHERE notice_id IN "
+        "(SELECT id FROM notices WHERE kind = 'file')"
+    )
     op.execute("DELETE FROM notices WHERE kind = 'file'")
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.alter_column("payment_id", existing_type=_BIG_ID, nullable=False)
