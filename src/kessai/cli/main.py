@@ -314,6 +314,7 @@ def _register() -> None:
     from kessai.cli import (
         console,
         fees,
+        files,
         keys,
         ledger,
         merchants,
@@ -335,6 +336,7 @@ def _register() -> None:
     main.add_command(fees.fees)
     main.add_command(settle.settle)
     main.add_command(ledger.ledger)
+    main.add_command(files.files)
 
 
 _register()

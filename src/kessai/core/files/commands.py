@@ -233,14 +233,14 @@ def _view(session: Session, file: PaymentFile) -> FileView:
 
 
 def line_counts(session: Session, file_id: int) -> tuple[int, int]:
-    """Lines with an outcome (run or cancelled), and how many of them are errors."""
+    """Lines run to an outcome, and how many of them answered an error (cancelled lines, never
+    run, are in neither)."""
     row = session.execute(
         select(
             func.count(PaymentFileLine.id),
             func.count(PaymentFileLine.id).filter(PaymentFileLine.result != "0"),
         ).where(
-            PaymentFileLine.file_id == file_id,
-            PaymentFileLine.status.in_(("done", "cancelled")),
+            PaymentFileLine.file_id == file_id, PaymentFileLine.status == "done"
         )
     ).one()
     return int(row[0]), int(row[1])

@@ -24,7 +24,8 @@ class FileRefused(KessaiError):
     code = "9101"
 
     def __init__(self, line_no: int, reason: str) -> None:
-        super().__init__(detail=f"{line_no}行目: {reason}")
+        where = f"{line_no}行目: {reason}"
+        super().__init__(message=f"ファイルの形式が不正です。{where}", detail=where)
         self.line_no = line_no
         self.reason = reason
 
