@@ -91,7 +91,7 @@ def line_statuses(runtime: Runtime, receipt_id: str) -> dict[int, str]:
             .join(PaymentFile, PaymentFile.id == PaymentFileLine.file_id)
             .where(PaymentFile.receipt_id == receipt_id)
         )
-        return {line_no: status for line_no, status in rows}
+        return {int(line_no): str(status) for line_no, status in rows}
 
 
 def test_kill_9_mid_file_then_restart_runs_every_line_exactly_once(
@@ -121,7 +121,9 @@ def test_kill_9_mid_file_then_restart_runs_every_line_exactly_once(
     assert codes.count("") == LINES - 1
     with crash_runtime.core.sessions() as session:
         trading_ids = list(
-            session.scalars(select(Payment.trading_id).where(Payment.merchant_id == shop.merchant_id))
+            session.scalars(
+                select(Payment.trading_id).where(Payment.merchant_id == shop.merchant_id)
+            )
         )
     assert sorted(trading_ids) == sorted(set(trading_ids))  # one payment per line at most
     assert len(trading_ids) == LINES

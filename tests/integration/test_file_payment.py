@@ -50,11 +50,14 @@ def status_of(runtime: Runtime, payment_id: str) -> str:
 
 def file_count(runtime: Runtime, merchant: NewMerchant) -> int:
     with runtime.core.sessions() as session:
-        return session.scalar(
-            select(func.count(PaymentFile.id)).where(
-                PaymentFile.merchant_id == merchant.merchant_id
+        return (
+            session.scalar(
+                select(func.count(PaymentFile.id)).where(
+                    PaymentFile.merchant_id == merchant.merchant_id
+                )
             )
-        ) or 0
+            or 0
+        )
 
 
 def auth_file(*rows: tuple[str, int, str]) -> str:
@@ -88,7 +91,10 @@ class TestAuthorisationFile:
         data = "trading_id,payment_amount,card_number,card_valid_term,sales_mode\r\nS1,500,"
         receipt_id = accepted(server, merchant, "020", data + OK + ",1230,1\r\n")
         run_files(runtime)
-        assert status_of(runtime, fetch_result(server, merchant, receipt_id).line(2)["payment_id"]) == "40"
+        assert (
+            status_of(runtime, fetch_result(server, merchant, receipt_id).line(2)["payment_id"])
+            == "40"
+        )
 
     def test_utf8_file_with_a_bom_is_read(self, server, merchant, runtime):
         data = "\ufeff" + auth_file(("U1", 700, OK))
@@ -130,7 +136,7 @@ class TestFollowUpFiles:
     ):
         authorised_only = authorised(server, merchant, "V1")
         captured = authorised(server, merchant, "V2", sales_mode="1")
-        data = f"trading_id\r\nV1\r\nV2\r\n"
+        data = "trading_id\r\nV1\r\nV2\r\n"
         receipt_id = accepted(server, merchant, "022", data)
         run_files(runtime)
         assert [r[1] for r in fetch_result(server, merchant, receipt_id).data] == ["0", "0"]
@@ -178,7 +184,9 @@ class TestStoredCardFiles:
         with runtime.core.sessions() as session:
             assert session.get_one(StoredCard, int(card_id)).deleted_at is not None
 
-    def test_card_refresh_files_are_refused_until_the_updater_lands(self, server, merchant, runtime):
+    def test_card_refresh_files_are_refused_until_the_updater_lands(
+        self, server, merchant, runtime
+    ):
         reply = submit(server, merchant, "024", "customer_id,customer_card_id\r\nA,1\r\n")
         assert (reply.result, reply.code) == ("1", "9102")
         assert file_count(runtime, merchant) == 0
@@ -335,3 +343,30 @@ def test_file_telegrams_take_up_to_10_mb_and_no_more(server, merchant, runtime):
     too_big = submit(server, merchant, "021", "payment_id\r\n" + "1\r\n" * (4 * 1024 * 1024))
     assert (too_big.result, too_big.code) == ("1", "P009")
     assert file_count(runtime, merchant) == 1
+
+
+def test_the_sdk_submits_a_file_and_reads_its_result(server, merchant, runtime):
+    from kessai.client import KessaiClient
+
+    data = auth_file(("SDK1", 100, OK), ("SDK2", 100, DECLINED)).encode("cp932")
+    with KessaiClient(
+        server,
+        merchant_id=merchant.merchant_id,
+        connect_id=merchant.connect_id,
+        connect_password=merchant.connect_password,
+    ) as paygent:
+        receipt = paygent.submit_file(file_type="020", data=data, duplicate_check=True)
+        assert receipt.ok and receipt.file_receipt_id
+        assert (
+            paygent.submit_file(file_type="020", data=data, duplicate_check=True).response_code
+            == "9106"
+        )
+        assert paygent.file_result(file_receipt_id=receipt.file_receipt_id).running
+        run_files(runtime)
+        result = paygent.file_result(file_receipt_id=receipt.file_receipt_id)
+        bad = paygent.submit_file(file_type="020", data=b"colour\r\n1\r\n")
+    assert result.ok and [line.line_no for line in result.lines] == [2, 3]
+    first, second = result.lines
+    assert first.ok and first.trading_id == "SDK1" and status_of(runtime, first.payment_id) == "20"
+    assert (second.result, second.response_code, second.response_detail) == ("1", "2002", "1C01")
+    assert (bad.result, bad.response_code) == ("1", "9101") and "colour" in bad.response_detail

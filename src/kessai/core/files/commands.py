@@ -239,8 +239,6 @@ def line_counts(session: Session, file_id: int) -> tuple[int, int]:
         select(
             func.count(PaymentFileLine.id),
             func.count(PaymentFileLine.id).filter(PaymentFileLine.result != "0"),
-        ).where(
-            PaymentFileLine.file_id == file_id, PaymentFileLine.status == "done"
-        )
+        ).where(PaymentFileLine.file_id == file_id, PaymentFileLine.status == "done")
     ).one()
     return int(row[0]), int(row[1])
