@@ -133,19 +133,23 @@ def _new_receipt_id(session: Session) -> str:
 def _store_lines(
     core: Core, session: Session, file_id: int, rows: list[FileRow], now: datetime
 ) -> None:
-    """Insert the lines; a card number goes into the vault and only its vault id is kept."""
-    values: list[dict[str, object]] = []
-    for row in rows:
-        fields = dict(row.fields)
-        number = fields.pop("card_number", None)
-        vault_id = None
-        if number:
-            sealed = core.vault.store(session, CardNumber(number))
-            session.flush()
-            vault_id = sealed.id
-        values.append(_line_values(file_id, row.line_no, fields, vault_id, now))
-    for start in range(0, len(values), 1000):
-        session.execute(insert(PaymentFileLine), values[start : start + 1000])
+    """Insert the lines, a thousand at a time; a card number goes into the vault and only its
+    vault id is kept with the line."""
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        fields = [dict(row.fields) for row in batch]
+        sealed = [
+            core.vault.store(session, CardNumber(number))
+            if (number := f.pop("card_number", None))
+            else None
+            for f in fields
+        ]
+        session.flush()  # the vault rows get their ids
+        values = [
+            _line_values(file_id, row.line_no, f, card.id if card is not None else None, now)
+            for row, f, card in zip(batch, fields, sealed, strict=True)
+        ]
+        session.execute(insert(PaymentFileLine), values)
 
 
 def _line_values(
