@@ -370,3 +370,20 @@ def test_the_sdk_submits_a_file_and_reads_its_result(server, merchant, runtime):
     assert first.ok and first.trading_id == "SDK1" and status_of(runtime, first.payment_id) == "20"
     assert (second.result, second.response_code, second.response_detail) == ("1", "2002", "1C01")
     assert (bad.result, bad.response_code) == ("1", "9101") and "colour" in bad.response_detail
+
+
+def test_a_file_whose_worker_died_before_closing_it_is_closed_by_the_next_pass(
+    server, merchant, runtime
+):
+    receipt_id = accepted(server, merchant, "020", auth_file(("Z1", 100, OK)))
+    chunk = process.claim_chunk(runtime.core)
+    assert chunk is not None
+    process.run_chunk(runtime.core, chunk)  # …and the worker dies before finish_if_complete
+    assert files.show(runtime.core, None, receipt_id).status == "running"
+    process.run_due(runtime.core)
+    assert files.show(runtime.core, None, receipt_id).status == "done"
+    with runtime.core.sessions() as session:
+        kinds = session.scalars(
+            select(Notice.kind).where(Notice.merchant_id == merchant.merchant_id)
+        )
+        assert sorted(kinds) == ["file", "payment"]

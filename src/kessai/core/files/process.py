@@ -227,8 +227,28 @@ def recover_stale(core: Core) -> int:
         log.warning(
             "file %s: a line was cut off mid-call; recorded as 9105, not run again", file_id
         )
+    for file_id in {*files, *_finished_but_open(core)}:
         finish_if_complete(core, file_id)
     return int(getattr(requeued, "rowcount", 0) or 0) + len(files)
+
+
+def _finished_but_open(core: Core) -> list[int]:
+    """Open files with no unfinished line: a worker died between a file's last line and closing
+    it (finish_if_complete), so nobody else would."""
+    unfinished = (
+        select(PaymentFileLine.id)
+        .where(
+            PaymentFileLine.file_id == PaymentFile.id,
+            PaymentFileLine.status.in_(UNFINISHED_LINES),
+        )
+        .exists()
+    )
+    with core.sessions() as session:
+        return list(
+            session.scalars(
+                select(PaymentFile.id).where(PaymentFile.status.in_(OPEN_STATUSES), ~unfinished)
+            )
+        )
 
 
 def finish_if_complete(core: Core, file_id: int) -> bool:
