@@ -8,9 +8,11 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import func, select
 
 from kessai.app import Runtime
+from kessai.client import NoticeVerificationError, is_file_notice, verify_file_notice
 from kessai.core.cards.models import StoredCard
 from kessai.core.files import commands as files
 from kessai.core.files import process
@@ -290,6 +292,11 @@ def test_file_notice_is_pushed_with_its_hc_when_the_file_is_done(server, runtime
         + merchant.notification_hash_key
     )
     assert fields["hc"] == hashlib.sha256(material.encode()).hexdigest()
+    assert is_file_notice(pushes[0].raw)
+    verified = verify_file_notice(pushes[0].raw, hash_key=merchant.notification_hash_key)
+    assert (verified.file_receipt_id, verified.event_id) == (receipt_id, "file.process.done")
+    with pytest.raises(NoticeVerificationError):
+        verify_file_notice(pushes[0].raw, hash_key="another key")
     with runtime.core.sessions() as session:
         notice = session.scalars(
             select(Notice).where(Notice.merchant_id == merchant.merchant_id, Notice.kind == "file")

@@ -27,9 +27,13 @@ from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError
 from kessai.client._link import LinkPage, SignedLink, link_hash, link_hmac, signed_link
 from kessai.client._notices import (
     NOTICE_ACK,
+    FileNotice,
     Notice,
     NoticeVerificationError,
+    file_notice_hash,
+    is_file_notice,
     notice_hash,
+    verify_file_notice,
     verify_notice,
 )
 from kessai.client._results import (
@@ -62,6 +66,7 @@ __all__ = [
     "CardResult",
     "CarrierRedirect",
     "CorrectionResult",
+    "FileNotice",
     "FileReceipt",
     "FileResult",
     "FileResultLine",
@@ -85,12 +90,15 @@ __all__ = [
     "TimeoutError",
     "TransportError",
     "VirtualAccountResult",
+    "file_notice_hash",
+    "is_file_notice",
     "link_hash",
     "link_hmac",
     "notice_hash",
     "notices",
     "signed_link",
     "threeds_result_hash",
+    "verify_file_notice",
     "verify_notice",
     "verify_threeds_result",
 ]
