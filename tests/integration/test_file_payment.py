@@ -394,3 +394,21 @@ def test_a_file_whose_worker_died_before_closing_it_is_closed_by_the_next_pass(
             select(Notice.kind).where(Notice.merchant_id == merchant.merchant_id)
         )
         assert sorted(kinds) == ["file", "payment"]
+
+
+def test_the_workers_file_thread_runs_a_file_as_it_comes(server, merchant, runtime):
+    import time
+
+    from kessai.worker.scheduler import Scheduler
+
+    scheduler = Scheduler(runtime.core, runtime.settings, interval=3600)
+    scheduler.start()
+    try:
+        receipt_id = accepted(server, merchant, "020", auth_file(("W1", 100, OK)))
+        deadline = time.monotonic() + 20
+        while files.show(runtime.core, None, receipt_id).status != "done":
+            assert time.monotonic() < deadline, "the file thread never ran the file"
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+    assert fetch_result(server, merchant, receipt_id).line(2)["result"] == "0"
