@@ -56,6 +56,7 @@ from kessai.web.disconnect import LogClientDisconnect
 from kessai.web.link.face import LinkPagesFace
 from kessai.web.link.request import REQUEST_PATHS, LinkRequestFace
 from kessai.web.module.endpoint import TelegramFace
+from kessai.web.module.files import ModuleFileLines
 from kessai.web.sandbox.api import SandboxApi
 from kessai.worker.scheduler import Scheduler
 
@@ -171,6 +172,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         ),
         # A simulated updater would invent new numbers for real cards: sandbox merchants only.
         updater_for=_sandbox_only(timed(SandboxAccountUpdater(), "card_updater"), NOT_CONNECTED),
+        # A file's lines are checked and run by their telegrams' own codec and handlers.
+        file_lines=ModuleFileLines(),
     )
     metrics.watch(BacklogCollector(core))
     return Runtime(settings=settings, engine=engine, core=core, metrics=metrics)

@@ -1,7 +1,7 @@
 """PCI: test card numbers never reach the database in the clear, nor any log line (PRODUCT.md §7).
 
 The card numbers go through every path that carries one: authorisation, stored-card registration,
-validity check, query-string requests, bad requests (wrong credentials, a card number in the wrong
+validity check, query-string requests, file payment (200) lines run by the worker, bad requests (wrong credentials, a card number in the wrong
 field, an oversized body), then the database file (with its WAL) or a pg_dump and the run's log
 are searched for them.
 """
@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 
 from kessai.app import Runtime
 from tests.conftest import test_db_kind
+from tests.support.files import run_files
+from tests.support.files import submit as submit_file
 from tests.support.telegrams import form_body, header, send
 
 PANS = ("4980111122223333", "3580444455556666", "5251777788889999", "4541000011112222")
@@ -76,6 +78,20 @@ def _exercise_every_card_path(server: str, merchant) -> None:  # type: ignore[no
     )
 
 
+def _exercise_file_paths(server: str, merchant, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    """File payment (200): lines with card numbers (authorisation, stored-card registration), a
+    file refused for a card number in the wrong column, and the worker running them."""
+    a, b, c, d = PANS
+    columns = "trading_id,payment_amount,card_number,card_valid_term\r\n"
+    rows = f"F1,100,{a},1230\r\nF2,200,{b},1230\r\n"
+    assert submit_file(server, merchant, "020", columns + rows).result == "0"
+    registered = f"customer_id,card_number,card_valid_term\r\nPCIF,{c},1230\r\n"
+    assert submit_file(server, merchant, "026", registered).result == "0"
+    refused = submit_file(server, merchant, "020", columns + f"F3,{d},{d},1230\r\n")
+    assert refused.code == "9101"
+    run_files(runtime)
+
+
 def _database_bytes(runtime: Runtime, tmp_path: Path) -> bytes:
     url = make_url(runtime.settings.resolved_database_url())
     if test_db_kind() == "postgresql":
@@ -106,6 +122,7 @@ def _database_bytes(runtime: Runtime, tmp_path: Path) -> bytes:
 
 def test_card_numbers_are_nowhere_in_the_clear(server, merchant, runtime, log_file, tmp_path):
     _exercise_every_card_path(server, merchant)
+    _exercise_file_paths(server, merchant, runtime)
     stored = _database_bytes(runtime, tmp_path)
     logs = log_file.read_bytes()
     assert b"************3333" in stored  # the masks are there, so the search reads real data

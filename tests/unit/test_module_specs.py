@@ -80,6 +80,8 @@ def test_the_offered_kinds_are_all_specified() -> None:
         "104",
         "105",
         "450",
+        "200",
+        "201",
     }
     assert set(REQUEST_SPECS) == expected
 
@@ -291,9 +293,10 @@ def test_kind_paths_cover_every_specified_kind() -> None:
     carrier_kinds = {"100", "101", "102", "103", "104", "105"}
     assert {KIND_PATHS[kind] for kind in carrier_kinds} == {"/n/c/request"}
     assert KIND_PATHS["450"] == "/n/threeds/request"
+    assert KIND_PATHS["200"] == KIND_PATHS["201"] == "/n/o/requestdata"
     card_kinds = (
         set(REQUEST_SPECS)
-        - {"010", "030", "040", "050", "060", "070", "091", "094", "450"}
+        - {"010", "030", "040", "050", "060", "070", "091", "094", "450", "200", "201"}
         - carrier_kinds
     )
     assert {KIND_PATHS[kind] for kind in card_kinds} == {"/n/card/request"}

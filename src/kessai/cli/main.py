@@ -315,6 +315,7 @@ def _register() -> None:
         cards,
         console,
         fees,
+        files,
         keys,
         ledger,
         merchants,
@@ -339,6 +340,7 @@ def _register() -> None:
     main.add_command(settle.settle)
     main.add_command(ledger.ledger)
     main.add_command(reconcile.reconcile)
+    main.add_command(files.files)
 
 
 _register()

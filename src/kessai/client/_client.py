@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ssl
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from types import TracebackType
 from typing import Final, Self, TypeVar
@@ -14,7 +15,7 @@ from typing import Final, Self, TypeVar
 import httpx
 
 from kessai.client._errors import KessaiClientError, ProtocolError, TimeoutError, TransportError
-from kessai.client._parse import decode_body, parse_csv, parse_key_values
+from kessai.client._parse import decode_body, parse_csv, parse_file_result, parse_key_values
 from kessai.client._results import (
     AUTHORISED_STATUSES,
     AuthorizationResult,
@@ -23,6 +24,9 @@ from kessai.client._results import (
     CardResult,
     CarrierRedirect,
     CorrectionResult,
+    FileReceipt,
+    FileResult,
+    FileResultLine,
     PaidLaterApplication,
     PaymentInquiry,
     Response,
@@ -783,6 +787,23 @@ class KessaiClient:
         }
         return self._call(Kind.LIST_CARDS, fields, CardList)
 
+    def submit_file(
+        self, *, file_type: str, data: bytes, duplicate_check: bool = False
+    ) -> FileReceipt:
+        """Submit a file (ファイル決済要求, 200): `data` is the CSV's own bytes (Windows-31J, or UTF-8
+        starting with a BOM), its first line naming the columns. Returns `FileReceipt`
+        (``.file_receipt_id``); a malformed file is ``result=1``/``9101`` with the line named."""
+        fields = {"file_type": file_type, "duplicate_check": "1" if duplicate_check else None}
+        telegram = self._encode(Kind.SUBMIT_FILE, fields)
+        body = telegram.body + b"&data=" + urllib.parse.quote_plus(data, safe="").encode("ascii")
+        kind = str(Kind.SUBMIT_FILE)
+        return _read(self._exchange(replace(telegram, body=body)), kind, FileReceipt)
+
+    def file_result(self, *, file_receipt_id: str) -> FileResult:
+        """The result of a file (ファイル決済結果照会, 201): one `FileResultLine` per line, or
+        ``result=1`` with 9103 (`.running`) while it runs."""
+        return self._call(Kind.FILE_RESULT, {"file_receipt_id": file_receipt_id}, FileResult)
+
     # --- internals -------------------------------------------------------------------------------
 
     def _follow_up(
@@ -866,7 +887,12 @@ def _read(response: httpx.Response, kind: str, result_type: type[R]) -> R:
         message = f"HTTP status {response.status_code}, expected 200"
         raise ProtocolError(message, kind=kind, status_code=response.status_code)
     text = decode_body(response.content, response.headers.get("content-type"))
-    result = _table(text, kind) if kind in CSV_KINDS else _record(text, kind, result_type)
+    if kind == Kind.FILE_RESULT:
+        result: Response = _file_result(text, kind)
+    elif kind in CSV_KINDS:
+        result = _table(text, kind)
+    else:
+        result = _record(text, kind, result_type)
     if not isinstance(result, result_type):
         raise ProtocolError("the answer has another form than this kind's", kind=kind)
     return result
@@ -876,6 +902,18 @@ def _table(text: str, kind: str) -> CardList:
     table = parse_csv(text, kind=kind)
     cards = tuple(StoredCard.from_row(row) for row in table.rows)
     return CardList(kind, table.result, table.response_code, table.response_detail, cards=cards)
+
+
+def _file_result(text: str, kind: str) -> FileResult:
+    body, data = parse_file_result(text, kind=kind)
+    lines = tuple(_file_line(record, kind) for record in data)
+    return FileResult(kind, body.result, body.response_code, body.response_detail, lines=lines)
+
+
+def _file_line(record: list[str], kind: str) -> FileResultLine:
+    if len(record) != 8 or not record[0].isdigit():
+        raise ProtocolError("a result file record has an unexpected shape", kind=kind)
+    return FileResultLine(int(record[0]), *record[1:])
 
 
 def _record(text: str, kind: str, result_type: type[R]) -> R:

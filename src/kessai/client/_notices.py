@@ -120,3 +120,44 @@ def _check_age(change_date: datetime, max_age: timedelta | None, now: datetime |
         raise NoticeVerificationError(
             f"notification is stale: change_date {change_date.isoformat()} is older than {max_age}"
         )
+
+
+# The file payment notice (ファイル決済通知, paygent-protocol.md §1.5 200/201): a file is done.
+_FILE_SIGNED = ("file_receipt_id", "event_id", "receipt_date", "occur_date")
+
+
+@dataclass(frozen=True, slots=True)
+class FileNotice:
+    """A verified file payment notice: the file `file_receipt_id` has finished (fetch its result
+    with `KessaiClient.file_result`)."""
+
+    file_receipt_id: str
+    event_id: str  # "file.process.done"
+    receipt_date: str  # YYYYMMDDhhmmss, Japan time
+    occur_date: str
+
+
+def file_notice_hash(fields: Mapping[str, str], hash_key: str) -> str:
+    """``hc`` of a file notice: hex sha256 of file_receipt_id, event_id, receipt_date, occur_date
+    and the key, concatenated."""
+    text = "".join(fields.get(name, "") for name in _FILE_SIGNED) + hash_key
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_file_notice(body: bytes) -> bool:
+    """Whether a notification's form is a file payment notice rather than a payment's."""
+    return b"file_receipt_id=" in body
+
+
+def verify_file_notice(
+    body: bytes, *, hash_key: str, content_type: str | None = None
+) -> FileNotice:
+    """The file notice in `body`, after checking ``hc`` in constant time; answer `NOTICE_ACK`.
+    Raises NoticeVerificationError."""
+    fields = _form_fields(body, content_type)
+    missing = [name for name in (*_FILE_SIGNED, "hc") if name not in fields]
+    if missing:
+        raise NoticeVerificationError(f"file notice lacks {', '.join(missing)}")
+    if not hmac.compare_digest(file_notice_hash(fields, hash_key), fields["hc"].strip().lower()):
+        raise NoticeVerificationError("hc does not match: wrong hash key or altered notification")
+    return FileNotice(*(fields[name] for name in _FILE_SIGNED))

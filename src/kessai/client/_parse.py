@@ -7,6 +7,9 @@ the rest of the body (every following line, whatever it contains) is that key's 
 after ``=`` on its own line is ignored. No ``result`` → error. Values are literal (never
 URL-decoded).
 
+File result form (201): records on CRLF lines, fields **not** quoted; record ``1``'s 7th–9th fields
+are result/code/detail, ``3`` one line's outcome each, ``4`` their count.
+
 CSV form (027): records on CRLF lines, fields in double quotes with ``""`` for a quote; record type
 ``1`` carries result/code/detail, ``2`` the column names, ``3`` one row each (same column count as
 ``2``), ``4`` the row count.
@@ -129,3 +132,18 @@ def _row(columns: tuple[str, ...], values: list[str], kind: str) -> dict[str, st
             f"CSV row has {len(values)} columns, the column names {len(columns)}", kind=kind
         )
     return dict(zip(columns, values, strict=True))
+
+
+def parse_file_result(text: str, *, kind: str) -> tuple[ParsedBody, list[list[str]]]:
+    """The 201 answer: the header's result triple (7th–9th fields) and the data records' fields
+    after the record type. Raises ProtocolError for a missing header or trailer, or a bad count."""
+    records = [line.split(",") for line in text.split(CRLF) if line]
+    header = _record(records, "1", kind)
+    trailer = _record(records, "4", kind)
+    data = [record[1:] for record in records if record[:1] == ["3"]]
+    if trailer[1:2] != [str(len(data))]:
+        raise ProtocolError("result file trailer count does not match its records", kind=kind)
+    result, code, detail = [*header[6:9], "", "", ""][:3]
+    if not result:
+        raise ProtocolError("the answer has no result", kind=kind)
+    return ParsedBody(result, code, detail, {}), data

@@ -361,5 +361,52 @@ class CardList(Response):
     __str__ = __repr__
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class FileReceipt(Response):
+    """The answer to 200 (ファイル決済要求): the file's receipt number, when it was accepted."""
+
+    @property
+    def file_receipt_id(self) -> str | None:
+        return self.fields.get("file_receipt_id") or None
+
+
+@dataclass(frozen=True, slots=True)
+class FileResultLine:
+    """One data record (``3``) of a 201 result: what one line of the file came to."""
+
+    line_no: int  # the line in the submitted file (line 1 names the columns)
+    result: str
+    response_code: str
+    response_detail: str
+    payment_id: str
+    trading_id: str
+    customer_id: str
+    customer_card_id: str
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "0"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FileResult(Response):
+    """The answer to 201 (ファイル決済結果照会): one `FileResultLine` per line of the file, or
+    ``result=1`` with the code (9103: still running — ask again later)."""
+
+    lines: tuple[FileResultLine, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.response_code == "9103"
+
+    def __repr__(self) -> str:
+        return (
+            f"FileResult(kind={self.kind!r}, result={self.result!r}, "
+            f"response_code={self.response_code!r}, lines={len(self.lines)})"
+        )
+
+    __str__ = __repr__
+
+
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isascii() and value.isdigit() else None

@@ -51,6 +51,8 @@ class Kind(StrEnum):
     RELEASE_OPEN_ID = "105"  # OpenID解除
     UPDATE_CARD = "116"  # カード情報更新
     THREEDS_AUTHENTICATE = "450"  # EMV 3Dセキュア認証 (UTF-8)
+    SUBMIT_FILE = "200"  # ファイル決済要求 (the file is sent as its own bytes)
+    FILE_RESULT = "201"  # ファイル決済結果照会 (an unquoted CSV answer)
 
 
 _PATHS: Final[dict[str, str]] = {
@@ -91,6 +93,7 @@ _PATHS: Final[dict[str, str]] = {
     "42": "/n/paypay/request",
     "43": "/n/tokimekiPoint/request",
     "45": "/n/threeds/request",
+    "20": "/n/o/requestdata",
 }
 UTF8_KINDS: Final = frozenset(
     {"098", "380", "410", "411", "412", "413", "414", "415", "416", "417", "418", "450"}

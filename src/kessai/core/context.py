@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,6 +21,7 @@ from kessai.connectors.base import (
     VirtualAccountBank,
 )
 from kessai.core.cards.models import VaultCard
+from kessai.core.files.layout import FileLayout, LineOutcome
 from kessai.kit.clock import Clock
 from kessai.kit.secrets import CardNumber
 
@@ -63,6 +64,20 @@ class MerchantRef:
         )
 
 
+class FileLines(Protocol):
+    """How a file's lines are checked and run (web/module/files.py): each file type's columns, the
+    codec of its telegram, and its telegram's handler, so a line runs exactly as the telegram does.
+    The composition root hands it to the core; without it no file is accepted (9102)."""
+
+    def layout(self, file_type: str) -> FileLayout | None: ...
+
+    def check(self, file_type: str, fields: Mapping[str, str]) -> dict[str, str]: ...
+
+    def run(
+        self, core: Core, merchant: MerchantRef, file_type: str, fields: Mapping[str, str]
+    ) -> LineOutcome: ...
+
+
 @dataclass(frozen=True)
 class Core:
     sessions: sessionmaker[Session]
@@ -78,6 +93,7 @@ class Core:
     slip_for: Callable[[MerchantRef], SlipAgency]
     threeds_for: Callable[[MerchantRef], ThreeDSServer]
     updater_for: Callable[[MerchantRef], AccountUpdater]  # 洗替 (card account updater)
+    file_lines: FileLines | None = None
 
     def now_for(self, merchant: MerchantRef) -> datetime:
         """The merchant's time: real time, plus the test clock's lead for a sandbox merchant. Every

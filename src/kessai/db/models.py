@@ -15,6 +15,7 @@ from kessai.core.institution_reports.models import (
     InstitutionReportLine,
     SettlementBreak,
 )
+from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
@@ -60,6 +61,8 @@ __all__ = [
     "NoticeReadCursor",
     "Payment",
     "PaymentEvent",
+    "PaymentFile",
+    "PaymentFileLine",
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",

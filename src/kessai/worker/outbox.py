@@ -98,7 +98,7 @@ class NoticeSender:
         """(outcome, HTTP status, answer, error) of one POST; transport errors raise."""
         if claim.merchant_mode == "production" and reaches_inside(claim.url):
             return "connection_error", None, b"", "the URL resolves to an internal address"
-        body = encode_form(push_form(claim.fields, claim.hash_key))
+        body = encode_form(push_form(claim.fields, claim.hash_key, claim.kind))
         headers = {
             "Content-Type": CONTENT_TYPE,
             "Kessai-Notice-Id": str(claim.payment_notice_id),

@@ -1,5 +1,6 @@
-"""The in-process scheduler: one thread running the periodic jobs until stopped, and one pushing
-notices to merchants (which must go out within seconds, not at the next 30-second pass).
+"""The in-process scheduler: one thread running the periodic jobs until stopped, one pushing
+notices to merchants (which must go out within seconds, not at the next 30-second pass), and one
+running submitted files (ファイル決済) chunk by chunk.
 
 `kessai serve` runs it inside the server process (the one-command demo); `kessai worker` runs it
 alone.
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from kessai.config import Settings
 from kessai.core.cards import schedule as card_refresh
 from kessai.core.context import Core, MerchantRef
+from kessai.core.files import process as files
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.inquiry import purge_old_notices
 from kessai.core.payments import later
@@ -28,10 +30,16 @@ from kessai.worker.threeds import run_threeds_jobs
 
 log = logging.getLogger("kessai.worker")
 
+FILE_IDLE_SECONDS = 1.0
+
 
 def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
-    """One pass of every job, notice delivery included; returns what each did."""
-    return {**run_periodic_jobs(core, settings), **deliver_due(core, settings)}
+    """One pass of every job, notice delivery and a few chunks of files included."""
+    return {
+        **run_periodic_jobs(core, settings),
+        "file_lines": files.run_due(core),
+        **deliver_due(core, settings),
+    }
 
 
 def run_periodic_jobs(core: Core, settings: Settings) -> dict[str, int]:
@@ -59,15 +67,30 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="kessai-worker", daemon=True)
         self._delivery = DeliveryLoop(core, settings)
+        self._files = threading.Thread(target=self._file_loop, name="kessai-files", daemon=True)
 
     def start(self) -> None:
         self._delivery.start()
         self._thread.start()
+        self._files.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._files.join(timeout=10)
         self._delivery.stop()
+
+    def _file_loop(self) -> None:
+        """Files run as soon as they come: chunk after chunk while there is work, a short nap
+        when there is none (a file's lines must not wait for the 30-second pass)."""
+        while not self._stop.is_set():
+            ran = 0
+            try:
+                ran = files.run_due(self._core)
+            except Exception:
+                log.exception("file pass failed; retrying shortly")
+            if not ran:
+                self._stop.wait(FILE_IDLE_SECONDS)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -64,13 +64,14 @@ class Claim:
     id: int
     merchant_id: int
     payment_notice_id: int
-    payment_id: int
+    payment_id: int | None  # None: a file payment notice
     payment_seq: int
     url: str
     hash_key: str
     fields: dict[str, str]
     owner: str
     merchant_mode: str = "sandbox"  # production URLs must not reach internal addresses (SSRF)
+    kind: str = "payment"  # or "file": which fields `hc` signs
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,7 @@ def _claims(session: Session, ids: list[int], owner: str) -> list[Claim]:
             fields={k: str(v) for k, v in (n.fields or {}).items()},
             owner=owner,
             merchant_mode=mode,
+            kind=n.kind,
         )
         for n, url, key, mode in rows
     ]

@@ -109,7 +109,10 @@ def _read_next(session: Session, merchant_id: int, site_id: str) -> NoticeAnswer
 
 
 def _site_notices(merchant_id: int, site_id: str) -> Select[Notice]:
-    return select(Notice).where(Notice.merchant_id == merchant_id, Notice.site_id == site_id)
+    # A file payment notice is pushed only; 091 reads payment notices.
+    return select(Notice).where(
+        Notice.merchant_id == merchant_id, Notice.site_id == site_id, Notice.kind == "payment"
+    )
 
 
 def _lock_cursor(session: Session, merchant_id: int, site_id: str) -> NoticeReadCursor:

@@ -33,7 +33,13 @@ class Notice(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     payment_notice_id: Mapped[int] = mapped_column(BigInteger)  # per-merchant sequence from 1
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    # NULL for a file payment notice (kind "file"): it tells of a file, not of a payment.
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id"), index=True, nullable=True
+    )
+    # "payment" (§1.6, signed over the payment's fields) or "file" (the file payment notice, §1.5
+    # 200/201, signed over its own). 091 pull reads payment notices only.
+    kind: Mapped[str] = mapped_column(String(8), default="payment", server_default="payment")
     payment_seq: Mapped[int] = mapped_column(Integer)  # per-payment order, for dropping stale ones
     payment_status: Mapped[str] = mapped_column(String(2))
     # The 091 notice fields at the time of the change, frozen.

@@ -145,3 +145,29 @@ def _common_fields(payment: Payment, notice_id: int, now: datetime) -> dict[str,
         "customer_card_id": str(details.get("customer_card_id", "")),
         "fingerprint": str(details.get("fingerprint", "")),
     }
+
+
+def record_file_notice(
+    session: Session, merchant_id: int, file_id: int, fields: dict[str, str], now: datetime
+) -> None:
+    """Add the file payment notice of a finished file (no commit: the caller's transaction).
+
+    It goes to the merchant's notification URL with the same retries and `result=0` ack as a
+    payment notice, but it is not one of the merchant's payment notices: its number is the file's
+    id negated, outside 091's sequence (which counts from 1), so 091 pull never sees it."""
+    session.add(
+        Notice(
+            merchant_id=merchant_id,
+            payment_notice_id=-file_id,
+            payment_id=None,
+            kind="file",
+            payment_seq=0,
+            payment_status="",
+            fields=fields,
+            site_id="",
+            push_url=None,
+            delivery_status="pending",
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )

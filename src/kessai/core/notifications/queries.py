@@ -55,8 +55,9 @@ def list_notices(
     delivery_status: str | None = None,
     with_attempts: bool = False,
 ) -> list[NoticeView]:
-    """A merchant's notices by number, optionally of one payment or in one delivery status."""
-    query = select(Notice).where(Notice.merchant_id == merchant_id)
+    """A merchant's payment notices by number, optionally of one payment or in one delivery status
+    (file payment notices are the files' own: `kessai files show`)."""
+    query = select(Notice).where(Notice.merchant_id == merchant_id, Notice.kind == "payment")
     if payment_id is not None:
         query = query.where(Notice.payment_id == payment_id)
     if delivery_status is not None:
@@ -91,7 +92,7 @@ def _attempts(session: Session, notice_ids: list[int]) -> dict[int, list[Attempt
 def _view(notice: Notice, attempt_log: tuple[AttemptView, ...]) -> NoticeView:
     return NoticeView(
         payment_notice_id=notice.payment_notice_id,
-        payment_id=notice.payment_id,
+        payment_id=notice.payment_id or 0,
         payment_status=notice.payment_status,
         site_id=notice.site_id,
         delivery_status=notice.delivery_status,

@@ -15,6 +15,12 @@ from kessai.kit.errors import InvalidRequest
 
 # The official modules refuse requests over 100 KB locally (E02002); we refuse them too.
 MAX_REQUEST_BYTES = 102_400
+# …and 10 MB for the file payment telegram (200), whose `data` is a whole file.
+MAX_FILE_REQUEST_BYTES = 10 * 1024 * 1024
+FILE_REQUEST_PATHS = ("/n/o/requestdata", "/s/o/requestdata")
+# Parameters kept as their bytes (decoded as latin-1, which maps every byte to one character):
+# the file of a 200 may be Windows-31J or UTF-8 with a BOM whatever the form's charset.
+_BYTES_PARAMETERS = {"200": frozenset({"data"})}
 
 # `paygentB2Bmodule.telegram_kind.utf8` of the official modules (§1.1).
 UTF8_TELEGRAM_KINDS = frozenset({"098", "380", *(str(kind) for kind in range(410, 419)), "450"})
@@ -50,8 +56,14 @@ def decode_request(
     if len(body) + len(query) > max_bytes:
         raise InvalidRequest("P009", field="request")
     pairs = parse_pairs(body) + parse_pairs(query)
-    charset = request_charset(content_type=content_type, path=path, telegram_kind=_peek_kind(pairs))
-    return _decode_pairs(pairs, charset)
+    kind = _peek_kind(pairs)
+    charset = request_charset(content_type=content_type, path=path, telegram_kind=kind)
+    return _decode_pairs(pairs, charset, _BYTES_PARAMETERS.get(kind, frozenset()))
+
+
+def max_request_bytes(path: str) -> int:
+    """The largest request `path` takes: 10 MB for file payment, 100 KB for every other kind."""
+    return MAX_FILE_REQUEST_BYTES if path.rstrip("/") in FILE_REQUEST_PATHS else MAX_REQUEST_BYTES
 
 
 def parse_pairs(data: bytes) -> RawPairs:
@@ -104,12 +116,15 @@ def _declared_charset(content_type: str | None) -> str | None:
     return None
 
 
-def _decode_pairs(pairs: RawPairs, charset: str) -> dict[str, str]:
+def _decode_pairs(
+    pairs: RawPairs, charset: str, as_bytes: frozenset[str] = frozenset()
+) -> dict[str, str]:
     fields: dict[str, str] = {}
     for raw_name, raw_value in pairs:
         name = _decode(raw_name, charset, raw_name.decode(charset, errors="replace"))
         if name not in fields:  # first wins; a later duplicate is not even decoded
-            fields[name] = _decode(raw_value, charset, name)
+            codec = "latin-1" if name in as_bytes else charset
+            fields[name] = _decode(raw_value, codec, name)
     return fields
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from starlette.concurrency import run_in_threadpool
@@ -26,10 +26,12 @@ from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
 from kessai.tls.server import peer_merchant_id
 from kessai.web.module import hashcheck
 from kessai.web.module.access import check_access, client_address, path_mode
-from kessai.web.module.codec import MAX_REQUEST_BYTES, charset_for_kind, decode_request
+from kessai.web.module.codec import charset_for_kind, decode_request, max_request_bytes
 from kessai.web.module.encode import content_type, encode_response, error_fields
 from kessai.web.module.fields import validate
-from kessai.web.module.handlers import HANDLERS, csv_error
+from kessai.web.module.files import file_error, file_result, request_file
+from kessai.web.module.handlers import HANDLERS as KIND_HANDLERS
+from kessai.web.module.handlers import csv_error
 from kessai.web.module.specs import (
     AUTH_FIELDS,
     REQUEST_SPECS,
@@ -37,7 +39,7 @@ from kessai.web.module.specs import (
     path_for_kind,
     path_matches_kind,
 )
-from kessai.web.module.telegram import Reply, Telegram
+from kessai.web.module.telegram import Handler, Reply, Telegram
 
 log = logging.getLogger("kessai.telegram")
 
@@ -53,10 +55,12 @@ _NON_CARD_KINDS: dict[str, str | None] = {
     "070": "07",
 }
 _NON_CARD_KINDS |= dict.fromkeys(("100", "101", "102", "103", "104", "105"), "06")  # carrier
+HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "200": request_file, "201": file_result}
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }
-CSV_KINDS = frozenset({"027"})
+# Kinds whose refusals are written in their own framing, not name=value (§1.3).
+ERROR_ENCODERS: dict[str, Callable[[KessaiError], bytes]] = {"027": csv_error, "201": file_error}
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class TelegramFace:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        body, too_large = await _read_capped(request)
+        body, too_large = await _read_capped(request, max_request_bytes(request.url.path))
         peer = peer_merchant_id(request.scope)
         address = client_address(request.scope, request.headers, self.trusted_proxies)
         charset = "cp932"
@@ -82,6 +86,7 @@ class TelegramFace:
                 query=request.scope.get("query_string", b""),
                 content_type=request.headers.get("content-type"),
                 path=request.url.path,
+                max_bytes=max_request_bytes(request.url.path),
             )
             charset = charset_for_kind(raw.get("telegram_kind", ""))
             base_url = (self.public_url or str(request.base_url)).rstrip("/")
@@ -118,8 +123,8 @@ class TelegramFace:
             reply = HANDLERS[kind](self.core, telegram)
         except KessaiError as error:
             meta["code"] = error.code
-            if kind in CSV_KINDS:
-                return csv_error(error), meta
+            if kind in ERROR_ENCODERS:
+                return ERROR_ENCODERS[kind](error), meta
             return error_fields(error.code, error.detail, RESPONSE_FIELDS.get(kind, ())), meta
         except Exception:
             log.exception("telegram %s for merchant %s failed", kind, meta["merchant"])
@@ -181,13 +186,13 @@ def _check_kind_and_path(kind: str, path: str) -> None:
         raise InvalidRequest("P004")
 
 
-async def _read_capped(request: Request) -> tuple[bytes, bool]:
-    """The body, reading no more than the limit (a 1 MB body is refused, not buffered)."""
+async def _read_capped(request: Request, limit: int) -> tuple[bytes, bool]:
+    """The body, reading no more than `limit` (a 1 MB telegram is refused, not buffered)."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_REQUEST_BYTES + 4:  # + trailing CRLFs some clients add
+        if size > limit + 4:  # + trailing CRLFs some clients add
             return b"", True
         chunks.append(chunk)
     return b"".join(chunks), False

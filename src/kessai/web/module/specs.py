@@ -294,6 +294,14 @@ _THREEDS = (
     _SITE_ID,
 )
 
+# 200/201 file payment (§1.5). `data` (the file, ≤10 MB) is kept as its bytes (`codec`) and read
+# by the handler, not checked here: it is a whole CSV, checked line by line (core/files/parse.py).
+_FILE_REQUEST = (
+    FieldSpec("file_type", _D, 3, _REQ, min_bytes=3),
+    _flag("duplicate_check"),
+)
+_FILE_RESULT = (FieldSpec("file_receipt_id", _D, 9, _REQ, min_bytes=9),)
+
 REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "010": COMMON_HEADER + _ATM,
     "050": COMMON_HEADER + _BANK_NET_DIRECT,
@@ -320,6 +328,8 @@ REQUEST_SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "104": COMMON_HEADER + _CARRIER_AUTHENTICATE,
     "105": COMMON_HEADER + _CARRIER_RELEASE,
     "450": COMMON_HEADER + _THREEDS,
+    "200": COMMON_HEADER + _FILE_REQUEST,
+    "201": COMMON_HEADER + _FILE_RESULT,
 }
 
 # The 020 reply; 021/022/023 answer the same names ("パラメータ名のみ返却"), most of them empty.
@@ -701,6 +711,7 @@ RESPONSE_FIELDS: dict[str, tuple[str, ...]] = {
     "091": ("success_code", "success_detail", *NOTICE_FIELDS),
     "094": CARD_PAYMENT_RECORD,
     "116": ("num_of_cards", "customer_card_id"),
+    "200": ("file_receipt_id",),
     "100": ("payment_id", "trading_id", "trade_generation_date", *_CARRIER_REDIRECT),
     "101": ("payment_id", "trading_id"),
     "102": ("payment_id", "trading_id"),

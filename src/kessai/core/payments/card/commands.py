@@ -231,6 +231,24 @@ def refund(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResul
     return follow_up(core, merchant, ref, CardOperation.REFUND)
 
 
+# A cancel (取消) undoes what the payment has reached: a capture is cancelled (023), anything else
+# is voided (021); the state table answers the statuses where neither is allowed (2004, 2007).
+_CANCELLED_BY_REFUND = frozenset(
+    {CardStatus.CAPTURE_REQUESTED, CardStatus.CAPTURED, CardStatus.CAPTURED_CLOSED}
+)
+
+
+def cancel(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResult:
+    """Cancel (取消) a card payment: void its authorisation or cancel its capture (file type 022)."""
+    payment_id = _resolve(core, merchant, ref)
+    with core.sessions() as session:
+        status = session.get_one(Payment, payment_id).status
+    captured = status in _CANCELLED_BY_REFUND
+    return operate(
+        core, merchant, payment_id, CardOperation.REFUND if captured else CardOperation.VOID
+    )
+
+
 def follow_up(
     core: Core, merchant: MerchantRef, ref: PaymentRef, operation: CardOperation
 ) -> OperationResult:

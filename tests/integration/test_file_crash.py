@@ -1,0 +1,131 @@
+"""A file worker killed (kill -9) in the middle of a file (issue #15): after a restart every line
+is processed exactly once and no card is charged twice — counted at the acquirer simulator.
+
+The line cut off mid-call is never run again (its record says 9105 and points at 094; the
+reconciler settles its payment); the lines its chunk had claimed go back and run once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from kessai.app import Runtime, build_runtime, create_app
+from kessai.config import Settings
+from kessai.core.files import process
+from kessai.core.files.models import PaymentFile, PaymentFileLine
+from kessai.core.payments.models import Payment
+from kessai.simulators.acquirer.app import create_app as create_simulator
+from kessai.worker.scheduler import run_periodic_jobs
+from tests.conftest import TestClock, make_merchant
+from tests.support.files import accepted, fetch_result, run_files
+from tests.support.servers import serve_app
+
+ROOT = Path(__file__).resolve().parents[2]
+LINES = process.CHUNK_LINES + 10
+SURVIVING_CALLS = 7  # the worker dies at the 8th line's acquirer call
+
+
+@pytest.fixture(scope="module")
+def simulator(clock: TestClock) -> Iterator[str]:
+    with serve_app(create_simulator(clock)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def crash_runtime(
+    database_url: str, home: Path, simulator: str, clock: TestClock
+) -> Iterator[Runtime]:
+    runtime = build_runtime(
+        Settings(home=home, database_url=database_url, acquirer_url=simulator), clock=clock
+    )
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def crash_server(crash_runtime: Runtime) -> Iterator[str]:
+    with serve_app(create_app(crash_runtime), http="h11") as url:
+        yield url
+
+
+def run_dying_worker(runtime: Runtime) -> None:
+    settings = runtime.settings
+    env = {
+        **os.environ,
+        "KESSAI_HOME": str(settings.home),
+        "KESSAI_DATABASE_URL": str(settings.database_url),
+        "KESSAI_ACQUIRER_URL": str(settings.acquirer_url),
+        "KESSAI_LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.dying_files", str(SURVIVING_CALLS)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -9, done.stderr.decode(errors="replace")
+
+
+def authorisations_seen(simulator: str) -> list[str]:
+    response = httpx.get(f"{simulator}/control/operations")
+    response.raise_for_status()
+    body = response.json()
+    operations = body["operations"] if isinstance(body, dict) else body
+    return [str(op["idempotency_key"]) for op in operations if op["type"] == "authorization"]
+
+
+def line_statuses(runtime: Runtime, receipt_id: str) -> dict[int, str]:
+    with runtime.core.sessions() as session:
+        rows = session.execute(
+            select(PaymentFileLine.line_no, PaymentFileLine.status)
+            .join(PaymentFile, PaymentFile.id == PaymentFileLine.file_id)
+            .where(PaymentFile.receipt_id == receipt_id)
+        )
+        return {int(line_no): str(status) for line_no, status in rows}
+
+
+def test_kill_9_mid_file_then_restart_runs_every_line_exactly_once(
+    crash_runtime, crash_server, simulator, clock
+):
+    shop = make_merchant(crash_runtime, mode="production")
+    before = len(authorisations_seen(simulator))
+    rows = [f"KF{n},{100 + n},4900000000000000,1230" for n in range(LINES)]
+    data = "trading_id,payment_amount,card_number,card_valid_term\r\n" + "\r\n".join(rows)
+    receipt_id = accepted(crash_server, shop, "020", data)
+
+    run_dying_worker(crash_runtime)
+    after_crash = line_statuses(crash_runtime, receipt_id)
+    assert list(after_crash.values()).count("done") == SURVIVING_CALLS
+    assert list(after_crash.values()).count("running") == 1
+    assert fetch_result(crash_server, shop, receipt_id).code == "9103"
+
+    clock.advance(process.STALE_RUNNING + process.STALE_CLAIM)  # the dead worker's leases end
+    assert run_files(crash_runtime) == LINES - SURVIVING_CALLS - 1
+    run_periodic_jobs(crash_runtime.core, crash_runtime.settings)  # the reconciler
+
+    assert set(line_statuses(crash_runtime, receipt_id).values()) == {"done"}
+    result = fetch_result(crash_server, shop, receipt_id)
+    assert len(result.data) == LINES
+    codes = [record[2] for record in result.data]
+    assert codes.count("9105") == 1 and codes[SURVIVING_CALLS] == "9105"
+    assert codes.count("") == LINES - 1
+    with crash_runtime.core.sessions() as session:
+        trading_ids = list(
+            session.scalars(
+                select(Payment.trading_id).where(Payment.merchant_id == shop.merchant_id)
+            )
+        )
+    assert sorted(trading_ids) == sorted(set(trading_ids))  # one payment per line at most
+    assert len(trading_ids) == LINES
+    seen = authorisations_seen(simulator)[before:]
+    assert len(seen) == len(set(seen)) == LINES - 1  # the cut-off line never reached it

@@ -1,0 +1,60 @@
+"""A file worker that dies (SIGKILL) in the middle of a file, mid-line.
+
+Run as ``python -m tests.support.dying_files CALLS`` with the gateway's ``KESSAI_*`` environment
+(home, database, acquirer URL). It builds the core as the server does and runs files; the acquirer
+it is handed forwards the first CALLS calls to the real one and kills the process at the next, so
+that line is `running` (its write-ahead operation committed, nothing sent) and the rest of its chunk
+`claimed`. Exit status -9 means the hook fired; anything else is a broken test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+
+from kessai.app import build_runtime
+from kessai.config import Settings
+from kessai.connectors.base import CardAcquirer
+from kessai.core.context import MerchantRef
+from kessai.core.files import process
+
+
+class DiesAfter:
+    """The real acquirer for `calls` calls, then a kill -9 of this process."""
+
+    name = "dies-after"
+
+    def __init__(self, real: CardAcquirer, calls: int) -> None:
+        self._real = real
+        self._left = calls
+
+    def __getattr__(self, method: str) -> Callable[..., object]:
+        def call(**kwargs: object) -> object:
+            if self._left <= 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+                raise AssertionError("SIGKILL did not kill")
+            self._left -= 1
+            return getattr(self._real, method)(**kwargs)
+
+        return call
+
+
+def main(calls: str) -> None:
+    runtime = build_runtime(Settings())
+    real_for = runtime.core.acquirer_for
+    hooks: dict[int, DiesAfter] = {}
+
+    def acquirer_for(merchant: MerchantRef) -> DiesAfter:
+        return hooks.setdefault(0, DiesAfter(real_for(merchant), int(calls)))
+
+    core = replace(runtime.core, acquirer_for=acquirer_for)  # type: ignore[arg-type]
+    while process.run_due(core):
+        pass
+    sys.exit("the fault hook never fired")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
