@@ -23,7 +23,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTerms,
     VirtualAccountTransfer,
 )
-from kessai.core.payouts.models import PayoutSettings
+from kessai.core.payouts.models import PayoutSettings, PayoutTransfer
 from kessai.core.statements.models import FeeSchedule, PayoutFeeTerms, Statement, StatementLine
 from kessai.core.threeds.models import ThreeDSAuthentication
 from kessai.db.base import Base
@@ -53,6 +53,7 @@ __all__ = [
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",
+    "PayoutTransfer",
     "Statement",
     "StatementLine",
     "StoredCard",
