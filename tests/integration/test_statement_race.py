@@ -15,11 +15,11 @@ from kessai.core.context import MerchantRef
 from kessai.core.ledger.check import check
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.ledger.postings import business_date, record_adjustment
+from kessai.core.merchants.commands import PayoutChange, update_merchant
 from kessai.core.payments import repository
 from kessai.core.payments.card import commands as card
 from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.settle import change_status
-from kessai.core.merchants.commands import PayoutChange, update_merchant
 from kessai.core.payouts.stored import record_transfers_sent, write_bank_file
 from kessai.core.payouts.zengin import Requester
 from kessai.core.statements.close import CloseTerms, close
