@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, update
@@ -195,6 +195,8 @@ def _price(session: Session, book: FeeBook, statement: Statement, now: datetime)
     """Each sale's fee (and each refund's fee returned) posted as an entry, chunk by chunk, and
     the per-method lines and the adjustments summed."""
     fee_of = cache(book.fee)  # a few (method, brand, day) keys for a million events
+    m = statement.merchant_id
+    fee_entry = partial(_fee_entry, statement, accounts.payable(m), accounts.fees(m))
     tally = _Tally()
     for chunk in session.execute(_claimed(statement.id)).partitions():
         entries = []
@@ -204,9 +206,9 @@ def _price(session: Session, book: FeeBook, statement: Statement, now: datetime)
             if tally.first_day is None or event.event_date < tally.first_day:
                 tally.first_day = event.event_date
             brand = (row.brand or "").upper()
-            fee = _add(tally, statement.merchant_id, event, fee_of, brand, row.sold_on)
+            fee = _add(tally, m, event, fee_of, brand, row.sold_on)
             if fee:
-                entries.append(_fee_entry(statement, event, fee))
+                entries.append(fee_entry(event, fee))
         post(session, entries, now=now)
     return tally
 
@@ -272,16 +274,14 @@ def _add(
     return fee
 
 
-def _fee_entry(statement: Statement, event: Event, fee: int) -> Entry:
-    m = statement.merchant_id
-    payable, fees = accounts.payable(m), accounts.fees(m)
+def _fee_entry(statement: Statement, payable: str, fees: str, event: Event, fee: int) -> Entry:
     return Entry(
         kind=EntryKind.FEE,
         debit=payable if fee > 0 else fees,
         credit=fees if fee > 0 else payable,
         amount=abs(fee),
         event_date=statement.period_through,
-        merchant_id=m,
+        merchant_id=statement.merchant_id,
         payment_id=event.payment_id,
         payment_type=event.payment_type,
         statement_id=statement.id,
