@@ -44,6 +44,9 @@ sys.path.insert(0, str(SRC))
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET_SECONDS = 60.0
 CHUNK = 50_000
+# Small amounts: a statement's figures are 32-bit INTEGER columns (at most 2,147,483,647 yen), so a
+# million payments must average under 2,147 yen for the statement to be stored at all.
+AMOUNTS = (300, 500, 980, 1200, 1500, 2000, 2980)
 DAYS = 28
 CARD_BRANDS = ("VISA", "VISA", "MASTER", "JCB")
 ACQUIRERS = ("99661", "99662", "99663")
@@ -109,7 +112,7 @@ def seeded_rows(
         pid = first_id + n
         day = today - timedelta(days=DAYS - n * DAYS // count)
         at = datetime(day.year, day.month, day.day, 3, tzinfo=UTC)  # noon in Japan
-        amount = rng.choice((300, 980, 1500, 3000, 5400, 9800, 12000, 30000, 98000))
+        amount = rng.choice(AMOUNTS)
         payment_type, institution, details = _method(n, rng)
         payments.append(
             (pid, merchant_id, f"S{n:09d}", "", payment_type, amount, "40", institution, "",
