@@ -14,8 +14,9 @@ from kessai.core.console.audit import AuditFilter, list_entries
 from kessai.core.console.permissions import Permission, Role
 from kessai.core.statements.detail import detail_csv
 from kessai.core.statements.models import Statement
+from kessai.web.console.pages import statements as statement_pages
 from tests.conftest import make_merchant
-from tests.support.console import ConsoleClient, make_user, signed_in
+from tests.support.console import ConsoleClient, card_payment, make_user, signed_in
 from tests.support.statements import Closed, closed_statement
 
 
@@ -123,3 +124,29 @@ def test_another_merchants_statement_reads_like_one_that_does_not_exist(runtime,
         assert ids.sub("<ID>", shown.text) == ids.sub("<ID>", absent.text), theirs_url
     listed = attacker.get("/console/statements").text
     assert f"/console/statements/{closed.statement_id}" not in listed
+
+
+def test_the_statement_page_shows_its_payments_page_by_page_and_the_csv_has_them_all(
+    runtime, server, merchant, monkeypatch
+):
+    monkeypatch.setattr(statement_pages, "PAYMENTS_PER_PAGE", 2)
+    trading_ids = [f"PG{uuid.uuid4().hex[:10].upper()}" for _ in range(4)]
+    for n, trading_id in enumerate(trading_ids):
+        card_payment(runtime, merchant.merchant_id, trading_id, 1_000 + n, capture=True)
+    last = closed_statement(runtime, merchant.merchant_id, f"PG{uuid.uuid4().hex[:10]}", 2_000)
+    trading_ids.append(last.trading_id)  # five payments, in payment id order
+    admin = make_user(runtime, merchant.merchant_id, _login(), role=Role.ADMIN)
+    client = signed_in(server, admin)
+    url = f"/console/statements/{last.statement_id}"
+    pages = [client.get(url if n == 1 else f"{url}?page={n}").text for n in (1, 2, 3)]
+    for n, text in enumerate(pages):
+        shown = [t for t in trading_ids if t in text]
+        assert shown == trading_ids[2 * n : 2 * n + 2], n
+        assert "（全3ページ）" in text
+    assert "5件中 1〜2件目を表示" in pages[0] and "5件中 5〜5件目を表示" in pages[2]
+    assert f'href="{url}?page=2" rel="next"' in pages[0]
+    assert f'href="{url}?page=2" rel="prev"' in pages[2]
+    beyond = client.get(f"{url}?page=9")
+    assert beyond.status_code == 200 and not any(t in beyond.text for t in trading_ids)
+    csv_text = client.get(f"{url}/detail.csv?encoding=utf-8").content.decode("utf-8-sig")
+    assert all(t in csv_text for t in trading_ids)

@@ -128,6 +128,7 @@ def test_an_account_of_another_merchant_is_refused(runtime: Runtime) -> None:
     [
         "UPDATE ledger_entries SET amount = amount + 1 WHERE id = :id",
         "UPDATE ledger_entries SET credit = debit || 'x' WHERE id = :id",
+        "UPDATE ledger_entries SET kind = 'fee', payment_type = '99' WHERE id = :id",
         "DELETE FROM ledger_entries WHERE id = :id",
     ],
 )
@@ -167,3 +168,13 @@ def test_the_database_refuses_an_entry_that_does_not_balance(runtime: Runtime) -
 
     with pytest.raises(DBAPIError), runtime.core.sessions.begin() as session:
         session.execute(insert(LedgerEntry).values(row))
+
+
+def test_the_database_refuses_to_stamp_a_stamped_entry_again(runtime: Runtime) -> None:
+    from tests.support.statements import closed_statement
+
+    merchant_id = make_merchant(runtime).merchant_id
+    closed = closed_statement(runtime, merchant_id, "RESTAMP1", 1_000)
+    sql = text("UPDATE ledger_entries SET statement_id = :sid WHERE statement_id = :sid")
+    with pytest.raises(DBAPIError, match="append-only"), runtime.core.sessions.begin() as session:
+        session.execute(sql, {"sid": closed.statement_id})

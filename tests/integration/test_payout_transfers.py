@@ -19,8 +19,14 @@ from kessai.core.ledger.check import check
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.ledger.postings import record_adjustment, record_payout_sent
 from kessai.core.merchants.commands import PayoutChange, update_merchant
+from kessai.core.payouts.models import PayoutSettings
 from kessai.core.payouts.statement import Statement
-from kessai.core.payouts.stored import record_transfers_sent, stored_statements
+from kessai.core.payouts.stored import (
+    not_written,
+    record_transfers_sent,
+    stored_statements,
+    write_bank_file,
+)
 from kessai.core.payouts.transfers import statements_source, transfer_file
 from kessai.core.payouts.zengin import Requester
 from kessai.core.statements.close import CloseTerms, close
@@ -138,9 +144,11 @@ def test_stored_statements_of_the_day_are_the_default_source_and_are_booked_sent
         )
     paid_statement = _closed_with(runtime, paid, 8_000)
     held_statement = _closed_with(runtime, unpaid, 600)
-    with runtime.core.sessions() as session:
+    with runtime.core.sessions.begin() as session:
         due = stored_statements(session, PAY_DAY)
-        written = transfer_file(session, PAY_DAY, source=stored_statements, requester=OPERATOR)
+        written = write_bank_file(
+            session, PAY_DAY, requester=OPERATOR, now=runtime.core.clock.now()
+        )
     mine = {d.statement_id: (d.merchant_id, d.amount) for d in due}
     assert mine[str(paid_statement)] == (paid, 8_000)
     assert mine[str(held_statement)] == (unpaid, 600)
@@ -183,6 +191,85 @@ def test_a_statement_of_another_date_is_not_booked_sent(runtime: Runtime) -> Non
         )
     assert (marked.posted, marked.already) == ([], [])
     assert _sent(runtime, statement_id) == []
+
+
+LATER_DAY = date(2027, 1, 5)  # a later bank business day
+
+
+def _data(written_content: bytes) -> list[tuple[int, int, str]]:
+    records = parse(written_content)
+    return [
+        (int(r["customer_code_1"]), int(r["amount"]), r["account_number"])
+        for r in records
+        if r["data_kind"] == "2"
+    ]
+
+
+def test_a_held_payout_goes_into_the_first_file_written_after_its_account_is_fixed(
+    runtime: Runtime,
+) -> None:
+    late = make_merchant(runtime).merchant_id
+    statement_id = _closed_with(runtime, late, 4_200)
+    now = runtime.core.clock.now()
+    with runtime.core.sessions.begin() as session:
+        first = write_bank_file(session, PAY_DAY, requester=OPERATOR, now=now)
+    held = [h for h in first.held if h.payout.statement_id == str(statement_id)]
+    assert len(held) == 1 and "no bank account" in held[0].reason
+    assert late not in [m for m, _, _ in _data(first.content)]
+    with runtime.core.sessions.begin() as session:
+        update_merchant(
+            session, late, now=now,
+            payout=PayoutChange(bank_account="0005-001-1-7654321", account_holder="ｻﾄｳ"),
+        )  # fmt: skip
+    with runtime.core.sessions() as session:
+        waiting = [h for h in not_written(session, PAY_DAY) if h.payout.merchant_id == late]
+    assert [h.reason for h in waiting] == [
+        f"not in a bank file yet (kessai payouts zengin --date {PAY_DAY})"
+    ]
+    with runtime.core.sessions.begin() as session:
+        later = write_bank_file(session, LATER_DAY, requester=OPERATOR, now=now)
+    assert (late, 4_200, "7654321") in _data(later.content)
+    assert parse(later.content)[0]["transfer_date"] == "0105"
+    with runtime.core.sessions.begin() as session:
+        marked = record_transfers_sent(session, LATER_DAY, now=now)
+    assert statement_id in [s.id for s in marked.posted]
+    assert _sent(runtime, statement_id) == [4_200]
+    with runtime.core.sessions.begin() as session:  # paid: no later file carries it again
+        again = write_bank_file(session, date(2027, 1, 6), requester=OPERATOR, now=now)
+    assert late not in [m for m, _, _ in _data(again.content)]
+    with runtime.core.sessions() as session:
+        report = check(session, merchant_id=late)
+        assert report.ok, report.failures
+
+
+def test_mark_paid_books_what_the_file_wrote_whatever_the_accounts_say_later(
+    runtime: Runtime,
+) -> None:
+    written_to = _with_account(runtime, "0001-001-1-1234567", "ヤマダ　タロウ")
+    fixed_later = make_merchant(runtime).merchant_id
+    in_file = _closed_with(runtime, written_to, 8_000)
+    not_in_file = _closed_with(runtime, fixed_later, 900)
+    now = runtime.core.clock.now()
+    with runtime.core.sessions.begin() as session:
+        written = write_bank_file(session, PAY_DAY, requester=OPERATOR, now=now)
+    assert (written_to, 8_000, "1234567") in _data(written.content)
+    with runtime.core.sessions.begin() as session:  # after the file: one account breaks,
+        settings = session.get(PayoutSettings, written_to)  # the other is fixed
+        assert settings is not None
+        settings.bank_code = "9999"  # e.g. a bank merged away, gone from the directory
+        update_merchant(
+            session, fixed_later, now=now,
+            payout=PayoutChange(cycle="monthly", bank_account="0005-001-1-7654321",
+                                account_holder="ｻﾄｳ"),
+        )  # fmt: skip
+    with runtime.core.sessions.begin() as session:
+        marked = record_transfers_sent(session, PAY_DAY, now=now)
+    assert in_file in [s.id for s in marked.posted]
+    assert not_in_file not in [s.id for s in marked.posted]
+    assert (_sent(runtime, in_file), _sent(runtime, not_in_file)) == ([8_000], [])
+    with runtime.core.sessions.begin() as session:  # the day's file again: as it was written
+        rewritten = write_bank_file(session, PAY_DAY, requester=OPERATOR, now=now)
+    assert (written_to, 8_000, "1234567") in _data(rewritten.content)
 
 
 def _kessai(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -205,6 +205,12 @@ def check_block(demo: Demo, block: Block, output: str) -> None:
         assert delivered.search(output), output
     if "telegram_kind=091" in block.text:
         assert "success_code=" in output
+    if "kessai settle close" in block.text:
+        closed = json.loads(next(line for line in output.splitlines() if '"lines"' in line))
+        card = next(line for line in closed["lines"] if line["payment_type"] == "02")
+        assert card["count"] >= 1 and card["fees"] > 0, closed
+        assert re.search(r"^order20,\d+,.*,5000,0,172,", output, re.M), output  # 3.25 % + 10
+        assert re.search(r"^ok: \d+ entries checked", output, re.M), output
 
 
 def test_the_readme_placeholders_answer_p002_not_a_system_error(demo):

@@ -15,11 +15,13 @@ from kessai.core.context import MerchantRef
 from kessai.core.ledger.check import check
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.ledger.postings import business_date, record_adjustment
+from kessai.core.merchants.commands import PayoutChange, update_merchant
 from kessai.core.payments import repository
 from kessai.core.payments.card import commands as card
 from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.settle import change_status
-from kessai.core.payouts.stored import record_transfers_sent
+from kessai.core.payouts.stored import record_transfers_sent, write_bank_file
+from kessai.core.payouts.zengin import Requester
 from kessai.core.statements.close import CloseTerms, close
 from kessai.core.statements.models import Statement, StatementLine
 from tests.conftest import make_merchant, test_db_kind
@@ -122,8 +124,12 @@ def test_two_mark_paid_runs_at_once_book_the_payout_sent_once(runtime):
             session, merchant_id=shop.merchant_id, amount=3_000, on=business_date(now), now=now
         )
     statement_id = _close(runtime, shop.merchant_id)
-    with runtime.core.sessions() as session:
+    operator = Requester("1234567890", "ｹｯｻｲ", "0001", "ﾐｽﾞﾎ", "001", "ﾄｳｷﾖｳ", "1", "0000001")
+    account = PayoutChange(bank_account="0001-001-1-1234567", account_holder="ヤマダ　タロウ")
+    with runtime.core.sessions.begin() as session:
         pay_day = session.get(Statement, statement_id).payout_date
+        update_merchant(session, shop.merchant_id, now=now, payout=account)
+        assert write_bank_file(session, pay_day, requester=operator, now=now).transferred
     first = runtime.core.sessions()
     first.begin()
     assert [s.id for s in record_transfers_sent(first, pay_day, [statement_id], now=now).posted]

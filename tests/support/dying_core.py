@@ -7,6 +7,12 @@ called, so transaction 1 (the `sending` row) is committed and nothing reaches th
 OPERATION is ``authorize`` (REF: the trading_id), ``capture``/``void``/``refund`` (REF: the
 payment_id), or ``approve`` (REF: a carrier payment_id the buyer approves; the carrier is the one
 that dies). Exit status -9 means the hook fired; anything else is a broken test.
+
+``close`` (REF: ``POINT@YYYY-MM-DD``) runs ``kessai settle close MERCHANT_ID --through DATE --json``
+in this process, as an operator would, and dies inside the close's transaction at POINT, watched
+through SQLAlchemy's engine events (no hook in the close itself): ``claimed`` just after the UPDATE
+that stamps the open entries with the new statement, ``lines`` just before the statement's lines
+are inserted (its fee and closing entries written), ``commit`` as COMMIT is about to be sent.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from kessai.app import build_runtime
 from kessai.config import Settings
@@ -45,7 +54,39 @@ class DiesWhenCalled:
         return die
 
 
+def _die(*_: object) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("SIGKILL did not kill")
+
+
+def close_and_die(merchant_id: str, ref: str) -> None:
+    """`kessai settle close` killed at the point REF names (see the module docstring)."""
+    from kessai.cli.main import main as kessai
+
+    point, _, through = ref.partition("@")
+    claimed: list[bool] = []
+
+    def after(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE ledger_entries SET statement_id"):
+            claimed.append(True)
+            if point == "claimed":
+                _die()
+
+    def before(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if point == "lines" and statement.startswith("INSERT INTO statement_lines"):
+            _die()
+
+    event.listen(Engine, "after_cursor_execute", after)
+    event.listen(Engine, "before_cursor_execute", before)
+    if point == "commit":  # the close's own COMMIT, not an earlier transaction's
+        event.listen(Engine, "commit", lambda *_: _die() if claimed else None)
+    kessai(["settle", "close", merchant_id, "--through", through, "--json"], standalone_mode=False)
+
+
 def main(operation: str, merchant_id: str, mode: str, ref: str) -> None:
+    if operation == "close":
+        close_and_die(merchant_id, ref)
+        sys.exit("the fault hook never fired")
     runtime = build_runtime(Settings())
     core = replace(
         runtime.core,

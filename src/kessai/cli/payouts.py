@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from kessai.cli.common import guard, load_settings
 
 if TYPE_CHECKING:
     from kessai.core.payouts.statement import Statement
-    from kessai.core.payouts.zengin import TransferFile
+    from kessai.core.payouts.zengin import HeldPayout, TransferFile
 
 
 @click.group()
@@ -53,10 +54,12 @@ def zengin(
     no_line_breaks: bool,
     as_json: bool,
 ) -> None:
-    """Write the 総合振込 file of the payouts due on --date; payouts without a usable bank
-    account are held (listed, not written) for the operator to fix and pay later."""
+    """Write the 総合振込 file of the payouts due on --date, and of earlier ones not yet written
+    (held before, their account since fixed); payouts without a usable bank account are held
+    (listed, not written) and go into the first file written after the account is fixed. Run
+    again for the same date, it writes the same transfers again (and any newly due)."""
     from kessai.app import build_runtime
-    from kessai.core.payouts.stored import stored_statements
+    from kessai.core.payouts.stored import write_bank_file
     from kessai.core.payouts.transfers import statements_source, transfer_file
     from kessai.core.payouts.zengin import requester
 
@@ -64,16 +67,18 @@ def zengin(
         raise click.UsageError(f"{out} exists; a bank file is never overwritten")
     settings = load_settings()
     operator = requester(settings)
-    source = stored_statements if statements is None else statements_source(_read(statements))
-    runtime = build_runtime(settings)
-    with runtime.core.sessions() as session:
-        written = transfer_file(
-            session,
-            payout_date.date(),
-            source=source,
-            requester=operator,
-            line_breaks=not no_line_breaks,
-        )
+    day, breaks = payout_date.date(), not no_line_breaks
+    core = build_runtime(settings).core
+    with core.sessions.begin() as session:
+        if statements is None:
+            written = write_bank_file(
+                session, day, requester=operator, now=core.clock.now(), line_breaks=breaks
+            )
+        else:
+            source = statements_source(_read(statements))
+            written = transfer_file(
+                session, day, source=source, requester=operator, line_breaks=breaks
+            )
     _write_new(out, written.content)
     _report(out, written, as_json)
 
@@ -98,6 +103,10 @@ def _write_new(out: Path, content: bytes) -> None:
 
 
 def _held(written: TransferFile) -> list[dict[str, Any]]:
+    return _held_list(written.held)
+
+
+def _held_list(held: Sequence[HeldPayout]) -> list[dict[str, Any]]:
     return [
         {
             "merchant_id": h.payout.merchant_id,
@@ -105,7 +114,7 @@ def _held(written: TransferFile) -> list[dict[str, Any]]:
             "statement_id": h.payout.statement_id,
             "reason": h.reason,
         }
-        for h in written.held
+        for h in held
     ]
 
 
@@ -144,25 +153,19 @@ def _report(out: Path, written: TransferFile, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @guard
 def mark_paid(payout_date: datetime, as_json: bool) -> None:
-    """Book the transfers of --date's bank file as sent (Dr payout / Cr kessai:bank), once per
-    statement: a second run posts nothing. Held payouts are not booked (they were not in the file)."""
+    """Book the transfers --date's bank file wrote as sent (Dr payout / Cr kessai:bank), as the
+    file carried them, once per statement: a second run posts nothing. Payouts not in the file
+    (held) are not booked; they are listed."""
     from kessai.app import build_runtime
-    from kessai.core.payouts.stored import record_transfers_sent, stored_statements
-    from kessai.core.payouts.transfers import transfer_file
-    from kessai.core.payouts.zengin import requester
+    from kessai.core.payouts.stored import not_written, record_transfers_sent
 
-    settings = load_settings()
-    core = build_runtime(settings).core
+    core = build_runtime(load_settings()).core
     day = payout_date.date()
     with core.sessions.begin() as session:
-        written = transfer_file(
-            session, day, source=stored_statements, requester=requester(settings)
-        )
-        ids = [int(p.statement_id) for p in written.transferred if p.statement_id]
-        marked = record_transfers_sent(session, day, ids, now=core.clock.now())
+        marked = record_transfers_sent(session, day, now=core.clock.now())
         posted = [(s.id, s.merchant_id, s.payout_amount) for s in marked.posted]
         already = [s.id for s in marked.already]
-    held = _held(written)
+        held = _held_list(not_written(session, day))
     if as_json:
         summary = {
             "date": day.isoformat(),

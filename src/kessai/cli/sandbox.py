@@ -261,9 +261,12 @@ def _echo(view: PaymentView) -> None:
 
 
 def _echo_clock(view: TestClockView) -> None:
+    from kessai.core.ledger.postings import business_date
+
     data = {
         "merchant_id": view.merchant_id,
         "now": view.now.isoformat(),
+        "today": business_date(view.now).isoformat(),  # the merchant's day in Japan
         "offset_seconds": view.offset_seconds,
         "expired": view.expired,
     }

@@ -29,7 +29,7 @@ from kessai.core.payments.vaccount.models import (
     VirtualAccountTerms,
     VirtualAccountTransfer,
 )
-from kessai.core.payouts.models import PayoutSettings
+from kessai.core.payouts.models import PayoutSettings, PayoutTransfer
 from kessai.core.reconcile.models import Reconciliation, ReconciliationRow
 from kessai.core.statements.models import FeeSchedule, PayoutFeeTerms, Statement, StatementLine
 from kessai.core.threeds.models import ThreeDSAuthentication
@@ -69,6 +69,7 @@ __all__ = [
     "Reconciliation",
     "ReconciliationRow",
     "SettlementBreak",
+    "PayoutTransfer",
     "Statement",
     "StatementLine",
     "StoredCard",

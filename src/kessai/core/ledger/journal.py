@@ -2,9 +2,12 @@
 
 An entry moves one positive amount from its credit account to its debit account, so it balances by
 construction; `post` refuses anything else before the database would (amount > 0, two distinct,
-well-formed accounts, a merchant account only on its own merchant's entry), and writes every entry
-it is given with one multi-row INSERT — one round trip, inside the caller's transaction. There is
-no update or delete here: a correction is a new entry the other way.
+well-formed accounts, a merchant account only on its own merchant's entry), and writes the entries
+it is given inside the caller's transaction: one entry (a capture) is one INSERT, one round trip;
+a few are one executemany of the same compiled INSERT; a batch of `COPY_FROM` or more (a close's
+fees, thousands at a time) is one COPY on PostgreSQL — not a multi-row VALUES, whose SQL differs
+with every row count and is compiled and parsed afresh each time. There is no update or delete
+here: a correction is a new entry the other way.
 """
 
 from __future__ import annotations
@@ -51,27 +54,57 @@ class Entry:
     statement_id: int | None = None
 
 
+COPY_FROM = 500  # entries at once from which PostgreSQL gets them by COPY
+_COPY_SQL = (
+    "COPY ledger_entries (merchant_id, payment_id, payment_type, institution, kind, debit, "
+    "credit, amount, event_date, statement_id, created_at) FROM STDIN"
+)
+
+
 class UnbalancedEntry(ValueError):
     """An entry that would not balance or names an account it may not."""
 
 
 def post(session: Session, entries: Sequence[Entry], *, now: datetime) -> None:
-    """Write `entries` in one INSERT, in the caller's transaction; nothing for an empty list."""
+    """Write `entries` in the caller's transaction (all or, with it, none); nothing for an empty
+    list."""
     if not entries:
         return
+    known: dict[str, accounts.Account | None] = {}  # a close's entries name a few accounts
     for entry in entries:
-        _check(entry)
+        _check(entry, known)
+    if len(entries) >= COPY_FROM and session.get_bind().dialect.name == "postgresql":
+        _copy(session, entries, now)
+        return
     rows = [_row(entry, now) for entry in entries]
-    session.execute(insert(LedgerEntry).values(rows))
+    if len(rows) == 1:
+        session.execute(insert(LedgerEntry).values(rows[0]))
+    else:
+        session.execute(insert(LedgerEntry), rows)
 
 
-def _check(entry: Entry) -> None:
+def _copy(session: Session, entries: Sequence[Entry], now: datetime) -> None:
+    """COPY the entries on the session's own connection, so in its transaction."""
+    session.flush()  # the rows they refer to (a statement) are written first
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        for e in entries:
+            copy.write_row(
+                (e.merchant_id, e.payment_id, e.payment_type, e.institution, e.kind.value,
+                 e.debit, e.credit, e.amount, e.event_date, e.statement_id, now)
+            )  # fmt: skip
+
+
+def _check(entry: Entry, known: dict[str, accounts.Account | None]) -> None:
     if type(entry.amount) is not int or entry.amount <= 0:
         raise UnbalancedEntry(f"{entry.kind}: amount must be a positive int, not {entry.amount!r}")
     if entry.debit == entry.credit:
         raise UnbalancedEntry(f"{entry.kind}: debit and credit are both {entry.debit}")
     for code in (entry.debit, entry.credit):
-        account = accounts.parse(code)
+        if code not in known:
+            known[code] = accounts.parse(code)
+        account = known[code]
         if account is None:
             raise UnbalancedEntry(f"{entry.kind}: no such account {code!r}")
         if account.merchant_id is not None and account.merchant_id != entry.merchant_id:

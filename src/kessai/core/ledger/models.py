@@ -4,14 +4,15 @@ Every money event Kessai records moves one amount from one account to another, s
 posting rows of its own: the row is balanced by construction (one debit, one credit, one positive
 amount; CHECK constraints hold the database to it) and a capture costs one INSERT. An event that
 touches more accounts (a statement close) is several entries. Rows are append-only: migration 0012's
-triggers refuse UPDATE and DELETE, except a close stamping a NULL `statement_id` once.
+triggers (0020's on PostgreSQL) refuse UPDATE and DELETE, except a close stamping a NULL
+`statement_id` once.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
@@ -40,8 +41,15 @@ class LedgerEntry(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("debit <> credit", name="two_accounts"),
-        # A close claims one merchant's open entries through a date.
-        Index("ix_ledger_entries_open", "merchant_id", "statement_id", "event_date"),
+        # A close claims one merchant's open entries through a date. Open entries only: a
+        # stamped entry is never looked up here, and stamping one adds nothing to the index.
+        Index(
+            "ix_ledger_entries_open",
+            "merchant_id",
+            "event_date",
+            postgresql_where=text("statement_id IS NULL"),
+            sqlite_where=text("statement_id IS NULL"),
+        ),
         Index("ix_ledger_entries_payment_id", "payment_id"),
         Index("ix_ledger_entries_statement_id", "statement_id"),
         # An institution's day: its report's lines (sandbox) and what an import expects.

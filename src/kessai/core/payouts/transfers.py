@@ -60,12 +60,9 @@ def transfer_file(
 ) -> TransferFile:
     """The bank file of `payout_date`'s payouts, each to its merchant's registered account; the
     payouts without a usable account come back held (`TransferFile.held`)."""
-    if not is_business_day(payout_date):
-        raise InvalidRequest(
-            field="date", message=f"{payout_date} is not a bank business day: banks transfer none"
-        )
+    check_transfer_date(payout_date)
     due = source(session, payout_date)
-    accounts = _settings(session, {d.merchant_id for d in due})
+    accounts = payout_settings_of(session, {d.merchant_id for d in due})
     payouts = [
         Payout(d.merchant_id, d.amount, stored_account(accounts.get(d.merchant_id)), d.statement_id)
         for d in due
@@ -75,7 +72,14 @@ def transfer_file(
     )
 
 
-def _settings(session: Session, merchant_ids: set[int]) -> dict[int, PayoutSettings]:
+def check_transfer_date(payout_date: date) -> None:
+    if not is_business_day(payout_date):
+        raise InvalidRequest(
+            field="date", message=f"{payout_date} is not a bank business day: banks transfer none"
+        )
+
+
+def payout_settings_of(session: Session, merchant_ids: set[int]) -> dict[int, PayoutSettings]:
     if not merchant_ids:
         return {}
     rows = session.scalars(

@@ -5,13 +5,17 @@ numbered, immutable statement, in one transaction — a crash leaves all of it o
    closes of one merchant take turns, so numbers and carried balances follow each other, while
    captures (whose foreign key only takes FOR KEY SHARE) neither wait for the close nor hold it.
 2. The statement row is written, then its events are claimed with one
-   `UPDATE ledger_entries SET statement_id = … WHERE statement_id IS NULL AND event_date <= …
-   RETURNING …`. A capture committing while the close runs is either seen by that UPDATE (this
-   statement) or not (it stays NULL: the next one) — never both, never neither. Captures take no
-   lock the close waits for.
-3. Each event is priced from the fee history (fees.py); the fee, transfer fee, monthly fee, the
-   consumption tax (once, on the statement's fees) and the payout are posted as entries already
-   stamped with the statement.
+   `UPDATE ledger_entries SET statement_id = … WHERE statement_id IS NULL AND event_date <= …`.
+   A capture committing while the close runs is either seen by that UPDATE (this statement) or
+   not (it stays NULL: the next one) — never both, never neither. Captures take no lock the close
+   waits for.
+3. The claimed events are read back in one streamed query (a server-side cursor on PostgreSQL,
+   `CHUNK` rows at a time, with each card's brand and each refund's sale date joined in), so a
+   close of a million payments holds one chunk in memory, not the million. Each event is priced
+   from the fee history (fees.py); the per-method lines are summed as the chunks go by, and each
+   chunk's fee entries are posted before the next chunk is read. Then the transfer fee, monthly
+   fee, the consumption tax (once, on the statement's fees) and the payout are posted, all as
+   entries already stamped with the statement.
 4. The payout date is the merchant's cycle's (`payout_date.py`; a cycle closes only on its
    closing days, checked before anything is written).
 5. A balance below the minimum payout (or negative) is not paid: it is carried forward, and no
@@ -21,12 +25,14 @@ numbered, immutable statement, in one transaction — a crash leaves all of it o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache, partial
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from kessai.core.ledger import accounts
 from kessai.core.ledger.journal import Entry, EntryKind, post
@@ -35,7 +41,7 @@ from kessai.core.ledger.postings import business_date
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments.models import Payment
 from kessai.core.payouts.settings import payout_settings, stored_cycle
-from kessai.core.statements.fees import FeeBook
+from kessai.core.statements.fees import CARD, Fee, FeeBook
 from kessai.core.statements.models import Statement, StatementLine
 from kessai.core.statements.payout_date import payout_date_for
 from kessai.kit.errors import InvalidRequest, NotFound
@@ -43,6 +49,7 @@ from kessai.kit.money import consumption_tax
 
 TAX_RATE_PERCENT = 10  # 標準税率; fees are not reduced-rate items
 CLOSED_KINDS = (EntryKind.SALE, EntryKind.REFUND, EntryKind.ADJUSTMENT)
+CHUNK = 5_000  # events read, priced and their fee entries posted at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +94,16 @@ def close(
             f"(statement {previous.id}); close a later date"
         )
     statement = _open_statement(session, merchant, previous, through, payout_on, now, terms)
-    events = _claim(session, merchant_id, through, statement.id)
-    if previous is None and events:
-        statement.period_from = min(
-            [statement.period_from or through, *(e.event_date for e in events)]
-        )
+    _claim(session, merchant_id, through, statement.id)
     book = FeeBook.load(session, merchant_id)
-    fee_entries, lines = _price(session, book, merchant_id, statement.id, events, through)
-    entries = fee_entries + _settle_balance(statement, book, previous, lines, events, terms)
-    post(session, entries, now=now)
+    tally = _price(session, book, statement, now)
+    if previous is None and tally.first_day is not None:
+        statement.period_from = min(statement.period_from or through, tally.first_day)
+    post(session, _settle_balance(statement, book, previous, tally, terms), now=now)
     session.add_all(
         StatementLine(statement_id=statement.id, payment_type=t, count=line.count,
                       gross=line.gross, refunds=line.refunds, fees=line.fees)
-        for t, line in sorted(lines.items())
+        for t, line in sorted(tally.lines.items())
     )  # fmt: skip
     session.flush()
     return statement
@@ -162,10 +166,10 @@ def _open_statement(
     return statement
 
 
-def _claim(session: Session, merchant_id: int, through: date, statement_id: int) -> list[Event]:
+def _claim(session: Session, merchant_id: int, through: date, statement_id: int) -> None:
     """Stamp the merchant's open events through `through` with the statement: one UPDATE, whose
     WHERE statement_id IS NULL makes an event land on exactly one statement."""
-    claimed = session.execute(
+    session.execute(
         update(LedgerEntry)
         .where(
             LedgerEntry.merchant_id == merchant_id,
@@ -173,105 +177,131 @@ def _claim(session: Session, merchant_id: int, through: date, statement_id: int)
             LedgerEntry.event_date <= through,
             LedgerEntry.kind.in_([k.value for k in CLOSED_KINDS]),
         )
-        .values(statement_id=statement_id)
-        .returning(
+        .values(statement_id=statement_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@dataclass
+class _Tally:
+    """What the claimed events add up to, summed as they stream by."""
+
+    lines: dict[str, _Line] = field(default_factory=lambda: defaultdict(_Line))
+    adjustments: int = 0  # owed to the merchant (> 0) or by it
+    first_day: date | None = None
+
+
+def _price(session: Session, book: FeeBook, statement: Statement, now: datetime) -> _Tally:
+    """Each sale's fee (and each refund's fee returned) posted as an entry, chunk by chunk, and
+    the per-method lines and the adjustments summed."""
+    fee_of = cache(book.fee)  # a few (method, brand, day) keys for a million events
+    m = statement.merchant_id
+    fee_entry = partial(_fee_entry, statement, accounts.payable(m), accounts.fees(m))
+    tally = _Tally()
+    for chunk in session.execute(_claimed(statement.id)).partitions():
+        entries = []
+        for row in chunk:
+            event = Event(row.payment_id, row.payment_type, EntryKind(row.kind), row.debit,
+                          row.amount, row.event_date)  # fmt: skip
+            if tally.first_day is None or event.event_date < tally.first_day:
+                tally.first_day = event.event_date
+            brand = (row.brand or "").upper()
+            fee = _add(tally, m, event, fee_of, brand, row.sold_on)
+            if fee:
+                entries.append(fee_entry(event, fee))
+        post(session, entries, now=now)
+    return tally
+
+
+def _claimed(statement_id: int) -> Select[Any]:
+    """The statement's claimed events in id order, streamed `CHUNK` rows at a time, each with its
+    card's brand and, for a refund, the date its payment was sold on (its fee is that day's)."""
+    sale = aliased(LedgerEntry)
+    sold_on = (
+        select(func.max(sale.event_date))
+        .where(sale.payment_id == LedgerEntry.payment_id, sale.kind == EntryKind.SALE.value)
+        .correlate(LedgerEntry)
+        .scalar_subquery()
+    )
+    return (
+        select(
             LedgerEntry.payment_id,
             LedgerEntry.payment_type,
             LedgerEntry.kind,
             LedgerEntry.debit,
             LedgerEntry.amount,
             LedgerEntry.event_date,
-        ),
-        execution_options={"synchronize_session": False},
+            Payment.details["card_brand"].as_string().label("brand"),
+            case((LedgerEntry.kind == EntryKind.REFUND.value, sold_on)).label("sold_on"),
+        )
+        .outerjoin(
+            Payment,
+            and_(Payment.id == LedgerEntry.payment_id, LedgerEntry.payment_type == CARD),
+        )
+        .where(
+            LedgerEntry.statement_id == statement_id,
+            LedgerEntry.kind.in_([k.value for k in CLOSED_KINDS]),
+        )
+        .order_by(LedgerEntry.id)
+        .execution_options(yield_per=CHUNK)
     )
-    return [Event(p, t, EntryKind(k), d, a, on) for p, t, k, d, a, on in claimed]
 
 
-def _price(
-    session: Session,
-    book: FeeBook,
+def _add(
+    tally: _Tally,
     merchant_id: int,
-    statement_id: int,
-    events: Sequence[Event],
-    through: date,
-) -> tuple[list[Entry], dict[str, _Line]]:
-    """Each sale's fee (and each refund's fee returned) as an entry, and the per-method lines."""
-    brands = _card_brands(session, events)
-    sold_on = _sale_dates(session, events)
-    lines: dict[str, _Line] = defaultdict(_Line)
-    entries = []
-    for event in events:
-        if event.kind is EntryKind.ADJUSTMENT or event.payment_id is None:
-            continue
-        line = lines[event.payment_type]
-        brand = brands.get(event.payment_id, "")
-        if event.kind is EntryKind.SALE:
-            fee = book.fee(event.payment_type, brand, event.event_date).on_sale(event.amount)
-            line.count += 1
-            line.gross += event.amount
-        else:
-            day = sold_on.get(event.payment_id, event.event_date)
-            fee = -book.fee(event.payment_type, brand, day).on_refund(event.amount)
-            line.refunds += event.amount
-        line.fees += fee
-        if fee:
-            entries.append(_fee_entry(merchant_id, statement_id, event, fee, through))
-    return entries, lines
+    event: Event,
+    fee_of: Callable[[str, str, date], Fee],
+    brand: str,
+    sold_on: date | None,
+) -> int:
+    """Add `event` to the tally; its fee (a refund's is negative: the fee given back)."""
+    if event.kind is EntryKind.ADJUSTMENT or event.payment_id is None:
+        payable = accounts.payable(merchant_id)
+        tally.adjustments += event.amount if event.debit != payable else -event.amount
+        return 0
+    line = tally.lines[event.payment_type]
+    if event.kind is EntryKind.SALE:
+        fee = fee_of(event.payment_type, brand, event.event_date).on_sale(event.amount)
+        line.count += 1
+        line.gross += event.amount
+    else:
+        fee = -fee_of(event.payment_type, brand, sold_on or event.event_date).on_refund(
+            event.amount
+        )
+        line.refunds += event.amount
+    line.fees += fee
+    return fee
 
 
-def _fee_entry(merchant_id: int, statement_id: int, event: Event, fee: int, on: date) -> Entry:
-    payable, fees = accounts.payable(merchant_id), accounts.fees(merchant_id)
+def _fee_entry(statement: Statement, payable: str, fees: str, event: Event, fee: int) -> Entry:
     return Entry(
         kind=EntryKind.FEE,
         debit=payable if fee > 0 else fees,
         credit=fees if fee > 0 else payable,
         amount=abs(fee),
-        event_date=on,
-        merchant_id=merchant_id,
+        event_date=statement.period_through,
+        merchant_id=statement.merchant_id,
         payment_id=event.payment_id,
         payment_type=event.payment_type,
-        statement_id=statement_id,
+        statement_id=statement.id,
     )
-
-
-def _card_brands(session: Session, events: Sequence[Event]) -> dict[int, str]:
-    ids = {e.payment_id for e in events if e.payment_type == "02" and e.payment_id is not None}
-    if not ids:
-        return {}
-    rows = session.execute(select(Payment.id, Payment.details).where(Payment.id.in_(ids)))
-    return {pid: str((details or {}).get("card_brand") or "").upper() for pid, details in rows}
-
-
-def _sale_dates(session: Session, events: Sequence[Event]) -> dict[int, date]:
-    """The date each refunded payment was sold on: its refund gives back the fee of that day."""
-    ids = {e.payment_id for e in events if e.kind is EntryKind.REFUND and e.payment_id is not None}
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(LedgerEntry.payment_id, func.max(LedgerEntry.event_date))
-        .where(LedgerEntry.payment_id.in_(ids), LedgerEntry.kind == EntryKind.SALE.value)
-        .group_by(LedgerEntry.payment_id)
-    )
-    return {pid: day for pid, day in rows if pid is not None}
 
 
 def _settle_balance(
     statement: Statement,
     book: FeeBook,
     previous: Statement | None,
-    lines: dict[str, _Line],
-    events: Sequence[Event],
+    tally: _Tally,
     terms: CloseTerms,
 ) -> list[Entry]:
     """Fill the statement's figures; the transfer fee, monthly fee, tax and payout entries."""
-    through, m = statement.period_through, statement.merchant_id
+    through = statement.period_through
     payout_fees = book.payout_fees(through)
     # The monthly fee: on the first statement closed in each calendar month.
     new_month = previous is None or previous.period_through.replace(day=1) != through.replace(day=1)
     monthly = payout_fees.monthly_fee if new_month else 0
-    payable = accounts.payable(m)
-    adjustments = sum(e.amount if e.debit != payable else -e.amount for e in events
-                      if e.kind is EntryKind.ADJUSTMENT)  # fmt: skip
+    lines, adjustments = tally.lines, tally.adjustments
     sales = sum(line.gross - line.refunds - line.fees for line in lines.values())
     base = statement.carried_in + sales + adjustments - monthly
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from kessai.core.ledger import accounts
@@ -58,12 +58,58 @@ class DetailRow:
 
 def detail_rows(session: Session, statement: Statement) -> list[DetailRow]:
     """The statement's rows: its payments (by payment id), then transfer fee, monthly fee, tax."""
-    m = statement.merchant_id
-    entries = session.scalars(
-        select(LedgerEntry).where(LedgerEntry.statement_id == statement.id).order_by(LedgerEntry.id)
+    rows = _payment_rows(session, statement, None)
+    day = [statement.period_through]
+    rows += [
+        DetailRow(method="振込手数料", fee=statement.transfer_fee, dates=day),
+        DetailRow(method="月額固定費", fee=statement.monthly_fee, dates=day),
+        DetailRow(method=f"消費税（{statement.tax_rate_percent}%）", tax=statement.tax, dates=day),
+    ]
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPage:
+    total: int  # payments on the statement
+    rows: list[DetailRow]
+
+
+def payment_page(session: Session, statement: Statement, *, offset: int, limit: int) -> PaymentPage:
+    """One page of the statement's payments (by payment id), as the CSV has them; only that
+    page's entries are read, so a page of a statement of a million payments stays cheap."""
+    on_statement = (
+        LedgerEntry.statement_id == statement.id,
+        LedgerEntry.payment_id.is_not(None),
     )
+    total = session.scalar(
+        select(func.count(distinct(LedgerEntry.payment_id))).where(*on_statement)
+    )
+    ids = session.scalars(
+        select(LedgerEntry.payment_id)
+        .where(*on_statement)
+        .group_by(LedgerEntry.payment_id)
+        .order_by(LedgerEntry.payment_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    rows = _payment_rows(session, statement, [pid for pid in ids if pid is not None])
+    return PaymentPage(total or 0, rows)
+
+
+def _payment_rows(
+    session: Session, statement: Statement, payment_ids: list[int] | None
+) -> list[DetailRow]:
+    """Rows of the statement's payments, all of them or those of `payment_ids`."""
+    m = statement.merchant_id
+    query = select(LedgerEntry).where(
+        LedgerEntry.statement_id == statement.id, LedgerEntry.payment_id.is_not(None)
+    )
+    if payment_ids is not None:
+        if not payment_ids:
+            return []
+        query = query.where(LedgerEntry.payment_id.in_(payment_ids))
     by_payment: dict[int, DetailRow] = defaultdict(DetailRow)
-    for e in entries:
+    for e in session.scalars(query.order_by(LedgerEntry.id)):
         if e.payment_id is None:
             continue
         row = by_payment[e.payment_id]
@@ -77,14 +123,7 @@ def detail_rows(session: Session, statement: Statement) -> list[DetailRow]:
         elif kind is EntryKind.FEE:
             row.fee += e.amount if e.credit == accounts.fees(m) else -e.amount
     _describe(session, by_payment)
-    rows = [by_payment[pid] for pid in sorted(by_payment)]
-    day = [statement.period_through]
-    rows += [
-        DetailRow(method="振込手数料", fee=statement.transfer_fee, dates=day),
-        DetailRow(method="月額固定費", fee=statement.monthly_fee, dates=day),
-        DetailRow(method=f"消費税（{statement.tax_rate_percent}%）", tax=statement.tax, dates=day),
-    ]
-    return rows
+    return [by_payment[pid] for pid in sorted(by_payment)]
 
 
 def _describe(session: Session, rows: dict[int, DetailRow]) -> None:

@@ -12,13 +12,13 @@ from starlette.responses import Response
 from kessai.core.payouts.statement import StatementDocument
 from kessai.core.payouts.stored import statement_value
 from kessai.core.statements import views
-from kessai.core.statements.detail import ENCODINGS, detail_csv, detail_rows
+from kessai.core.statements.detail import ENCODINGS, detail_csv, payment_page
 from kessai.kit.errors import InvalidRequest, NotFound
 from kessai.web.console import forms
 from kessai.web.console.context import Ctx
 from kessai.web.console.statement_pdf import render
 
-DETAIL_ROWS_SHOWN = 500  # more are in the CSV
+PAYMENTS_PER_PAGE = 100  # a page of the statement's payments; the CSV has every one
 
 
 def list_statements(ctx: Ctx) -> Response:
@@ -31,11 +31,12 @@ def list_statements(ctx: Ctx) -> Response:
 
 def detail(ctx: Ctx) -> Response:
     statement_id = _path_statement_id(ctx)
+    page_number = forms.paging(ctx.query).page
+    offset = (page_number - 1) * PAYMENTS_PER_PAGE
     with ctx.core.sessions() as session:
         statement = views.merchant_statement(session, ctx.merchant.id, statement_id)
         shown = views.statement_dict(session, statement)
-        rows = detail_rows(session, statement)
-    payments = [row for row in rows if row.payment_id]
+        page = payment_page(session, statement, offset=offset, limit=PAYMENTS_PER_PAGE)
     return ctx.render(
         "statement.html",
         s=shown,
@@ -43,8 +44,12 @@ def detail(ctx: Ctx) -> Response:
         transfer_fee=statement.transfer_fee,
         monthly_fee=statement.monthly_fee,
         tax_rate=statement.tax_rate_percent,
-        payments=payments[:DETAIL_ROWS_SHOWN],
-        more=max(0, len(payments) - DETAIL_ROWS_SHOWN),
+        payments=page.rows,
+        total=page.total,
+        first=offset + 1 if page.rows else 0,
+        last=offset + len(page.rows),
+        page=page_number,
+        last_page=max(1, -(-page.total // PAYMENTS_PER_PAGE)),
     )
 
 
