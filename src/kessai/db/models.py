@@ -10,12 +10,12 @@ from kessai.core.console.models import (
     ConsoleSession,
     ConsoleUser,
 )
+from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.institution_reports.models import (
     InstitutionReport,
     InstitutionReportLine,
     SettlementBreak,
 )
-from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.ledger.models import LedgerEntry
 from kessai.core.link.models import LinkRequest, MerchantLogo
 from kessai.core.merchants.models import Merchant, TelegramReplay
@@ -66,10 +66,10 @@ __all__ = [
     "PaymentOperation",
     "PayoutFeeTerms",
     "PayoutSettings",
+    "PayoutTransfer",
     "Reconciliation",
     "ReconciliationRow",
     "SettlementBreak",
-    "PayoutTransfer",
     "Statement",
     "StatementLine",
     "StoredCard",
