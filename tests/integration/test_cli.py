@@ -149,7 +149,7 @@ def test_worker_once_runs_the_jobs_and_prints_what_they_did(home):
         "threeds_timed_out": 0,
         "threeds_notices_delivered": 0,
         "cards_refreshed": 0,
-        "cards_refreshed": 0,
         "file_lines": 0,
+        "delivered": 0,
         "failed": 0,
     }
