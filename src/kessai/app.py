@@ -36,7 +36,7 @@ from kessai.core.cards.vault import Vault, reseal_card, store_card
 from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
-from kessai.db import models as _models  # every table in the metadata, so ORM bulk writes resolve all foreign keys
+from kessai.db import models  # noqa: F401  every table in the metadata: ORM bulk writes resolve all FKs
 from kessai.db.migrate import schema_status
 from kessai.db.session import make_engine, make_sessionmaker
 from kessai.kit.clock import Clock, SystemClock

@@ -273,3 +273,25 @@ def test_adjustments_payouts_sent_and_receipts_keep_the_ledger_whole(runtime):
     assert balances[f"merchant:{shop.id}:payout"] == 0  # the payout left
     assert balances["kessai:bank"] == 10_000 - 10_300
     _assert_checks(runtime, shop.id)
+
+
+def test_a_period_past_two_billion_yen_closes_and_is_booked_whole(runtime):
+    # 32-bit columns stopped at 2,147,483,647 yen; a large merchant's month passes that.
+    shop = _shop(runtime)
+    today = _today(runtime)
+    for _ in range(2):
+        money.banknet_paid(runtime, shop, 2_000_000_000)
+    shown = _close(runtime, shop.id, today)
+    assert [(line["payment_type"], line["gross"]) for line in shown["lines"]] == [
+        ("05", 4_000_000_000)
+    ]
+    assert shown["payout_amount"] == 4_000_000_000  # no fee schedule for bank net here
+    with runtime.core.sessions() as session:
+        booked = session.scalars(
+            select(LedgerEntry.amount).where(
+                LedgerEntry.merchant_id == shop.id, LedgerEntry.kind == "payout"
+            )
+        ).all()
+    assert booked == [4_000_000_000]
+    assert _csv_sums(runtime, shown["statement_id"])["売上金額"] == 4_000_000_000
+    _assert_checks(runtime, shop.id)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
-from kessai.db.types import BigID
+from kessai.db.types import BigID, SumYen
 
 
 class LedgerEntry(Base):
@@ -33,7 +33,7 @@ class LedgerEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))  # EntryKind
     debit: Mapped[str] = mapped_column(String(64))  # account code (accounts.py)
     credit: Mapped[str] = mapped_column(String(64))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(SumYen)
     event_date: Mapped[date] = mapped_column(Date)  # the event's business date in Japan
     statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

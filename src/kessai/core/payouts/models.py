@@ -9,7 +9,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
-from kessai.db.types import BigID
+from kessai.db.types import BigID, SumYen
 
 
 class PayoutSettings(Base):
@@ -48,7 +48,7 @@ class PayoutTransfer(Base):
     )
     merchant_id: Mapped[int] = mapped_column(Integer, ForeignKey("merchants.id"))
     transfer_date: Mapped[date] = mapped_column(Date, index=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(SumYen)
     bank_code: Mapped[str] = mapped_column(String(4))
     bank_name: Mapped[str] = mapped_column(String(64))
     branch_code: Mapped[str] = mapped_column(String(3))

@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
-from kessai.db.types import BigID
+from kessai.db.types import BigID, SumYen
 
 
 class Statement(Base):
@@ -27,15 +27,15 @@ class Statement(Base):
     period_from: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: the first one
     period_through: Mapped[date] = mapped_column(Date)
     payout_date: Mapped[date] = mapped_column(Date)
-    fees_total: Mapped[int] = mapped_column(Integer)  # tax excluded (税抜)
-    transfer_fee: Mapped[int] = mapped_column(Integer)
-    monthly_fee: Mapped[int] = mapped_column(Integer)
+    fees_total: Mapped[int] = mapped_column(SumYen)  # tax excluded (税抜)
+    transfer_fee: Mapped[int] = mapped_column(SumYen)
+    monthly_fee: Mapped[int] = mapped_column(SumYen)
     tax_rate_percent: Mapped[int] = mapped_column(Integer)
-    tax: Mapped[int] = mapped_column(Integer)
-    adjustments: Mapped[int] = mapped_column(Integer)
-    carried_in: Mapped[int] = mapped_column(Integer)
-    payout_amount: Mapped[int] = mapped_column(Integer)
-    carried_forward: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(SumYen)
+    adjustments: Mapped[int] = mapped_column(SumYen)
+    carried_in: Mapped[int] = mapped_column(SumYen)
+    payout_amount: Mapped[int] = mapped_column(SumYen)
+    carried_forward: Mapped[int] = mapped_column(SumYen)
     registration_number: Mapped[str] = mapped_column(String(14))  # 適格請求書発行事業者登録番号
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -53,9 +53,9 @@ class StatementLine(Base):
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
     payment_type: Mapped[str] = mapped_column(String(2), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)  # sales (captures, payments received)
-    gross: Mapped[int] = mapped_column(Integer)
-    refunds: Mapped[int] = mapped_column(Integer)
-    fees: Mapped[int] = mapped_column(Integer)  # net of fees returned on refunds, tax excluded
+    gross: Mapped[int] = mapped_column(SumYen)
+    refunds: Mapped[int] = mapped_column(SumYen)
+    fees: Mapped[int] = mapped_column(SumYen)  # net of fees returned on refunds, tax excluded
 
 
 class FeeSchedule(Base):
