@@ -86,6 +86,11 @@ def test_a_job_whose_process_died_is_interrupted_not_running_forever(tmp_path):
     jobs, go = Jobs(Clock(), tmp_path), threading.Event()
     job = jobs.start(merchant_id=1, user_id=1, file_name="a.csv", work=lambda _p: go.wait(5) and 1)
     path = next(tmp_path.glob(f"1-1-{job.id}.json"))
+    deadline = (
+        time.monotonic() + 10
+    )  # its thread's first write (started) must not undo the backdating
+    while '"started": true' not in path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
     an_hour_ago = time.time() - 3600
     os.utime(path, (an_hour_ago, an_hour_ago))
 
