@@ -18,6 +18,7 @@ import pytest
 
 from kessai.client import SandboxClient
 from kessai.core.merchants.commands import NewMerchant
+from kessai.core.payments.models import Payment
 from kessai.kit.clock import JST
 from tests.conftest import make_merchant
 from tests.support.paid_later import notice_statuses, status
@@ -166,6 +167,32 @@ class TestClock:
         assert status(server, merchant, captured) == "41"  # the cancel window closed
         assert send(server, merchant, "023", payment_id=captured).code == "2007"
         assert status(server, other, elsewhere) == "20"  # another merchant's time
+
+    def test_advancing_leaves_a_card_payments_10_alone_whatever_its_due_date(
+        self, server, merchant, runtime
+    ):
+        # A card's 10 is not an unpaid bill and has no 12: the sweep over every method paid later
+        # (which another merchant's card row with a date once made answer 500) must skip it.
+        past = datetime.now(JST) - timedelta(days=3)
+        with runtime.core.sessions.begin() as session:
+            card = Payment(
+                merchant_id=make_merchant(runtime).merchant_id,
+                trading_id="CARD10",
+                payment_type="02",
+                amount=1000,
+                status="10",
+                details={},
+                created_at=past,
+                updated_at=past,
+                due_at=past,
+            )
+            session.add(card)
+        due = apply_cvs(server, merchant, "C5", payment_limit_date=1)
+        advanced = api(server, merchant, "/clock/advance", {"days": 3})
+        assert advanced.status_code == 200, advanced.text
+        assert status(server, merchant, due) == "12"
+        with runtime.core.sessions() as session:
+            assert session.get(Payment, card.id).status == "10"
 
     @pytest.mark.parametrize("body", [{}, {"days": -1}, {"hours": "2"}, {"days": 0, "hours": 0}])
     def test_the_clock_only_moves_forward(self, server, merchant, body):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, MerchantRef
-from kessai.core.payments import repository
+from kessai.core.payments import repository, tables
 from kessai.core.payments.models import Payment
 from kessai.core.payments.settle import change_status
 from kessai.core.payments.views import PaymentView
@@ -30,6 +30,9 @@ EXPIRED = "12"
 # The status an unpaid payment takes at its deadline where it is not 12: 申込中断 for bank net (05)
 # and for a carrier payment (06) the buyer never approved in time.
 EXPIRED_STATUS: dict[str, str] = {"05": "15", "06": "15"}
+# The methods with a deadline for the buyer to pay (for a carrier, to approve): every method but
+# card. Only these expire here; a card payment's 10 is not an unpaid bill and has no 12.
+PAID_LATER = tuple(t for t in tables.PAYMENT_TYPES if t != tables.CARD)
 MAX_LIMIT_DAYS = 60
 
 
@@ -242,7 +245,9 @@ def payable(
 def expire_if_due(session: Session, payment: Payment, at: Now) -> bool:
     """Expire `payment` (already locked) if it is still unpaid and its deadline has passed, and no
     operation on it is waiting for an institution's answer (a carrier approval in flight)."""
-    if payment.status != APPLIED or payment.due_at is None or payment.due_at >= at.merchant:
+    if payment.payment_type not in PAID_LATER or payment.status != APPLIED:
+        return False
+    if payment.due_at is None or payment.due_at >= at.merchant:
         return False
     if repository.open_operation(session, payment.id) is not None:
         return False
@@ -276,7 +281,7 @@ def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500)
     ) -> list[int]:
         return repository.due_unpaid(
             session,
-            payment_type=payment_type,
+            payment_types=(payment_type,) if payment_type else PAID_LATER,
             now=at,
             limit=batch,
             merchant_id=merchant_id,

@@ -176,16 +176,17 @@ def unsettled_operations(
 def due_unpaid(
     session: Session,
     *,
-    payment_type: str | None,
+    payment_types: tuple[str, ...],
     now: datetime,
     limit: int,
     merchant_id: int | None = None,
     exclude: set[int] | None = None,
 ) -> list[int]:
-    """Payments still 申込済 whose deadline has passed (of one merchant, or of all but `exclude`)."""
-    query = select(Payment.id).where(Payment.status == "10", Payment.due_at < now)
-    if payment_type is not None:
-        query = query.where(Payment.payment_type == payment_type)
+    """Payments of `payment_types` still 申込済 whose deadline has passed (of one merchant, or of
+    all but `exclude`)."""
+    query = select(Payment.id).where(
+        Payment.status == "10", Payment.due_at < now, Payment.payment_type.in_(payment_types)
+    )
     if merchant_id is not None:
         query = query.where(Payment.merchant_id == merchant_id)
     if exclude:
