@@ -30,7 +30,7 @@ from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
 from kessai.core.files.commands import OPEN_STATUSES, UNFINISHED_LINES, line_counts
 from kessai.core.files.layout import LineOutcome
-from kessai.core.files.models import PaymentFile, PaymentFileLine
+from kessai.core.files.models import RESULT_COLUMNS_KEY, PaymentFile, PaymentFileLine
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.outbox import record_file_notice
 from kessai.kit.clock import jst_stamp
@@ -167,19 +167,23 @@ def _run_line(core: Core, chunk: Chunk, fields: Mapping[str, str]) -> LineOutcom
 
 def _record(core: Core, line_id: int, outcome: LineOutcome) -> None:
     """The line's outcome (transaction 2); only a line still `running` takes it."""
+    values: dict[str, object] = {
+        "status": "done",
+        "result": outcome.result,
+        "response_code": outcome.response_code[:8],
+        "response_detail": outcome.response_detail[:256],
+        "payment_id": outcome.payment_id,
+        "customer_card_id": outcome.customer_card_id,
+        "updated_at": core.clock.now(),
+    }
     with core.sessions.begin() as session:
+        if outcome.columns:  # kept beside the request (024: masked numbers and expiries only)
+            stored = session.get_one(PaymentFileLine, line_id).fields or {}
+            values["fields"] = {**stored, RESULT_COLUMNS_KEY: list(outcome.columns)}
         session.execute(
             update(PaymentFileLine)
             .where(PaymentFileLine.id == line_id, PaymentFileLine.status == "running")
-            .values(
-                status="done",
-                result=outcome.result,
-                response_code=outcome.response_code[:8],
-                response_detail=outcome.response_detail[:256],
-                payment_id=outcome.payment_id,
-                customer_card_id=outcome.customer_card_id,
-                updated_at=core.clock.now(),
-            )
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 
