@@ -110,3 +110,35 @@ def test_pages_never_show_a_card_number(runtime, client, merchant):
     for page in pages:
         assert page.status_code == 200
         assert OK not in page.text and DECLINED not in page.text
+
+
+def test_a_stalled_file_shows_no_rate_rather_than_its_old_average(runtime, client, merchant, clock):
+    from datetime import timedelta
+
+    from kessai.core.files import process
+
+    receipt_id = submitted(runtime, merchant, OK, OK, OK)
+    chunk = process.claim_chunk(runtime.core, size=2)
+    assert chunk is not None and process.run_chunk(runtime.core, chunk) == 2
+    moving = client.get(f"/console/files/{receipt_id}/progress.json").json()
+    assert moving["lines_per_second"] > 0 and moving["seconds_left"] is not None
+
+    clock.advance(timedelta(minutes=2))  # no line has finished in the last minute
+    stalled = client.get(f"/console/files/{receipt_id}/progress.json").json()
+
+    assert (stalled["done_lines"], stalled["lines_per_second"], stalled["seconds_left"]) == (
+        2,
+        0,
+        None,
+    )
+    commands.cancel(runtime.core, None, receipt_id)
+
+
+def test_cancel_without_the_forms_csrf_token_is_refused(runtime, client, merchant):
+    receipt_id = submitted(runtime, merchant, OK)
+
+    refused = client.post(f"/console/files/{receipt_id}/cancel", csrf=False)
+
+    assert refused.status_code == 403
+    assert commands.show(runtime.core, None, receipt_id).status == "queued"
+    commands.cancel(runtime.core, None, receipt_id)
