@@ -33,7 +33,10 @@ FILE_PAGE = re.compile(r".*/console/files/[1-9]\d{8}$")
 
 @pytest.fixture(autouse=True)
 def idle_worker(runtime):
-    """No file of an earlier test left to run: the lines run here by hand are this test's."""
+    """No file of an earlier test left to run: the lines run here by hand are this test's; and
+    none of this test's left for a later one's worker."""
+    run_files(runtime)
+    yield
     run_files(runtime)
 
 

@@ -38,7 +38,8 @@ def client(runtime, server, merchant):
         f"file{uuid.uuid4().hex[:8]}",
         permissions=frozenset({Permission.CARD}),
     )
-    return signed_in(server, clerk)
+    yield signed_in(server, clerk)
+    run_files(runtime)  # nor any of this test's left for a later one
 
 
 def test_progress_json_then_the_result_once_the_file_is_done(runtime, client, merchant):
