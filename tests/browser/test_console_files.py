@@ -103,7 +103,7 @@ def test_upload_follow_the_progress_and_download_the_result(
 ):
     signed_in(page, server, admin)
     page.click("nav >> text=ファイル決済")
-    expect(page.locator("#file-type option[value='024']")).to_have_count(0)  # not run yet
+    expect(page.locator("#file-type option[value='024']")).to_have_count(1)  # 洗替 is offered
     upload(page, server, "020", auth_file("FP", OK, DECLINED, OK))
     page.wait_for_url(FILE_PAGE)
     receipt_id = page.url.rsplit("/", 1)[1]

@@ -65,7 +65,7 @@ def list_files(ctx: Ctx, *, error: str = "", status_code: int = 200) -> Response
 
 
 def offered(ctx: Ctx) -> dict[str, str]:
-    """The file types Kessai runs now (024 appears once the card account updater does)."""
+    """The file types Kessai runs (those whose layout the file path knows)."""
     shown = {}
     for code, label in FILE_TYPE_LABELS.items():
         try:
