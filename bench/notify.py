@@ -11,13 +11,22 @@ count: N card authorisations through the core (`kessai.core.payments.card.comman
 notice each, spread over the merchants), then that many worker *processes*, each looping the
 delivery pass (`kessai.worker.outbox.Deliverer.deliver_once`) until nothing is pending, timed until
 every notice is delivered or the run's time bound passes. Only 127.0.0.1 is ever targeted.
+
+Then **one merchant, fast receiver** (`--one-merchant N`, 0 to leave it out): N notices of one
+merchant, two per payment (authorisation and capture), pushed by one worker process running the
+delivery loop exactly as `kessai worker` does (`DeliveryLoop`) to a receiver in a process of its
+own (plain asyncio, keep-alive, answers `result=0` at once, so that it is not what is measured).
+Printed: notices per second, the connections the receiver saw, and whether every payment's
+notices arrived in order (payment_seq never going back).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import time
@@ -41,10 +50,11 @@ from kessai.connectors.base import CardData  # noqa: E402
 from kessai.core.context import MerchantRef  # noqa: E402
 from kessai.core.merchants.commands import create_merchant  # noqa: E402
 from kessai.core.notifications.models import Notice  # noqa: E402
-from kessai.core.payments.card.commands import AuthorizeRequest, authorize  # noqa: E402
+from kessai.core.payments.card.commands import AuthorizeRequest, authorize, capture  # noqa: E402
+from kessai.core.payments.refs import PaymentRef  # noqa: E402
 from kessai.db.migrate import upgrade  # noqa: E402
 from kessai.kit.secrets import CardNumber  # noqa: E402
-from kessai.worker.outbox import Deliverer  # noqa: E402
+from kessai.worker.outbox import Deliverer, DeliveryLoop  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "KESSAI_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -61,10 +71,20 @@ def main() -> None:
             merchants = _merchants(runtime, args.merchants, base_url + "/notify")
             print(f"database {args.db}, {args.merchants} merchants, receiver {base_url}")
             rows = [_run(runtime, merchants, n, args) for n in args.workers]
+        one = _one_merchant(runtime, args) if args.one_merchant else None
         runtime.engine.dispose()
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 cores)")
     print("\nworkers (processes)  notices  seconds  notices/s")
     for workers, count, seconds in rows:
         print(f"{workers:>19}  {count:>7}  {seconds:>7.2f}  {count / seconds:>9.0f}")
+    if one:
+        count, seconds, connections, in_order = one
+        print(
+            f"\none merchant, fast receiver, 1 worker (delivery loop): {count} notices in "
+            f"{seconds:.2f} s = {count / seconds:.0f}/s   target >= 500/s   "
+            f"{'PASS' if count / seconds >= 500 else 'MISS'}\n"
+            f"  receiver connections: {connections}; per-payment order kept: {in_order}"
+        )
 
 
 def _arguments() -> argparse.Namespace:
@@ -76,6 +96,9 @@ def _arguments() -> argparse.Namespace:
         "--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4]
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="bound per worker count")
+    parser.add_argument(
+        "--one-merchant", type=int, default=2000, help="notices of the one-merchant phase (0: skip)"
+    )
     return parser.parse_args()
 
 
@@ -183,6 +206,119 @@ def _pending(runtime: Runtime) -> int:
         statuses = ("pending", "delivering")
         query = select(func.count()).select_from(Notice).where(Notice.delivery_status.in_(statuses))
         return int(session.scalar(query) or 0)
+
+
+# ---------------------------------------------------------------- one merchant, fast receiver
+
+
+def _one_merchant(runtime: Runtime, args: argparse.Namespace) -> tuple[int, float, int, bool]:
+    ctx = multiprocessing.get_context("spawn")
+    stop, ready, results = ctx.Event(), ctx.Queue(), ctx.Queue()
+    receiver = ctx.Process(target=_fast_receiver, args=(stop, ready, results))
+    receiver.start()
+    try:
+        port = ready.get(timeout=30)
+        [merchant] = _merchants(runtime, 1, f"http://127.0.0.1:{port}/notify")
+        _authorise_and_capture(runtime, merchant, args.one_merchant // 2)
+        count = _pending(runtime)
+        print(f"one merchant: {count} notices pending, delivering…", flush=True)
+        seconds = _deliver_with_loop(runtime, args.timeout)
+    finally:
+        stop.set()
+        arrivals, connections = results.get(timeout=30)
+        receiver.join(10)
+    return count - _pending(runtime), seconds, connections, _in_order(arrivals)
+
+
+def _authorise_and_capture(runtime: Runtime, merchant: MerchantRef, payments: int) -> None:
+    card = CardData(CardNumber("4900000000000000"), "1230")
+    for i in range(payments):
+        request = AuthorizeRequest(trading_id=f"one_{i}", amount=1000, card=card)
+        done = authorize(runtime.core, merchant, request)
+        assert done.payment is not None
+        capture(runtime.core, merchant, PaymentRef(payment_id=str(done.payment.payment_id)))
+        if (i + 1) % 500 == 0:
+            print(f"  created {2 * (i + 1)}/{2 * payments}", flush=True)
+
+
+def _deliver_with_loop(runtime: Runtime, bound: float) -> float:
+    ctx = multiprocessing.get_context("spawn")
+    stop, go, ready = ctx.Event(), ctx.Event(), ctx.Queue()
+    settings = runtime.settings
+    proc = ctx.Process(
+        target=_loop_worker,
+        args=(str(settings.home), str(settings.database_url), stop, go, ready),
+    )
+    proc.start()
+    ready.get(timeout=120)
+    go.set()
+    started = time.monotonic()
+    try:
+        return _wait_delivered(runtime, started, bound)
+    finally:
+        stop.set()
+        proc.join(30)
+
+
+def _loop_worker(home: str, url: str, stop: Any, go: Any, ready: Any) -> None:
+    """The worker's delivery loop (as `kessai worker` runs it) until told to stop."""
+    runtime = build_runtime(Settings(home=Path(home), database_url=url))
+    loop = DeliveryLoop(runtime.core, runtime.settings)
+    ready.put(os.getpid())
+    go.wait()
+    loop.start()
+    stop.wait()
+    loop.stop()
+    runtime.engine.dispose()
+
+
+def _in_order(arrivals: list[tuple[int, int]]) -> bool:
+    """Every payment's notices arrived in payment_seq order (a repeat of the last one is allowed:
+    delivery is at-least-once)."""
+    last: dict[int, int] = {}
+    for payment_id, seq in arrivals:
+        if seq < last.get(payment_id, 0):
+            return False
+        last[payment_id] = seq
+    return True
+
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nresult=0\r\n"
+
+
+def _fast_receiver(stop: Any, ready: Any, results: Any) -> None:
+    """A merchant's receiver that costs almost nothing: HTTP/1.1 keep-alive, answers result=0,
+    records (payment_id, payment_seq) in arrival order."""
+    arrivals: list[tuple[int, int]] = []
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                seq = re.search(rb"(?i)kessai-payment-seq: *(\d+)", head)
+                body = await reader.readexactly(int(length.group(1)) if length else 0)
+                payment = re.search(rb"(?:^|&)payment_id=(\d+)", body)
+                if payment and seq:
+                    arrivals.append((int(payment.group(1)), int(seq.group(1))))
+                writer.write(ANSWER)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.put(server.sockets[0].getsockname()[1])
+        while not stop.is_set():
+            await asyncio.sleep(0.1)
+        server.close()
+
+    asyncio.run(serve())
+    results.put((arrivals, connections))
 
 
 if __name__ == "__main__":

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     notify_concurrency: int = Field(
         default=8, ge=1, description="Merchants served at once by one worker's notice pushes"
     )
+    notify_in_flight: int = Field(
+        default=8,
+        ge=1,
+        description="Notices of one merchant one worker pushes at once, each of another payment "
+        "(a payment's notices still go one after another, in order)",
+    )
     notice_retention_days: int = Field(
         default=30, ge=7, description="Days delivered notices stay readable by 091 (PAYGENT: 7)"
     )

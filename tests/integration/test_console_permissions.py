@@ -21,6 +21,7 @@ def concrete(path: str, payment_id: str, user_id: int) -> str:
     path = path.replace("{statement_id:int}", "1").replace("{reconciliation_id:int}", "1")
     path = path.replace("{job_id}", "0" * 32)
     path = path.replace("{statement_id:int}", "1").replace("{card_id:int}", "1")
+    path = path.replace("{receipt_id}", "123456789")
     return "/console" + re.sub(r"\{notice_id:int\}", "1", path)
 
 
@@ -39,13 +40,18 @@ def call(client, page, payment_id: str, user_id: int):
     return client.get(url)
 
 
-def test_the_card_processing_pages_are_the_operations_and_stored_cards():
+def test_the_card_processing_pages_are_the_operations_stored_cards_and_file_payments():
     assert {page.path for page in CARD_PROCESSING} == {
         "/payments/bulk",
         "/payments/{payment_id:int}/action",
         "/cards",
         "/cards/refresh",
         "/cards/{card_id:int}",
+        "/files",
+        "/files/{receipt_id}",
+        "/files/{receipt_id}/progress.json",
+        "/files/{receipt_id}/cancel",
+        "/files/{receipt_id}/result.csv",
     }
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from kessai.core.console.permissions import Permission, Role
+from kessai.core.payments import queries
 from kessai.core.payments.cvs import commands as cvs
 from kessai.kit.clock import JST
 from tests.support.console import (
@@ -228,3 +229,29 @@ def test_the_method_filter_offers_every_method_kessai_has(staff):
     page = search(staff).text
     offered = re.findall(r'name="method" value="(\d\d)"', page)
     assert offered == list(KNOWN_METHODS)
+
+
+@pytest.mark.parametrize(
+    ("sort", "descending"), [("created_at", True), ("amount", False), ("due_at", True)]
+)
+def test_a_page_is_the_same_whether_cut_from_few_matches_or_by_the_sort_index(
+    shop, runtime, merchant, monkeypatch, sort, descending
+):
+    """Few matches are paged from the matches themselves (queries._cut_from_matches), many by the
+    sort column's index: both give the same rows in the same order, ties broken by 決済ID."""
+    for n in range(7):  # equal amounts and deadlines: the tie-break decides their order
+        cvs_payment(runtime, merchant.merchant_id, f"TIE{n}", 2500, chain="00C002")
+    criteria = queries.PaymentSearch(sort=sort, descending=descending)
+
+    def pages() -> list[tuple[int, list[int]]]:
+        with runtime.core.sessions() as session:
+            found = [
+                queries.search(session, merchant.merchant_id, criteria, offset=o, limit=4)
+                for o in (0, 4, 8)
+            ]
+        return [(p.total, [row.payment_id for row in p.rows]) for p in found]
+
+    few = pages()
+    monkeypatch.setattr(queries, "FEW_MATCHES", 0)
+    assert pages() == few
+    assert [t for t, _ in few] == [12, 12, 12] and sum(len(ids) for _, ids in few) == 12

@@ -186,13 +186,6 @@ class TestStoredCardFiles:
         with runtime.core.sessions() as session:
             assert session.get_one(StoredCard, int(card_id)).deleted_at is not None
 
-    def test_card_refresh_files_are_refused_until_the_updater_lands(
-        self, server, merchant, runtime
-    ):
-        reply = submit(server, merchant, "024", "customer_id,customer_card_id\r\nA,1\r\n")
-        assert (reply.result, reply.code) == ("1", "9102")
-        assert file_count(runtime, merchant) == 0
-
 
 class TestMalformedFiles:
     def refused(self, server, merchant, runtime, data: str | bytes, file_type: str = "020") -> str:

@@ -22,7 +22,7 @@ from kessai.app import Runtime
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice, NoticeAttempt
 from kessai.core.notifications.signing import notice_hash
-from kessai.worker.outbox import CONTENT_TYPE, deliver_due
+from kessai.worker.outbox import CONTENT_TYPE, DeliveryLoop, deliver_due
 from tests.conftest import TestClock, make_merchant, test_db_kind
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
@@ -164,6 +164,46 @@ def test_a_slow_merchant_does_not_hold_up_another(server, runtime):
         assert fast.answered_ok == [1] and not finished.is_set()
         worker.join(10)
     assert slow.answered_ok == [1]
+
+
+def test_several_payments_in_flight_and_each_payments_notices_still_in_order(server, runtime):
+    with receiving(runtime, delay=0.2) as (receiver, merchant):
+        payments = [authorised(server, merchant, trading_id=f"F{n}") for n in range(6)]
+        for payment_id in payments:
+            assert send(server, merchant, "022", payment_id=payment_id).result == "0"
+            assert send(server, merchant, "023", payment_id=payment_id).result == "0"
+        for _ in range(4):  # each pass takes every payment's next notice, at most
+            deliver(runtime, notify_in_flight=4)
+    seqs: dict[str, list[str]] = {}
+    for push in receiver.received:
+        seqs.setdefault(push.fields["payment_id"], []).append(push.headers["kessai-payment-seq"])
+    assert seqs == {payment_id: ["1", "2", "3"] for payment_id in payments}
+    assert 1 < receiver.max_in_flight <= 4  # several at once, never more than the bound
+    assert {n.delivery_status for n in notices_of(runtime, merchant)} == {"delivered"}
+
+
+def test_a_slow_merchant_holds_no_more_than_its_bound_and_never_delays_another(server, runtime):
+    settings = runtime.settings.model_copy(update={"notify_in_flight": 3})
+    with (
+        receiving(runtime, delay=2.5) as (slow, slow_merchant),
+        receiving(runtime) as (fast, fast_merchant),
+    ):
+        for n in range(5):
+            authorised(server, slow_merchant, trading_id=f"S{n}")
+        loop = DeliveryLoop(runtime.core, settings)
+        loop.start()
+        try:
+            _wait_for(lambda: slow.max_in_flight == 3, timeout=10)
+            fast_payments = [
+                authorised(server, fast_merchant, trading_id=f"Q{n}") for n in range(5)
+            ]
+            _wait_for(lambda: len(fast.answered_ok) == 5, timeout=10)
+            slow_done_meanwhile = len(slow.answered_ok)
+        finally:
+            loop.stop()
+    # The fast merchant's notices went while the slow one's first sends were still unanswered.
+    assert slow_done_meanwhile == 0 and slow.max_in_flight == 3
+    assert sorted(fast.answered_ok) == [1, 2, 3, 4, 5] and len(fast_payments) == 5
 
 
 def test_notices_of_a_merchant_without_url_are_skipped(server, runtime, merchant):

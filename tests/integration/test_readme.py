@@ -205,6 +205,17 @@ def check_block(demo: Demo, block: Block, output: str) -> None:
         assert delivered.search(output), output
     if "telegram_kind=091" in block.text:
         assert "success_code=" in output
+    if "kessai files submit" in block.text:
+        shown = json.loads(
+            next(line for line in output.splitlines() if '"file_receipt_id"' in line)
+        )
+        counts = (shown["status"], shown["done_lines"], shown["error_lines"])
+        assert counts == ("done", 2, 1), shown
+        records = (demo.home / "result.csv").read_bytes().decode("cp932").split("\r\n")
+        assert records[0].startswith(f"1,{shown['file_receipt_id']},020,"), records
+        assert records[1].startswith("3,2,0,,,") and ",file1," in records[1], records
+        assert records[2].startswith("3,3,1,2002,1C01,,file2,"), records
+        assert records[3] == "4,2", records
     if "kessai settle close" in block.text:
         closed = json.loads(next(line for line in output.splitlines() if '"lines"' in line))
         card = next(line for line in closed["lines"] if line["payment_type"] == "02")

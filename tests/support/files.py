@@ -10,6 +10,7 @@ import httpx
 
 from kessai.app import Runtime
 from kessai.core.files import process
+from kessai.core.files.refresh import REFRESH_COLUMNS, REFRESH_FILE_TYPE
 from kessai.core.merchants.commands import NewMerchant
 from tests.support.telegrams import Reply, form_body, header, parse_reply
 
@@ -58,6 +59,8 @@ class ResultFile:
         """A data record by the input line it answers."""
         names = ("line_no", "result", "response_code", "response_detail", "payment_id")
         names += ("trading_id", "customer_id", "customer_card_id")
+        if self.header[2] == REFRESH_FILE_TYPE:
+            names += REFRESH_COLUMNS  # 024's own columns, after the common ones
         for record in self.data:
             if record[0] == str(line_no):
                 return dict(zip(names, record, strict=True))

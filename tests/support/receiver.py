@@ -44,6 +44,8 @@ class Receiver:
     hang_seconds: float = 30.0
     received: list[Received] = field(default_factory=list)
     answered_ok: list[int] = field(default_factory=list)  # notice ids answered result=0
+    max_in_flight: int = 0  # the most pushes that were being answered at once
+    _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -67,6 +69,16 @@ class Receiver:
         return Response(page, media_type="text/html")
 
     async def _handle(self, request: Request) -> Response:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         raw = await request.body()
         fields = dict(parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="cp932"))
         with self._lock:

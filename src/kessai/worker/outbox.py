@@ -3,7 +3,11 @@
 The core decides what is due and records what happened (kessai.core.notifications.delivery); this
 module only sends: a form in Windows-31J with `hc`, read back with a size cap, classified into one
 attempt outcome. Merchants are served concurrently by a small thread pool, one batch per merchant
-at a time, so a slow or dead endpoint only ever delays its own notices.
+at a time, so a slow or dead endpoint only ever delays its own notices. Within a batch up to
+`notify_in_flight` notices are pushed at once over kept-alive connections (one shared client): a
+batch holds at most one notice per payment (core.notifications.delivery claims a payment's next
+notice only once the previous one is delivered), so per-payment order holds, and a slow merchant
+holds at most that many sends of its own and one merchant slot.
 """
 
 from __future__ import annotations
@@ -40,12 +44,13 @@ ACK = b"result=0"
 
 
 def policy_from(settings: Settings) -> DeliveryPolicy:
-    """The delivery policy of these settings; a merchant's batch must fit in one lease."""
-    per_merchant = max(1, int(settings.notify_lease_seconds * 0.8 // settings.notify_timeout))
+    """The delivery policy of these settings; a merchant's batch must fit in one lease, even if
+    every send of each of its `notify_in_flight` lanes takes the whole timeout."""
+    per_lane = max(1, int(settings.notify_lease_seconds * 0.8 // settings.notify_timeout))
     return DeliveryPolicy(
         lease=timedelta(seconds=settings.notify_lease_seconds),
         horizon=timedelta(hours=settings.notify_retry_hours),
-        per_merchant=per_merchant,
+        per_merchant=per_lane * settings.notify_in_flight,
     )
 
 
@@ -157,10 +162,14 @@ class Deliverer:
         self._timeout = settings.notify_timeout
         self._sender = NoticeSender(core, settings.notify_timeout)
         self._slots = settings.notify_concurrency
+        self._in_flight = settings.notify_in_flight
         self._pool = ThreadPoolExecutor(self._slots, "kessai-notify")
+        # Every batch's lanes at once: a merchant never waits for another's lanes to free.
+        self._lanes = ThreadPoolExecutor(self._slots * self._in_flight, "kessai-notify-lane")
         self._rng = random.Random()
         self._busy: set[int] = set()
         self._lock = threading.Lock()
+        self._freed = threading.Event()  # a merchant's batch finished: it may be served again
 
     def __enter__(self) -> Deliverer:
         return self
@@ -172,7 +181,17 @@ class Deliverer:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._lanes.shutdown(wait=True)
         self._sender.close()
+
+    def wait_freed(self, timeout: float) -> None:
+        """Wait until a merchant's batch finishes (its next notices may be due) or `timeout`."""
+        self._freed.wait(timeout)
+        self._freed.clear()
+
+    def wake(self) -> None:
+        """End a `wait_freed` now (the loop is stopping)."""
+        self._freed.set()
 
     def housekeeping(self) -> int:
         """Notices that will never be pushed: no URL (skipped), or stuck behind a failed one."""
@@ -205,22 +224,54 @@ class Deliverer:
 
     def _deliver_batch(self, merchant_id: int, batch: list[Claim], deadline: float) -> Counter[str]:
         try:
-            return self._send_in_order(batch, deadline)
+            return self._send_batch(batch, deadline)
         finally:
             with self._lock:
                 self._busy.discard(merchant_id)
+            self._freed.set()
 
-    def _send_in_order(self, batch: list[Claim], deadline: float) -> Counter[str]:
-        """Send one merchant's batch in notice order, stopping (and giving back the rest) when the
+    def _send_batch(self, batch: list[Claim], deadline: float) -> Counter[str]:
+        """Send one merchant's batch, up to `notify_in_flight` at once, taken in notice order."""
+        queue = _Queue(batch)
+        lanes = [
+            self._lanes.submit(self._lane, queue, deadline)
+            for _ in range(min(self._in_flight, len(batch)))
+        ]
+        counts: Counter[str] = Counter()
+        for lane in lanes:
+            counts += lane.result()
+        return counts
+
+    def _lane(self, queue: _Queue, deadline: float) -> Counter[str]:
+        """Send the batch's next claim until none is left, giving back the rest (unsent) when the
         lease could run out before the next answer."""
         counts: Counter[str] = Counter()
-        for index, claim in enumerate(batch):
-            if index and time.monotonic() + self._timeout > deadline:
-                delivery.release(self.core, batch[index:])
+        first = True
+        while (claim := queue.take()) is not None:
+            if not first and time.monotonic() + self._timeout > deadline:
+                delivery.release(self.core, [claim, *queue.take_all()])
                 break
+            first = False
             result = self._sender.send(claim)
             counts[delivery.record_attempt(self.core, claim, result, self.policy, self._rng)] += 1
         return counts
+
+
+class _Queue:
+    """A batch's claims handed out one at a time to its lanes, in notice order."""
+
+    def __init__(self, claims: list[Claim]) -> None:
+        self._claims = list(reversed(claims))
+        self._lock = threading.Lock()
+
+    def take(self) -> Claim | None:
+        with self._lock:
+            return self._claims.pop() if self._claims else None
+
+    def take_all(self) -> list[Claim]:
+        with self._lock:
+            rest, self._claims = list(reversed(self._claims)), []
+            return rest
 
 
 def _by_merchant(claims: Iterable[Claim]) -> dict[int, list[Claim]]:
@@ -251,6 +302,7 @@ class DeliveryLoop:
 
     def stop(self) -> None:
         self._stop.set()
+        self._deliverer.wake()
         self._thread.join(timeout=30)
         self._deliverer.close()
 
@@ -265,4 +317,5 @@ class DeliveryLoop:
             except Exception:
                 log.exception("notice delivery pass failed; retrying")
                 started = []
-            self._stop.wait(0.05 if started else self._idle)
+            # Straight back when a batch finishes: its merchant may have more due already.
+            self._deliverer.wait_freed(0.05 if started else self._idle)

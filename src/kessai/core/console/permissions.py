@@ -20,7 +20,7 @@ class Role(StrEnum):
 
 class Permission(StrEnum):
     VIEW = "view"  # 照会: dashboard, search, detail
-    CARD = "card"  # カード処理: capture, cancel, refund, amount change; stored cards and 洗替
+    CARD = "card"  # カード処理: capture, cancel, refund, amount change; stored cards, 洗替, file payments
     REGISTER = "register"  # 手動登録: card and CVS payments typed by staff
     DOWNLOAD = "download"  # CSVダウンロード
     NOTIFY = "notify"  # 通知: see deliveries, send again
@@ -33,7 +33,7 @@ ROLE_LABELS: dict[Role, str] = {Role.ADMIN: "管理者", Role.GENERAL: "一般"}
 
 PERMISSION_LABELS: dict[Permission, str] = {
     Permission.VIEW: "照会",
-    Permission.CARD: "カード処理（売上・取消・返金・金額変更、カード情報お預かり・洗替）",
+    Permission.CARD: "カード処理（売上・取消・返金・金額変更、カード情報お預かり・洗替、ファイル決済）",
     Permission.REGISTER: "手動登録",
     Permission.DOWNLOAD: "CSVダウンロード",
     Permission.NOTIFY: "結果通知の確認・再送",

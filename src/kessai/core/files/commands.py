@@ -194,7 +194,7 @@ def cancel(core: Core, merchant: MerchantRef | None, receipt_id: str) -> FileVie
             .execution_options(synchronize_session=False)
         )
         file.status, file.finished_at = "cancelled", now
-        view = _view(session, file)
+        view = view_of(session, file)
     log.info("file %s cancelled by merchant %s", receipt_id, view.merchant_id)
     return view
 
@@ -202,7 +202,7 @@ def cancel(core: Core, merchant: MerchantRef | None, receipt_id: str) -> FileVie
 def show(core: Core, merchant: MerchantRef | None, receipt_id: str) -> FileView:
     """A file and its counts; 9104 for an unknown id or another merchant's (None: the operator)."""
     with core.sessions() as session:
-        return _view(session, find_file(session, merchant, receipt_id))
+        return view_of(session, find_file(session, merchant, receipt_id))
 
 
 def find_file(session: Session, merchant: MerchantRef | None, receipt_id: str) -> PaymentFile:
@@ -221,7 +221,8 @@ def _locked_file(session: Session, merchant: MerchantRef | None, receipt_id: str
     return file
 
 
-def _view(session: Session, file: PaymentFile) -> FileView:
+def view_of(session: Session, file: PaymentFile) -> FileView:
+    """`file` with its lines counted as they stand now."""
     done, errors = line_counts(session, file.id)
     return FileView(
         receipt_id=file.receipt_id,

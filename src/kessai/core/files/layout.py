@@ -27,6 +27,8 @@ class LineOutcome:
     response_detail: str = ""
     payment_id: str = ""
     customer_card_id: str = ""
+    # The file type's own result columns, after the common ones (024: what the refresh did).
+    columns: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

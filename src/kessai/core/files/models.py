@@ -2,6 +2,8 @@
 
 A line's own request is kept as JSON of its validated fields, with any card number replaced by
 the id of a sealed vault card (`vault_card_id`): the number is never stored in the clear here.
+A file type with result columns of its own (024) keeps a line's under `RESULT_COLUMNS_KEY` in the
+same JSON once the line has run (no telegram field has that name).
 Each line is unique by (file, line number), and its status says how far it got:
 `pending` → `claimed` (a worker took it into a chunk) → `running` (written before its command is
 called: the write-ahead mark) → `done`; or `cancelled` (never run).
@@ -17,6 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
 from kessai.db.types import BigID
+
+RESULT_COLUMNS_KEY = "result_columns"
 
 
 class PaymentFile(Base):

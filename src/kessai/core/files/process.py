@@ -30,7 +30,7 @@ from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
 from kessai.core.files.commands import OPEN_STATUSES, UNFINISHED_LINES, line_counts
 from kessai.core.files.layout import LineOutcome
-from kessai.core.files.models import PaymentFile, PaymentFileLine
+from kessai.core.files.models import RESULT_COLUMNS_KEY, PaymentFile, PaymentFileLine
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.outbox import record_file_notice
 from kessai.kit.clock import jst_stamp
@@ -122,28 +122,47 @@ def _mark(session: Session, ids: list[int], before: str, after: str, now: dateti
 
 
 def run_chunk(core: Core, chunk: Chunk) -> int:
-    """Run the chunk's lines one by one; a cancelled line is skipped. Returns lines run."""
+    """Run the chunk's lines one by one; a cancelled line is skipped. Returns lines run.
+
+    A line's outcome is committed in the same transaction as the next line's write-ahead mark
+    (one commit per line instead of two): a worker killed in between leaves the finished line
+    `running`, exactly as a kill between its call and a separate commit would (9105, never rerun)."""
     ran = 0
+    finished: tuple[int, LineOutcome] | None = None
     for line_id in chunk.line_ids:
-        fields = _start(core, line_id)
+        fields = _start(core, line_id, finished)
+        finished = None
         if fields is None:
             continue
-        _record(core, line_id, _run_line(core, chunk, fields))
+        finished = (line_id, _run_line(core, chunk, fields))
         ran += 1
+    if finished is not None:
+        _record(core, *finished)
     return ran
 
 
-def _start(core: Core, line_id: int) -> dict[str, str] | None:
-    """The write-ahead mark: `claimed` → `running`, committed; the line's fields (with its card
-    number opened from the vault), or None when the line is no longer ours (cancelled, re-queued)."""
+def _start(
+    core: Core, line_id: int, finished: tuple[int, LineOutcome] | None = None
+) -> dict[str, str] | None:
+    """The write-ahead mark: `claimed` → `running`, committed with the previous line's outcome
+    (`finished`); the line's fields (with its card number opened from the vault), or None when
+    the line is no longer ours (cancelled, re-queued)."""
     now = core.clock.now()
     with core.sessions.begin() as session:
-        if _mark(session, [line_id], "claimed", "running", now) != 1:
+        if finished is not None:
+            _record_in(session, *finished, now)
+        row = session.execute(
+            update(PaymentFileLine)
+            .where(PaymentFileLine.id == line_id, PaymentFileLine.status == "claimed")
+            .values(status="running", updated_at=now)
+            .returning(PaymentFileLine.fields, PaymentFileLine.vault_card_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None:
             return None
-        line = session.get_one(PaymentFileLine, line_id)
-        fields = {str(k): str(v) for k, v in (line.fields or {}).items()}
-        if line.vault_card_id is not None:
-            card = session.get_one(VaultCard, line.vault_card_id)
+        fields = {str(k): str(v) for k, v in (row.fields or {}).items()}
+        if row.vault_card_id is not None:
+            card = session.get_one(VaultCard, row.vault_card_id)
             fields["card_number"] = _opened(core, card)
         return fields
 
@@ -166,22 +185,31 @@ def _run_line(core: Core, chunk: Chunk, fields: Mapping[str, str]) -> LineOutcom
 
 
 def _record(core: Core, line_id: int, outcome: LineOutcome) -> None:
-    """The line's outcome (transaction 2); only a line still `running` takes it."""
+    """The chunk's last line's outcome, in a transaction of its own."""
     with core.sessions.begin() as session:
-        session.execute(
-            update(PaymentFileLine)
-            .where(PaymentFileLine.id == line_id, PaymentFileLine.status == "running")
-            .values(
-                status="done",
-                result=outcome.result,
-                response_code=outcome.response_code[:8],
-                response_detail=outcome.response_detail[:256],
-                payment_id=outcome.payment_id,
-                customer_card_id=outcome.customer_card_id,
-                updated_at=core.clock.now(),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        _record_in(session, line_id, outcome, core.clock.now())
+
+
+def _record_in(session: Session, line_id: int, outcome: LineOutcome, now: datetime) -> None:
+    """A line's outcome (its transaction 2); only a line still `running` takes it."""
+    values: dict[str, object] = {
+        "status": "done",
+        "result": outcome.result,
+        "response_code": outcome.response_code[:8],
+        "response_detail": outcome.response_detail[:256],
+        "payment_id": outcome.payment_id,
+        "customer_card_id": outcome.customer_card_id,
+        "updated_at": now,
+    }
+    if outcome.columns:  # kept beside the request (024: masked numbers and expiries only)
+        stored = session.get_one(PaymentFileLine, line_id).fields or {}
+        values["fields"] = {**stored, RESULT_COLUMNS_KEY: list(outcome.columns)}
+    session.execute(
+        update(PaymentFileLine)
+        .where(PaymentFileLine.id == line_id, PaymentFileLine.status == "running")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def recover_stale(core: Core) -> int:

@@ -267,12 +267,22 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def _behind_undelivered() -> ColumnElement[bool]:
-    """An earlier notice of the same payment is not delivered yet: this one must wait."""
+    """An earlier notice of the same payment is not delivered yet: this one must wait.
+
+    OFFSET 0 keeps it a lookup of the payment's notices (ix_notices_payment_id) per candidate:
+    as an anti-join, PostgreSQL planned a nested loop over the whole table whenever its
+    statistics still saw the outbox near empty, as after a burst of notices (3.9 s per claim at
+    3,000 pending, against 9 ms; bench/notify.py one merchant)."""
     earlier = aliased(Notice)
-    return exists().where(
-        earlier.payment_id == Notice.payment_id,
-        earlier.payment_seq < Notice.payment_seq,
-        earlier.delivery_status.in_(BLOCKING),
+    return (
+        select(earlier.id)
+        .where(
+            earlier.payment_id == Notice.payment_id,
+            earlier.payment_seq < Notice.payment_seq,
+            earlier.delivery_status.in_(BLOCKING),
+        )
+        .offset(0)
+        .exists()
     )
 
 

@@ -23,6 +23,26 @@ from kessai.web.module.handlers import HANDLERS, _follow_up
 from kessai.web.module.specs import REQUEST_SPECS, RESPONSE_FIELDS
 from kessai.web.module.telegram import Handler, Reply, Telegram
 
+
+def _refresh_card(core: Core, t: Telegram) -> Reply:
+    """A 024 line (カード情報洗替): the stored card it names, refreshed by the card account updater
+    (the same command as `kessai cards refresh`); the refresh's columns go to the result file."""
+    outcome = refresh.refresh_stored_card(
+        core,
+        t.merchant,
+        t.fields["customer_id"],
+        t.fields["customer_card_id"],
+        t.fields.get("site_id", ""),
+    )
+    return [
+        ("result", outcome.result),
+        ("response_code", outcome.response_code),
+        ("response_detail", outcome.response_detail),
+        ("customer_card_id", outcome.customer_card_id),
+        *zip(refresh.REFRESH_COLUMNS, outcome.columns, strict=True),
+    ]
+
+
 # file type → (the telegram kind its lines are run as, that kind's handler)
 FILE_TYPES: dict[str, tuple[str, Handler]] = {
     "020": ("020", HANDLERS["020"]),  # authorisation (オーソリ)
@@ -33,8 +53,16 @@ FILE_TYPES: dict[str, tuple[str, Handler]] = {
     "027": ("026", HANDLERS["026"]),  # stored card: delete (カード情報削除)
     "028": ("028", HANDLERS["028"]),  # authorisation amount correction (オーソリ変更)
     "029": ("029", HANDLERS["029"]),  # capture amount correction (売上変更)
+    # card refresh (洗替): checked with 027's codec, run by the card account updater
+    refresh.REFRESH_FILE_TYPE: ("027", _refresh_card),
 }
-REFRESH_FILE_TYPE = "024"  # card refresh (洗替): core/files/refresh.py
+# A file type that takes only some of its telegram's fields, and one that needs more of them.
+_ONLY_COLUMNS: dict[str, frozenset[str]] = {
+    refresh.REFRESH_FILE_TYPE: frozenset(("customer_id", "customer_card_id", "site_id")),
+}
+_ALSO_REQUIRED: dict[str, frozenset[str]] = {
+    refresh.REFRESH_FILE_TYPE: frozenset(("customer_card_id",)),
+}
 
 # The header each line is run under; a file never repeats the merchant's credentials.
 _HEADER = ("merchant_id", "connect_id", "connect_password", "telegram_kind", "telegram_version")
@@ -59,16 +87,20 @@ class ModuleFileLines:
     """`core.context.FileLines` through the module face's codec and handlers."""
 
     def layout(self, file_type: str) -> FileLayout | None:
-        if file_type == REFRESH_FILE_TYPE:
-            refresh.refresh_available()  # 9102 until the card account updater is merged
         if file_type not in FILE_TYPES:
             return None
         kind = FILE_TYPES[file_type][0]
-        specs = [spec for spec in REQUEST_SPECS[kind] if spec.name not in _REFUSED]
+        only = _ONLY_COLUMNS.get(file_type)
+        specs = [
+            spec
+            for spec in REQUEST_SPECS[kind]
+            if spec.name not in _REFUSED and (only is None or spec.name in only)
+        ]
+        required = {s.name for s in specs if s.required is Required.REQUIRED}
         return FileLayout(
             kind=kind,
             columns=frozenset(spec.name for spec in specs),
-            required=frozenset(s.name for s in specs if s.required is Required.REQUIRED),
+            required=frozenset(required | _ALSO_REQUIRED.get(file_type, frozenset())),
             refused=_REFUSED,
         )
 
@@ -99,11 +131,13 @@ def _as_telegram(kind: str, fields: Mapping[str, str], merchant_id: str) -> dict
 
 def _outcome(reply: Reply) -> LineOutcome:
     values = dict(reply) if not isinstance(reply, bytes) else {"result": "1"}
+    columns = refresh.REFRESH_COLUMNS
     return LineOutcome(
         result=values.get("result", "1"),
         response_code=values.get("response_code", ""),
         response_detail=values.get("response_detail", ""),
         **{name: values.get(name, "") for name in _KEPT},
+        columns=tuple(values[n] for n in columns) if columns[0] in values else (),
     )
 
 

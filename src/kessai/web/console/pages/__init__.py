@@ -8,6 +8,7 @@ from kessai.web.console.pages import (
     cards,
     dashboard,
     export,
+    files,
     logo,
     payments,
     receivables,
@@ -42,6 +43,12 @@ PAGES: tuple[Page, ...] = (
     Page("/cards", cards.list_cards, P.CARD, "stored_cards"),
     Page("/cards/refresh", cards.refresh, P.CARD, "card_refresh", POST),
     Page("/cards/{card_id:int}", cards.detail, P.CARD, "stored_card"),
+    Page("/files", files.list_files, P.CARD, "files"),
+    Page("/files", files.upload, P.CARD, "file_upload", POST, files=1),
+    Page("/files/{receipt_id}", files.detail, P.CARD, "file"),
+    Page("/files/{receipt_id}/progress.json", files.progress_json, P.CARD, "file_progress"),
+    Page("/files/{receipt_id}/cancel", files.cancel, P.CARD, "file_cancel", POST),
+    Page("/files/{receipt_id}/result.csv", files.download, P.CARD, "file_result"),
     Page("/statements", statements.list_statements, P.STATEMENTS, "statements"),
     Page("/statements/{statement_id:int}", statements.detail, P.STATEMENTS, "statement"),
     Page(
@@ -95,6 +102,6 @@ PAGES: tuple[Page, ...] = (
     Page("/audit.csv", audit_log.download, P.USERS, "audit_download"),
 )
 
-# Every page of card processing: the payment operations, stored cards and 洗替 (the permission
-# tests call each of them directly).
+# Every page of card processing: the payment operations, stored cards, 洗替 and file payments
+# (the permission tests call each of them directly).
 CARD_PROCESSING = tuple(page for page in PAGES if page.permission is P.CARD)
