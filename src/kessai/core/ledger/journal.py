@@ -13,9 +13,9 @@ here: a correction is a new entry the other way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -40,8 +40,10 @@ class EntryKind(StrEnum):
     CLAWBACK = "clawback"  # an institution kept back a refund from its remittance (返金の相殺)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
+    """One entry (a tuple: a close builds a million of them, and a frozen dataclass's `__init__`
+    cost a fifth of the close's Python time)."""
+
     kind: EntryKind
     debit: str
     credit: str

@@ -25,10 +25,9 @@ numbered, immutable statement, in one transaction — a crash leaves all of it o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, update
@@ -41,7 +40,7 @@ from kessai.core.ledger.postings import business_date
 from kessai.core.merchants.models import Merchant
 from kessai.core.payments.models import Payment
 from kessai.core.payouts.settings import payout_settings, stored_cycle
-from kessai.core.statements.fees import CARD, Fee, FeeBook
+from kessai.core.statements.fees import CARD, FeeBook
 from kessai.core.statements.models import Statement, StatementLine
 from kessai.core.statements.payout_date import payout_date_for
 from kessai.kit.errors import InvalidRequest, NotFound
@@ -56,18 +55,6 @@ CHUNK = 5_000  # events read, priced and their fee entries posted at a time
 class CloseTerms:
     registration_number: str  # "" when the operator has none (not a qualified invoice)
     minimum_payout: int
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A claimed entry: a sale, a refund or an adjustment."""
-
-    payment_id: int | None
-    payment_type: str
-    kind: EntryKind
-    debit: str
-    amount: int
-    event_date: date
 
 
 @dataclass
@@ -193,23 +180,43 @@ class _Tally:
 
 def _price(session: Session, book: FeeBook, statement: Statement, now: datetime) -> _Tally:
     """Each sale's fee (and each refund's fee returned) posted as an entry, chunk by chunk, and
-    the per-method lines and the adjustments summed."""
+    the per-method lines and the adjustments summed. Rows come through Core, not the ORM, and each
+    is priced straight from its columns: per event this loop is the close's Python cost."""
     fee_of = cache(book.fee)  # a few (method, brand, day) keys for a million events
-    m = statement.merchant_id
-    fee_entry = partial(_fee_entry, statement, accounts.payable(m), accounts.fees(m))
+    m, sid, on = statement.merchant_id, statement.id, statement.period_through
+    payable, fees = accounts.payable(m), accounts.fees(m)
     tally = _Tally()
-    for chunk in session.execute(_claimed(statement.id)).partitions():
+    first_day = tally.first_day
+    sale, refund = EntryKind.SALE.value, EntryKind.REFUND.value
+    result = session.connection().execute(
+        _claimed(sid), execution_options={"stream_results": True, "max_row_buffer": CHUNK}
+    )
+    for chunk in result.partitions(CHUNK):
         entries = []
-        for row in chunk:
-            event = Event(row.payment_id, row.payment_type, EntryKind(row.kind), row.debit,
-                          row.amount, row.event_date)  # fmt: skip
-            if tally.first_day is None or event.event_date < tally.first_day:
-                tally.first_day = event.event_date
-            brand = (row.brand or "").upper()
-            fee = _add(tally, m, event, fee_of, brand, row.sold_on)
-            if fee:
-                entries.append(fee_entry(event, fee))
+        for pid, ptype, kind, debit, amount, day, brand, sold_on in chunk:
+            if first_day is None or day < first_day:
+                first_day = day
+            if pid is None or (kind != sale and kind != refund):  # an adjustment
+                tally.adjustments += amount if debit != payable else -amount
+                continue
+            line = tally.lines[ptype]
+            brand = (brand or "").upper()
+            if kind == sale:
+                fee = fee_of(ptype, brand, day).on_sale(amount)
+                line.count += 1
+                line.gross += amount
+            else:  # a refund gives back the fee of the day it was sold
+                fee = -fee_of(ptype, brand, sold_on or day).on_refund(amount)
+                line.refunds += amount
+            line.fees += fee
+            if fee > 0:
+                entries.append(Entry(EntryKind.FEE, payable, fees, fee, on, m, pid, ptype, "", sid))
+            elif fee < 0:
+                entries.append(
+                    Entry(EntryKind.FEE, fees, payable, -fee, on, m, pid, ptype, "", sid)
+                )
         post(session, entries, now=now)
+    tally.first_day = first_day
     return tally
 
 
@@ -243,48 +250,6 @@ def _claimed(statement_id: int) -> Select[Any]:
             LedgerEntry.kind.in_([k.value for k in CLOSED_KINDS]),
         )
         .order_by(LedgerEntry.id)
-        .execution_options(yield_per=CHUNK)
-    )
-
-
-def _add(
-    tally: _Tally,
-    merchant_id: int,
-    event: Event,
-    fee_of: Callable[[str, str, date], Fee],
-    brand: str,
-    sold_on: date | None,
-) -> int:
-    """Add `event` to the tally; its fee (a refund's is negative: the fee given back)."""
-    if event.kind is EntryKind.ADJUSTMENT or event.payment_id is None:
-        payable = accounts.payable(merchant_id)
-        tally.adjustments += event.amount if event.debit != payable else -event.amount
-        return 0
-    line = tally.lines[event.payment_type]
-    if event.kind is EntryKind.SALE:
-        fee = fee_of(event.payment_type, brand, event.event_date).on_sale(event.amount)
-        line.count += 1
-        line.gross += event.amount
-    else:
-        fee = -fee_of(event.payment_type, brand, sold_on or event.event_date).on_refund(
-            event.amount
-        )
-        line.refunds += event.amount
-    line.fees += fee
-    return fee
-
-
-def _fee_entry(statement: Statement, payable: str, fees: str, event: Event, fee: int) -> Entry:
-    return Entry(
-        kind=EntryKind.FEE,
-        debit=payable if fee > 0 else fees,
-        credit=fees if fee > 0 else payable,
-        amount=abs(fee),
-        event_date=statement.period_through,
-        merchant_id=statement.merchant_id,
-        payment_id=event.payment_id,
-        payment_type=event.payment_type,
-        statement_id=statement.id,
     )
 
 
