@@ -4,8 +4,11 @@ its hc, a cancel mid-file, another merchant's receipt id."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -20,8 +23,10 @@ from kessai.core.files.models import PaymentFile, PaymentFileLine
 from kessai.core.merchants.commands import NewMerchant
 from kessai.core.notifications.models import Notice
 from kessai.core.payments.models import Payment
+from kessai.kit.errors import KessaiError
 from kessai.worker.outbox import deliver_due
 from tests.conftest import make_merchant
+from tests.support.console import merchant_ref
 from tests.support.files import accepted, fetch_result, run_files, submit
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
@@ -249,6 +254,38 @@ class TestReceipt:
         clock.advance(process.STALE_RUNNING * 0 + files.DUPLICATE_WINDOW)
         assert submit(server, merchant, "020", data, duplicate_check="1").result == "0"
         assert file_count(runtime, merchant) == 3
+
+    def test_two_identical_files_at_once_with_duplicate_check_accept_one(
+        self, runtime, merchant, monkeypatch
+    ):
+        # The first submit sits between its check and its commit while the second checks: the
+        # second must wait for it and answer 9106, not store the same file again.
+        seen = files._seen
+        checking = threading.Barrier(2, timeout=10)
+
+        def slow_seen(*args):
+            found = seen(*args)
+            if not found:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    checking.wait(timeout=1)  # the other one is checking too (if not locked out)
+            return found
+
+        monkeypatch.setattr(files, "_seen", slow_seen)
+        data = auth_file(("R1", 100, OK)).encode("cp932")
+        ref = merchant_ref(runtime, merchant.merchant_id)
+        with ThreadPoolExecutor(2) as pool:
+            tries = [
+                pool.submit(files.submit, runtime.core, ref, "020", data, duplicate_check=True)
+                for _ in range(2)
+            ]
+            outcomes = []
+            for future in tries:
+                try:
+                    outcomes.append(future.result())
+                except KessaiError as refused:
+                    outcomes.append(refused.code)
+        assert sorted(o == "9106" for o in outcomes) == [False, True], outcomes
+        assert file_count(runtime, merchant) == 1
 
     def test_another_merchants_receipt_id_is_not_found(self, server, merchant, runtime):
         receipt_id = accepted(server, merchant, "020", auth_file(("O1", 100, OK)))

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kessai.core.context import Core, FileLines, MerchantRef
@@ -79,8 +79,10 @@ def submit(
     digest = hashlib.sha256(data).hexdigest()
     now = core.clock.now()
     with core.sessions.begin() as session:
-        if duplicate_check and _seen(session, merchant.id, digest, now - DUPLICATE_WINDOW):
-            raise KessaiError("9106")
+        if duplicate_check:
+            _lock_digest(session, merchant.id, digest)
+            if _seen(session, merchant.id, digest, now - DUPLICATE_WINDOW):
+                raise KessaiError("9106")
         file = PaymentFile(
             receipt_id=_new_receipt_id(session),
             merchant_id=merchant.id,
@@ -104,6 +106,16 @@ def submit(
         len(rows),
     )
     return file.receipt_id
+
+
+def _lock_digest(session: Session, merchant_id: int, digest: str) -> None:
+    """Two identical files checked at once take turns, so the second sees the first (PostgreSQL:
+    an advisory lock until commit; SQLite's writers are serialised by BEGIN IMMEDIATE already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"kessai.files.duplicate:{merchant_id}:{digest}"
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 def _seen(session: Session, merchant_id: int, digest: str, since: datetime) -> bool:
