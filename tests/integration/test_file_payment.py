@@ -373,6 +373,18 @@ def test_files_of_two_merchants_progress_side_by_side(server, runtime):
     assert files.show(runtime.core, None, big_id).done_lines == process.CHUNK_LINES * 3
 
 
+def test_turns_go_round_the_merchants_not_their_files(server, runtime):
+    busy, other = make_merchant(runtime), make_merchant(runtime)
+    rows = [(f"M{n}", 100, OK) for n in range(process.CHUNK_LINES + 1)]
+    many = [accepted(server, busy, "020", auth_file(*rows)) for _ in range(3)]
+    single = accepted(server, other, "020", auth_file(("S1", 100, OK)))
+    process.run_due(runtime.core, chunks=2)  # one chunk of the busy merchant's, then the other's
+    assert files.show(runtime.core, None, single).status == "done"
+    assert sum(files.show(runtime.core, None, r).done_lines for r in many) == process.CHUNK_LINES
+    run_files(runtime)
+    assert all(files.show(runtime.core, None, r).status == "done" for r in many)
+
+
 def test_file_telegrams_take_up_to_10_mb_and_no_more(server, merchant, runtime):
     lines = "\r\n".join(str(100_000_000 + n) for n in range(30_000))  # ~330 KB, over 100 KB
     receipt_id = accepted(server, merchant, "021", "payment_id\r\n" + lines)

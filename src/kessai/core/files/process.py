@@ -1,8 +1,8 @@
 """Running files: the worker's side of file payment (ファイル決済).
 
-Each pass takes chunks of lines, one chunk at a time from the file whose turn is oldest
-(`turn_at`), so files of different merchants progress side by side and one big file cannot starve
-a small one; on PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers take different files.
+Each pass takes chunks of lines, one chunk at a time: from the merchant whose last turn is oldest,
+its file whose turn is oldest (`turn_at`), so merchants' files progress side by side and neither one
+big file nor many files of one merchant can starve another's; on PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers take different files.
 
 Every line is idempotent by (file, line number), written ahead like `payments/operations.py`:
 `claimed` (taken into a chunk) → `running` (committed before the line's command is called) →
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kessai.core.cards.models import VaultCard
@@ -89,13 +89,24 @@ def claim_chunk(core: Core, size: int = CHUNK_LINES) -> Chunk | None:
 
 
 def _open_files(session: Session) -> list[PaymentFile]:
+    """Open files, the merchant whose last turn is oldest first, then that merchant's file whose
+    turn is oldest: turns go round the merchants, not the files, so a merchant with ten files
+    queued gets no more of the worker than one with a single file."""
+    open_files = PaymentFile.status.in_(OPEN_STATUSES)
+    last_turn = (
+        select(PaymentFile.merchant_id, func.max(PaymentFile.turn_at).label("at"))
+        .where(open_files)
+        .group_by(PaymentFile.merchant_id)
+        .subquery()
+    )
     return list(
         session.scalars(
             select(PaymentFile)
-            .where(PaymentFile.status.in_(OPEN_STATUSES))
-            .order_by(PaymentFile.turn_at, PaymentFile.id)
+            .join(last_turn, last_turn.c.merchant_id == PaymentFile.merchant_id)
+            .where(open_files)
+            .order_by(last_turn.c.at, PaymentFile.turn_at, PaymentFile.id)
             .limit(8)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=PaymentFile)
         )
     )
 
