@@ -345,7 +345,8 @@ def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) ->
 
 
 def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
-    with core.sessions() as session:
+    # Read-only, yet committed: a ROLLBACK makes psycopg deallocate the prepared statements.
+    with core.sessions.begin() as session:
         return repository.find_payment_id(
             session,
             merchant_id=merchant.id,
@@ -473,7 +474,7 @@ def inquire(
 
 
 def inquire_by_id(core: Core, payment_id: int) -> PaymentView:
-    with core.sessions() as session:
+    with core.sessions.begin() as session:  # committed, not rolled back (see `_resolve`)
         payment = session.get(Payment, payment_id)
         assert payment is not None
         return PaymentView.of(payment)
