@@ -22,6 +22,7 @@ from kessai.connectors.base import (
     VirtualAccountBank,
 )
 from kessai.core.cards.models import VaultCard
+from kessai.core.cards.vault import SealedCard
 from kessai.core.files.layout import FileLayout, LineOutcome
 from kessai.db.session import pinned_sessions
 from kessai.kit.clock import Clock
@@ -32,6 +33,10 @@ class CardVault(Protocol):
     """Encrypts card numbers at rest (kessai.core.cards.vault.Vault)."""
 
     def store(self, session: Session, number: CardNumber) -> VaultCard: ...
+
+    def seal(self, number: CardNumber) -> SealedCard:
+        """The row's fields for `number`, written by the caller (the lean authorisation path)."""
+        ...
 
     def open(self, row: VaultCard) -> CardNumber: ...
 

@@ -10,11 +10,11 @@ a telegram's credential check and its command's transactions cost one pool check
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -67,3 +67,30 @@ def pinned_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Se
         return
     with bind.connect() as connection:
         yield sessionmaker(connection, expire_on_commit=False)
+
+
+def dialect_of(sessions: sessionmaker[Session]) -> str:
+    """ "postgresql" or "sqlite": the database `sessions` write to."""
+    bind = sessions.kw.get("bind")
+    return bind.dialect.name if isinstance(bind, Engine | Connection) else ""
+
+
+def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -> Any:
+    """Run `sql` (psycopg's %(name)s parameters) as a transaction of its own in autocommit: one
+    round trip, no BEGIN, no COMMIT (PostgreSQL makes a single statement atomic). psycopg prepares
+    it from its fifth use on the connection. Returns the first row, or None. A connection the
+    server dropped is invalidated, so the pool replaces it; the error reaches the caller."""
+    assert not connection.in_transaction(), "one_statement runs between transactions"
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.autocommit = True
+    try:
+        cursor = dbapi.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
+    except Exception:
+        if dbapi.closed:
+            connection.invalidate()
+        raise
+    finally:
+        if not dbapi.closed:
+            dbapi.autocommit = False
