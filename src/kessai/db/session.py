@@ -79,13 +79,17 @@ def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -
     """Run `sql` (psycopg's %(name)s parameters) as a transaction of its own in autocommit: one
     round trip, no BEGIN, no COMMIT (PostgreSQL makes a single statement atomic). psycopg prepares
     it from its fifth use on the connection. Returns the first row, or None. A connection the
-    server dropped is invalidated, so the pool replaces it; the error reaches the caller."""
+    server dropped is invalidated, so the pool replaces it; the error reaches the caller. The
+    engine's cursor events fire as for any statement (instrumentation and tests see it)."""
     assert not connection.in_transaction(), "one_statement runs between transactions"
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
     dbapi.autocommit = True
     try:
-        cursor = dbapi.execute(sql, params)
+        cursor = dbapi.cursor()
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+        cursor.execute(sql, params)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
         return cursor.fetchone() if cursor.description else None
     except Exception:
         if dbapi.closed:

@@ -220,6 +220,10 @@ def cancel(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResul
 def follow_up(
     core: Core, merchant: MerchantRef, ref: PaymentRef, operation: CardOperation
 ) -> OperationResult:
+    if operation is CardOperation.CAPTURE and lean.takes_lean_capture(core, ref):
+        answer = lean.capture(core, merchant, ref, _settle)  # one statement a transaction
+        if answer is not None:
+            return answer
     payment_id = _resolve(core, merchant, ref)
     return operate(core, merchant, payment_id, operation)
 
