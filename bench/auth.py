@@ -110,6 +110,7 @@ class Report:
     half_rate_p50_ms: float = 0.0
     half_rate_p99_ms: float = 0.0
     half_rate_errors: int = 0
+    round_trips: dict[str, int] = field(default_factory=dict)  # per telegram kind, steady state
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -456,9 +457,11 @@ def run_open_python(target: Target, *, prefix: str, rate: float, duration: float
 # ---------------------------------------------------------------- the storage rate
 
 
-# The writes of one authorisation, statement for statement as the gateway sends them (captured from
-# SQLAlchemy: `kessai.core.payments.card.commands.authorize`, `settle`, `outbox.record_change`). Names
-# after ':' are parameters; `-> name` keeps the RETURNING value for the statements after it.
+# SQLite: the writes of one authorisation on the ORM path, statement for statement as the gateway
+# sends them (captured from SQLAlchemy: `kessai.core.payments.card.commands.authorize`, `settle`,
+# `outbox.record_change`). Names after ':' are parameters; `-> name` keeps the RETURNING value for
+# the statements after it. PostgreSQL takes the lean path instead, whose two statements are imported
+# from the gateway itself (`lean_transactions`), so the script cannot drift from the code.
 PAYMENT_COLUMNS: Final = (
     "id, merchant_id, trading_id, site_id, payment_type, amount, status, institution_ref, "
     "institution_code, institution_name, vault_card_id, related_payment_id, details, created_at, "
@@ -528,6 +531,25 @@ TRANSACTIONS: Final[tuple[tuple[tuple[str, str], ...], ...]] = (
     ),
 )
 STATEMENTS_PER_AUTH: Final = sum(len(t) for t in TRANSACTIONS)
+_PYFORMAT: Final = re.compile(r"%\(([a-z_]+)\)s")
+# Values the pgbench script computes itself or fixes (the bench's 020 has no site or related id).
+_PGBENCH_VALUES: Final = {
+    "now": "now()",
+    "idempotency_key": "replace(CAST(gen_random_uuid() AS text), '-', '')",
+    "trading_id": "(CAST('pgb' AS text) || :client_id || '_' || :tn)",
+    "site_id": "''",
+    "related_payment_id": "NULL",
+}
+
+
+def lean_transactions() -> tuple[str, ...]:
+    """The lean path's two transactions, one statement each, exactly as the gateway sends them
+    (psycopg's %(name)s parameters; the first returns payment_id and operation_id)."""
+    from kessai.core.payments.card import lean
+
+    return (lean.OPEN_AUTHORIZATION, lean.SETTLE_AUTHORIZED)
+
+
 _PARAM: Final = re.compile(r"(?<![:\w]):([a-z_]+)")
 
 
@@ -549,6 +571,16 @@ class Sample:
     acq_id: str
     acq_name: str
     fields: str
+    fields_head: str = ""  # `fields` as JSON text up to the notice number's value (lean path)
+    fields_tail: str = ""  # and after it
+
+
+def split_notice_fields(fields: str) -> tuple[str, str]:
+    """The notice's JSON text split around its number, as the lean path sends it."""
+    mark = "\x00notice\x00"
+    text = json.dumps(json.loads(fields) | {"payment_notice_id": mark})
+    head, tail = text.split(json.dumps(mark), 1)
+    return head + '"', '"' + tail
 
 
 def read_sample(connect: Callable[[], Any], merchant_id: int) -> Sample:
@@ -586,12 +618,27 @@ def read_sample(connect: Callable[[], Any], merchant_id: int) -> Sample:
         acq_id=row[9],
         acq_name=row[10],
         fields=text(row[11]),
+        fields_head=split_notice_fields(text(row[11]))[0],
+        fields_tail=split_notice_fields(text(row[11]))[1],
     )
 
 
 def pgbench_script() -> str:
-    """The two transactions as a pgbench script: values come from -D variables (sent as bind
-    parameters, like the gateway's), ids flow through \\gset; time and keys are made server-side."""
+    """The lean path's two one-statement transactions as a pgbench script (autocommit, as the
+    gateway sends them): values come from -D variables (sent as bind parameters, like the
+    gateway's), ids flow through \\gset; time, keys and trading_ids are made server-side."""
+    lines = ["\\set tn random(1, 999999999)"]
+    first, second = lean_transactions()
+    # The payment is written with its details before the answer (details_applied), then with them.
+    opening = _PGBENCH_VALUES | {"details": ":details_applied"}
+    for sql, end, values in ((first, " \\gset", opening), (second, ";", _PGBENCH_VALUES)):
+        text = _PYFORMAT.sub(lambda m, v=values: v.get(m[1], f":{m[1]}"), sql).rstrip()
+        lines.append(text + end)
+    return "\n".join(lines) + "\n"
+
+
+def orm_pgbench_script() -> str:
+    """The ORM path's two transactions (`TRANSACTIONS`) as a pgbench script, for comparison."""
     lines = ["\\set tn random(1, 999999999)"]
     for transaction in TRANSACTIONS:
         lines.append("BEGIN;")
@@ -634,6 +681,9 @@ def run_pgbench(
         "acq_id": sample.acq_id,
         "acq_name": sample.acq_name,
         "fields": sample.fields,
+        "fields_head": sample.fields_head,
+        "fields_tail": sample.fields_tail,
+        "amount": "1000",
     }
     command = [
         pgbench,
@@ -690,8 +740,12 @@ def run_pgbench(
 
 
 def _statements_for(dialect: str) -> list[list[tuple[str, str]]]:
-    """TRANSACTIONS in the driver's dialect: psycopg's %(name)s; SQLite has no FOR UPDATE (its
-    BEGIN IMMEDIATE already holds the one writer lock)."""
+    """The gateway's transactions in the driver's dialect. PostgreSQL: the lean path's two
+    statements (psycopg's %(name)s, run in autocommit); the first keeps payment_id and
+    operation_id. SQLite: TRANSACTIONS without FOR UPDATE (BEGIN IMMEDIATE holds the lock)."""
+    if dialect != "sqlite":
+        first, second = lean_transactions()
+        return [[(first, "payment_id,operation_id")], [(second, "")]]
     converted: list[list[tuple[str, str]]] = []
     for transaction in TRANSACTIONS:
         if dialect == "sqlite":
@@ -710,9 +764,9 @@ def _write_one(conn: Any, statements: list[list[tuple[str, str]]], params: dict[
             cur.execute("BEGIN IMMEDIATE")  # psycopg sends its BEGIN by itself
         for sql, keep in transaction:
             cur.execute(sql, params)
-            row = cur.fetchone() if "RETURNING" in sql or sql.startswith("SELECT") else None
+            row = cur.fetchone() if cur.description else None
             if keep and row is not None:
-                params[keep] = row[0]
+                params.update(zip(keep.split(","), row, strict=False))
         conn.commit()
 
 
@@ -734,6 +788,8 @@ def run_storage_python(
 
     def worker(index: int) -> None:
         conn = connect()
+        if dialect != "sqlite":
+            conn.autocommit = True  # the lean path: each statement its own transaction
         try:
             n = 0
             while time.perf_counter() < deadline:
@@ -743,6 +799,7 @@ def run_storage_python(
                 params["now"] = now if dialect != "sqlite" else now.isoformat(sep=" ")
                 params["idempotency_key"] = uuid.uuid4().hex
                 params["trading_id"] = f"py{index}_{n}"
+                params.update(site_id="", related_payment_id=None, amount=1000)
                 started = time.perf_counter()
                 try:
                     _write_one(conn, statements, params)
@@ -764,6 +821,88 @@ def run_storage_python(
     for thread in threads:
         thread.join(timeout=duration + 60)
     return tally.result(time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- round trips per telegram
+
+
+class RoundTripCounter:
+    """Counts what psycopg sends and waits for: each statement, the BEGIN it sends before the first
+    statement of a transaction, each COMMIT or ROLLBACK of an open transaction (and a pre-ping's
+    `;`, which is a statement). Patches psycopg's classes while active; process-wide."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._saved: dict[str, Any] = {}
+
+    def __enter__(self) -> RoundTripCounter:
+        idle = psycopg.pq.TransactionStatus.IDLE
+        execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+        rollback = psycopg.Connection.rollback
+        self._saved = {"execute": execute, "commit": commit, "rollback": rollback}
+        counter = self
+
+        def counted_execute(cur: Any, *args: Any, **kwargs: Any) -> Any:
+            conn = cur.connection
+            begins = not conn.autocommit and conn.info.transaction_status == idle
+            counter.count += 2 if begins else 1
+            return execute(cur, *args, **kwargs)
+
+        def counted_end(original: Any) -> Any:
+            def end(conn: Any) -> Any:
+                counter.count += conn.info.transaction_status != idle
+                return original(conn)
+
+            return end
+
+        psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
+        psycopg.Connection.commit = counted_end(commit)  # type: ignore[method-assign]
+        psycopg.Connection.rollback = counted_end(rollback)  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        psycopg.Cursor.execute = self._saved["execute"]  # type: ignore[method-assign]
+        psycopg.Connection.commit = self._saved["commit"]  # type: ignore[method-assign]
+        psycopg.Connection.rollback = self._saved["rollback"]  # type: ignore[method-assign]
+
+
+def telegram_round_trips(url: str, home: Path, creds: dict[str, Any]) -> dict[str, int]:
+    """Round trips of one 020 and one 022 through the telegram face, in this process, against the
+    bench's database: the 7th of each (psycopg prepares a statement at its 5th use, credentials
+    are cached), counted by `RoundTripCounter`. PostgreSQL only."""
+    from starlette.testclient import TestClient
+
+    from kessai.app import build_runtime, create_app
+    from kessai.config import Settings
+
+    runtime = build_runtime(Settings(home=home, database_url=url))
+    client = TestClient(create_app(runtime))
+    base = (
+        f"merchant_id={creds['merchant_id']}&connect_id={creds['connect_id']}&"
+        f"connect_password={creds['connect_password']}&telegram_version=1.0&"
+    )
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+
+    def send(body: str) -> str:
+        reply = client.post("/n/card/request", content=body, headers=headers).text
+        if "result=0" not in reply:
+            raise RuntimeError(f"round-trip probe: {safe_text(reply)}")
+        return reply
+
+    trips: dict[str, int] = {}
+    for n in range(7):
+        with RoundTripCounter() as authorise:
+            reply = send(
+                base + "telegram_kind=020&payment_amount=1000&"
+                f"card_number={TEST_CARD}&card_valid_term=1230&trading_id=trip{n}"
+            )
+        found = re.search(r"payment_id=(\d+)", reply)
+        assert found, reply
+        with RoundTripCounter() as capture:
+            send(base + f"telegram_kind=022&payment_id={found[1]}")
+        trips = {"020": authorise.count, "022": capture.count}
+    runtime.engine.dispose()
+    return trips
 
 
 # ---------------------------------------------------------------- database, CLI, server
@@ -1091,6 +1230,9 @@ class Bench:
             f"{trivial.errors} errors"
         )
 
+        if self.db.kind == "postgresql":
+            report.round_trips = telegram_round_trips(self.db.kessai_url, self.workdir, self.creds)
+            progress(f"round trips per telegram: {report.round_trips}")
         sample = read_sample(self.db.connect, int(self.creds["merchant_id"]))
         for concurrency in self.concurrencies:
             result = self.storage(sample, concurrency)
@@ -1145,9 +1287,17 @@ def print_report(report: Report) -> None:
     if report.db == "sqlite":
         not_in = "the pool's connection checks (credentials are cached by the gateway)"
         settle = "WAL checkpoint"
+        shape = (
+            f"{STATEMENTS_PER_AUTH} statements + BEGIN/COMMIT in 2 transactions per "
+            "authorisation, as the gateway's ORM path sends them"
+        )
     else:
-        not_in = "the pool's pre-ping (';' at each of 2 checkouts; credentials are cached)"
+        not_in = "nothing the gateway sends (no pre-ping; credentials are cached)"
         settle = "VACUUM"
+        shape = (
+            "2 transactions of one statement each (autocommit), imported from "
+            "kessai.core.payments.card.lean"
+        )
     print()
     print("Kessai card authorisation (020) benchmark")
     print(f"  database   {report.db_version}, fresh; {settle} before every run")
@@ -1160,10 +1310,7 @@ def print_report(report: Report) -> None:
         "connection per request (the face closes it), for /health too"
     )
     print(f"  storage    {report.storage_method}")
-    print(
-        f"             {STATEMENTS_PER_AUTH} statements + BEGIN/COMMIT in 2 transactions per "
-        "authorisation, as the gateway sends them, rows copied from a real authorisation;"
-    )
+    print(f"             {shape}, rows copied from a real authorisation;")
     print(f"             not in it: {not_in}")
     print(
         "  open loop  Python asyncio client sending on a fixed schedule at half the peak; "
@@ -1201,6 +1348,9 @@ def print_report(report: Report) -> None:
         f"{verdict(storage_ratio >= STORAGE_RATIO_TARGET)}"
     )
     print(f"auth / trivial       {trivial_ratio:8.2f}   (no target)")
+    if report.round_trips:
+        trips = ", ".join(f"{kind} {n}" for kind, n in report.round_trips.items())
+        print(f"round trips          {trips}   (per telegram, statements + BEGIN/COMMIT)")
     print(
         f"p99 at half peak     {report.half_rate_p99_ms:8.1f} ms at {report.half_rate_target:.0f}/s"
         f" (p50 {report.half_rate_p50_ms:.1f} ms, {report.half_rate_errors} errors)   "

@@ -32,7 +32,7 @@ from kessai.connectors.sandbox.updater import SandboxAccountUpdater
 from kessai.connectors.sandbox.vaccount import SandboxVirtualAccountBank
 from kessai.core.cards.keyring import load_keyring
 from kessai.core.cards.models import VaultCard
-from kessai.core.cards.vault import Vault, reseal_card, store_card
+from kessai.core.cards.vault import SealedCard, Vault, reseal_card, store_card
 from kessai.core.console.users import LockoutPolicy
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.auth import Authenticator
@@ -73,6 +73,9 @@ class VaultService:
         row = store_card(session, self.vault, number, self.clock.now())
         session.flush()  # the payment refers to the row by its id
         return row
+
+    def seal(self, number: CardNumber) -> SealedCard:
+        return self.vault.seal(number)
 
     def open(self, row: VaultCard) -> CardNumber:
         return self.vault.open(row)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -21,7 +22,9 @@ from kessai.connectors.base import (
     VirtualAccountBank,
 )
 from kessai.core.cards.models import VaultCard
+from kessai.core.cards.vault import SealedCard
 from kessai.core.files.layout import FileLayout, LineOutcome
+from kessai.db.session import pinned_sessions
 from kessai.kit.clock import Clock
 from kessai.kit.secrets import CardNumber
 
@@ -30,6 +33,10 @@ class CardVault(Protocol):
     """Encrypts card numbers at rest (kessai.core.cards.vault.Vault)."""
 
     def store(self, session: Session, number: CardNumber) -> VaultCard: ...
+
+    def seal(self, number: CardNumber) -> SealedCard:
+        """The row's fields for `number`, written by the caller (the lean authorisation path)."""
+        ...
 
     def open(self, row: VaultCard) -> CardNumber: ...
 
@@ -100,3 +107,11 @@ class Core:
         command acting on a merchant's payments reads its time here, so an advanced test clock
         moves deadlines, expiries and timestamps together."""
         return self.clock.now() + merchant.clock_offset
+
+    @contextmanager
+    def pinned(self) -> Iterator[Core]:
+        """This core with its sessions on one checked-out connection, for one request: a hot-path
+        telegram's transactions then cost one pool checkout, not one each. Only for commands
+        whose sessions never nest (a nested `begin()` would join the outer transaction)."""
+        with pinned_sessions(self.sessions) as sessions:
+            yield self if sessions is self.sessions else replace(self, sessions=sessions)

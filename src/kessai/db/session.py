@@ -3,13 +3,18 @@
 SQLite runs in WAL mode and every transaction starts with `BEGIN IMMEDIATE`, so writers are serialised
 up front instead of failing on upgrade (SQLite's single writer). PostgreSQL uses row locks
 (`SELECT … FOR UPDATE`) in the repositories.
+
+`pinned_sessions` gives one request a session factory bound to a single checked-out connection, so
+a telegram's credential check and its command's transactions cost one pool checkout.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -22,7 +27,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip at every checkout. A connection the server dropped fails
+    # its statement with a clear OperationalError, SQLAlchemy then invalidates the whole pool (its
+    # disconnect handling), and the next checkout connects afresh; `pool_recycle` retires
+    # connections before idle-timeouts in proxies or the server can cut them.
+    kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("connect_args", {"connect_timeout": 10})
     return create_engine(url, **kwargs)
 
 
@@ -44,3 +54,47 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def pinned_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """`sessions`, bound to one connection checked out for the duration of the block. Each
+    `begin()` still commits its own transaction on that connection; nothing is held between
+    them but the idle connection itself (no transaction, no lock)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):  # already pinned, or bound to something else: leave it
+        yield sessions
+        return
+    with bind.connect() as connection:
+        yield sessionmaker(connection, expire_on_commit=False)
+
+
+def dialect_of(sessions: sessionmaker[Session]) -> str:
+    """ "postgresql" or "sqlite": the database `sessions` write to."""
+    bind = sessions.kw.get("bind")
+    return bind.dialect.name if isinstance(bind, Engine | Connection) else ""
+
+
+def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -> Any:
+    """Run `sql` (psycopg's %(name)s parameters) as a transaction of its own in autocommit: one
+    round trip, no BEGIN, no COMMIT (PostgreSQL makes a single statement atomic). psycopg prepares
+    it from its fifth use on the connection. Returns the first row, or None. A connection the
+    server dropped is invalidated, so the pool replaces it; the error reaches the caller. The
+    engine's cursor events fire as for any statement (instrumentation and tests see it)."""
+    assert not connection.in_transaction(), "one_statement runs between transactions"
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.autocommit = True
+    try:
+        cursor = dbapi.cursor()
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+        cursor.execute(sql, params)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+        return cursor.fetchone() if cursor.description else None
+    except Exception:
+        if dbapi.closed:
+            connection.invalidate()
+        raise
+    finally:
+        if not dbapi.closed:
+            dbapi.autocommit = False

@@ -114,7 +114,8 @@ class SandboxAcquirer:
                 return known.result
             result = perform()
             self._remember(key, _Answer(request, result))
-        log.info("sandbox %s: %s", request.kind, result.outcome, extra={"idempotency_key": key})
+        # DEBUG: the telegram face already logs one INFO line per telegram with its outcome.
+        log.debug("sandbox %s: %s", request.kind, result.outcome, extra={"idempotency_key": key})
         return result
 
     def _remember(self, key: str, answer: _Answer) -> None:

@@ -98,6 +98,11 @@ def _copy(session: Session, entries: Sequence[Entry], now: datetime) -> None:
             )  # fmt: skip
 
 
+def check(entry: Entry) -> None:
+    """UnbalancedEntry unless `entry` could be posted (for a caller writing it itself)."""
+    _check(entry, {})
+
+
 def _check(entry: Entry, known: dict[str, accounts.Account | None]) -> None:
     if type(entry.amount) is not int or entry.amount <= 0:
         raise UnbalancedEntry(f"{entry.kind}: amount must be a positive int, not {entry.amount!r}")

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from kessai.core.ledger import accounts
-from kessai.core.ledger.journal import Entry, EntryKind, post
+from kessai.core.ledger.journal import Entry, EntryKind, check, post
 from kessai.core.payments.models import Payment
 from kessai.kit.clock import JST, as_utc
 
@@ -37,6 +37,11 @@ def record_payment_move(
 ) -> None:
     """Book `payment`'s amount as a sale (or, `gave_back`, as its refund) on `now`'s business
     date: one INSERT in the caller's transaction, nothing read."""
+    post(session, [payment_move_entry(payment, gave_back=gave_back, now=now)], now=now)
+
+
+def payment_move_entry(payment: Payment, *, gave_back: bool, now: datetime) -> Entry:
+    """The entry `record_payment_move` posts (the lean capture writes it in its own statement)."""
     receivable = accounts.receivable(
         payment.merchant_id, payment.payment_type, payment.institution_code
     )
@@ -53,7 +58,8 @@ def record_payment_move(
         payment_type=payment.payment_type,
         institution=payment.institution_code,
     )
-    post(session, [entry], now=now)
+    check(entry)
+    return entry
 
 
 def record_institution_receipt(

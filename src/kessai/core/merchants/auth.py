@@ -61,15 +61,22 @@ class Authenticator:
         self._cache: dict[int, tuple[float, MerchantIdentity]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, merchant_id: str, connect_id: str, password: str) -> MerchantIdentity:
+    def authenticate(
+        self,
+        merchant_id: str,
+        connect_id: str,
+        password: str,
+        sessions: sessionmaker[Session] | None = None,
+    ) -> MerchantIdentity:
         """The merchant these credentials belong to, or AuthError P002 — the same answer for an
-        unknown merchant, a wrong connect ID and a wrong password."""
+        unknown merchant, a wrong connect ID and a wrong password. `sessions`: read through these
+        (the request's pinned connection) rather than the authenticator's own."""
         if not is_canonical(merchant_id, connect_id, password):
             raise AuthError("P002")
         key = int(merchant_id)
         identity = self._cached(key)
         if identity is None or not self._matches(identity, connect_id, password):
-            identity = self._load(key)
+            identity = self._load(key, sessions or self._sessions)
             if identity is None or not self._matches(identity, connect_id, password):
                 raise AuthError("P002")
         return identity
@@ -85,8 +92,10 @@ class Authenticator:
             return None
         return entry[1]
 
-    def _load(self, merchant_id: int) -> MerchantIdentity | None:
-        with self._sessions() as session:
+    def _load(self, merchant_id: int, sessions: sessionmaker[Session]) -> MerchantIdentity | None:
+        # Committed, not rolled back: psycopg answers a ROLLBACK by deallocating every prepared
+        # statement of the connection, and the command that follows would run unprepared.
+        with sessions.begin() as session:
             row = session.get(Merchant, merchant_id)
             if row is None:
                 return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 
 from starlette.concurrency import run_in_threadpool
@@ -59,6 +60,9 @@ HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "200": request_file, "201": fil
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }
+# Card operations (authorise, void, capture, refund): their sessions never nest, so each telegram
+# may hold one pooled connection from the credential check to the answer (`Core.pinned`).
+PINNED_KINDS = frozenset({"020", "021", "022", "023"})
 # Kinds whose refusals are written in their own framing, not name=value (§1.3).
 ERROR_ENCODERS: dict[str, Callable[[KessaiError], bytes]] = {"027": csv_error, "201": file_error}
 
@@ -118,9 +122,10 @@ class TelegramFace:
         # Only checked values reach the log: any field of a bad request may hold a card number.
         meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
         try:
-            telegram = replace(self._admit(raw, path, peer, address), base_url=base_url)
-            meta["merchant"] = str(telegram.merchant.id)
-            reply = HANDLERS[kind](self.core, telegram)
+            with self._core_for(kind) as core:
+                telegram = replace(self._admit(core, raw, path, peer, address), base_url=base_url)
+                meta["merchant"] = str(telegram.merchant.id)
+                reply = HANDLERS[kind](core, telegram)
         except KessaiError as error:
             meta["code"] = error.code
             if kind in ERROR_ENCODERS:
@@ -133,7 +138,14 @@ class TelegramFace:
         meta["code"] = _reply_code(reply)
         return reply, meta
 
-    def _admit(self, raw: Mapping[str, str], path: str, peer: int | None, address: str) -> Telegram:
+    def _core_for(self, kind: str) -> AbstractContextManager[Core]:
+        """The card operations' telegrams run on one pooled connection, credential check included
+        (one checkout instead of one per transaction); the other kinds use the pool as they like."""
+        return self.core.pinned() if kind in PINNED_KINDS else nullcontext(self.core)
+
+    def _admit(
+        self, core: Core, raw: Mapping[str, str], path: str, peer: int | None, address: str
+    ) -> Telegram:
         mode = path_mode(path)
         certified = self.require_client_cert and mode != HASH_PATH
         if certified and peer is None:
@@ -141,7 +153,7 @@ class TelegramFace:
         for name in AUTH_FIELDS:
             if not raw.get(name):
                 raise AuthError("P001")
-        identity = self._authenticate(raw)
+        identity = self._authenticate(core, raw)
         if certified and peer != identity.id:
             raise AuthError("P016")  # another merchant's certificate
         check_access(identity, mode, address)
@@ -151,25 +163,29 @@ class TelegramFace:
         _check_kind_and_path(kind, path)
         fields = validate(raw, REQUEST_SPECS[kind])
         if mode == HASH_PATH:
-            self._check_signature(identity, hashcheck.signature(kind, raw, fields), raw)
+            self._check_signature(core, identity, hashcheck.signature(kind, raw, fields), raw)
         return Telegram(kind=kind, merchant=MerchantRef.of(identity), fields=fields, raw=raw)
 
     def _check_signature(
-        self, identity: MerchantIdentity, signed: hashcheck.Signature, raw: Mapping[str, str]
+        self,
+        core: Core,
+        identity: MerchantIdentity,
+        signed: hashcheck.Signature,
+        raw: Mapping[str, str],
     ) -> None:
         """As with the password: a hash that does not match re-reads the merchant once, so a
         telegram hash key rotated a moment ago works at once."""
         try:
-            hashcheck.check_signature(self.core, identity, signed)
+            hashcheck.check_signature(core, identity, signed)
         except InvalidRequest as error:
             if error.field != "hc":
                 raise
             self.authenticator.forget(identity.id)
-            hashcheck.check_signature(self.core, self._authenticate(raw), signed)
+            hashcheck.check_signature(core, self._authenticate(core, raw), signed)
 
-    def _authenticate(self, raw: Mapping[str, str]) -> MerchantIdentity:
+    def _authenticate(self, core: Core, raw: Mapping[str, str]) -> MerchantIdentity:
         merchant = self.authenticator.authenticate(
-            raw["merchant_id"], raw["connect_id"], raw["connect_password"]
+            raw["merchant_id"], raw["connect_id"], raw["connect_password"], core.sessions
         )
         method = PAYMENT_TYPE_OF_KIND.get(raw.get("telegram_kind", ""), "02")
         if method is not None and method not in merchant.methods:

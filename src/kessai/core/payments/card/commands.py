@@ -11,7 +11,7 @@ same payment impossible — so two racing captures make one capture.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from kessai.core.cards.models import VaultCard
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import later, operations, repository
 from kessai.core.payments.banknet import commands as banknet
+from kessai.core.payments.card import lean
+from kessai.core.payments.card.requests import AuthorizeRequest as AuthorizeRequest
 from kessai.core.payments.card.states import (
     AUTH_LIFETIME,
     CANCEL_WINDOW,
@@ -44,30 +46,6 @@ CARD = "02"
 MAX_INPUT_ERROR_RETRIES = 3
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizeRequest:
-    """020: what to authorise. Exactly one card source is set: `card` (raw), `vault_card_id`
-    (stored card or ref_trading_id, resolved by `kessai.core.cards.sources`)."""
-
-    trading_id: str
-    amount: int
-    capture: bool = False
-    card: CardData | None = None
-    vault_card_id: int | None = None
-    valid_term: str = ""  # MMYY of a stored / referenced card
-    site_id: str = ""
-    payment_class: str = "10"
-    split_count: str = ""
-    retry_payment_id: int | None = None  # 2003 retry of the same payment (§3.2)
-    related_payment_id: int | None = None
-    customer_id: str = ""
-    customer_card_id: str = ""
-    operation: CardOperation | None = None  # VALIDITY_CHECK for 025; default from `capture`
-    # EMV 3-D Secure 2 done first (3dsecure_use_type=2): its 3ds_auth_id. Without a card source
-    # the payment uses the authenticated card; with one, it must be that card.
-    threeds_auth_id: str = ""
-
-
 # ---------------------------------------------------------------- authorise (020)
 
 
@@ -77,6 +55,8 @@ def authorize(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> Opera
         CardOperation.AUTHORIZE_CAPTURE if req.capture else CardOperation.AUTHORIZE
     )
     acquirer = core.acquirer_for(merchant)  # P007 before anything is written when none serves it
+    if lean.takes_lean_path(core, req, operation):  # the common case, one statement a transaction
+        return lean.authorize(core, merchant, req, acquirer, _settle)
     with core.sessions.begin() as session:
         now = core.clock.now()
         authentication = _threeds_for(session, merchant, req, now)
@@ -140,19 +120,7 @@ def _payment_for_authorize(
     now: datetime,
     authentication: ThreeDSAuthentication | None = None,
 ) -> Payment:
-    details: dict[str, object] = {
-        "masked_card_number": "*" * 12 + vault_row.masked[-4:],
-        "card_display": vault_row.masked,
-        "card_brand": vault_row.brand,
-        "fingerprint": vault_row.fingerprint,
-        "card_valid_term": req.card.valid_term if req.card else req.valid_term,
-        "payment_class": req.payment_class,
-        "split_count": req.split_count,
-        "customer_id": req.customer_id,
-        "customer_card_id": req.customer_card_id,
-        "sales_mode": "1" if req.capture else "0",
-        "input_error_retries": 0,
-    }
+    details = lean.card_details(req, vault_row.masked, vault_row.brand, vault_row.fingerprint)
     if authentication is not None:
         details |= threeds.payment_details(authentication)
     if req.retry_payment_id is not None:
@@ -252,6 +220,10 @@ def cancel(core: Core, merchant: MerchantRef, ref: PaymentRef) -> OperationResul
 def follow_up(
     core: Core, merchant: MerchantRef, ref: PaymentRef, operation: CardOperation
 ) -> OperationResult:
+    if operation is CardOperation.CAPTURE and lean.takes_lean_capture(core, ref):
+        answer = lean.capture(core, merchant, ref, _settle)  # one statement a transaction
+        if answer is not None:
+            return answer
     payment_id = _resolve(core, merchant, ref)
     return operate(core, merchant, payment_id, operation)
 
@@ -345,7 +317,8 @@ def _settle(core: Core, payment_id: int, op_id: int, result: ConnectorResult) ->
 
 
 def _resolve(core: Core, merchant: MerchantRef, ref: PaymentRef) -> int:
-    with core.sessions() as session:
+    # Read-only, yet committed: a ROLLBACK makes psycopg deallocate the prepared statements.
+    with core.sessions.begin() as session:
         return repository.find_payment_id(
             session,
             merchant_id=merchant.id,
@@ -473,7 +446,7 @@ def inquire(
 
 
 def inquire_by_id(core: Core, payment_id: int) -> PaymentView:
-    with core.sessions() as session:
+    with core.sessions.begin() as session:  # committed, not rolled back (see `_resolve`)
         payment = session.get(Payment, payment_id)
         assert payment is not None
         return PaymentView.of(payment)
