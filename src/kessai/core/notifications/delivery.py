@@ -269,7 +269,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 def _behind_undelivered() -> ColumnElement[bool]:
     """An earlier notice of the same payment is not delivered yet: this one must wait.
 
-    OFFSET 0 keeps it a lookup of the payment's notices (ix_notices_payment_id) per candidate:
+    OFFSET 0 keeps it a lookup of the payment's notices (ix_notices_payment_seq) per candidate:
     as an anti-join, PostgreSQL planned a nested loop over the whole table whenever its
     statistics still saw the outbox near empty, as after a burst of notices (3.9 s per claim at
     3,000 pending, against 9 ms; bench/notify.py one merchant)."""

@@ -34,9 +34,7 @@ class Notice(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     payment_notice_id: Mapped[int] = mapped_column(BigInteger)  # per-merchant sequence from 1
     # NULL for a file payment notice (kind "file"): it tells of a file, not of a payment.
-    payment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payments.id"), index=True, nullable=True
-    )
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     # "payment" (§1.6, signed over the payment's fields) or "file" (the file payment notice, §1.5
     # 200/201, signed over its own). 091 pull reads payment notices only.
     kind: Mapped[str] = mapped_column(String(8), default="payment", server_default="payment")
@@ -63,6 +61,8 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),
         Index("ix_notices_due", "delivery_status", "next_attempt_at"),
+        # A payment's notices in order: the claim's "earlier notice undelivered" probe (0022).
+        Index("ix_notices_payment_seq", "payment_id", "payment_seq"),
     )
 
 
