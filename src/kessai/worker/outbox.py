@@ -4,10 +4,12 @@ The core decides what is due and records what happened (kessai.core.notification
 module only sends: a form in Windows-31J with `hc`, read back with a size cap, classified into one
 attempt outcome. Merchants are served concurrently by a small thread pool, one batch per merchant
 at a time, so a slow or dead endpoint only ever delays its own notices. Within a batch up to
-`notify_in_flight` notices are pushed at once over kept-alive connections (one shared client): a
-batch holds at most one notice per payment (core.notifications.delivery claims a payment's next
-notice only once the previous one is delivered), so per-payment order holds, and a slow merchant
-holds at most that many sends of its own and one merchant slot.
+`notify_in_flight` notices are pushed at once over kept-alive connections (one shared client), and
+their attempts are stored a group at a time (one transaction for the answers that came in while the
+previous group was being stored). A batch holds at most one notice per payment
+(core.notifications.delivery claims a payment's next notice only once the previous one is
+delivered), so per-payment order holds, and a slow merchant holds at most that many sends of its
+own and one merchant slot.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
@@ -233,28 +235,31 @@ class Deliverer:
     def _send_batch(self, batch: list[Claim], deadline: float) -> Counter[str]:
         """Send one merchant's batch, up to `notify_in_flight` at once, taken in notice order."""
         queue = _Queue(batch)
+        store = _Store(self._record)
         lanes = [
-            self._lanes.submit(self._lane, queue, deadline)
+            self._lanes.submit(self._lane, queue, store, deadline)
             for _ in range(min(self._in_flight, len(batch)))
         ]
-        counts: Counter[str] = Counter()
-        for lane in lanes:
-            counts += lane.result()
-        return counts
+        try:
+            for lane in lanes:
+                lane.result()
+        finally:
+            store.flush(wait=True)  # whatever a lane left waiting while another was storing
+        return store.counts
 
-    def _lane(self, queue: _Queue, deadline: float) -> Counter[str]:
+    def _lane(self, queue: _Queue, store: _Store, deadline: float) -> None:
         """Send the batch's next claim until none is left, giving back the rest (unsent) when the
         lease could run out before the next answer."""
-        counts: Counter[str] = Counter()
         first = True
         while (claim := queue.take()) is not None:
             if not first and time.monotonic() + self._timeout > deadline:
                 delivery.release(self.core, [claim, *queue.take_all()])
                 break
             first = False
-            result = self._sender.send(claim)
-            counts[delivery.record_attempt(self.core, claim, result, self.policy, self._rng)] += 1
-        return counts
+            store.add(claim, self._sender.send(claim))
+
+    def _record(self, attempts: list[tuple[Claim, AttemptResult]]) -> list[delivery.Verdict]:
+        return delivery.record_attempts(self.core, attempts, self.policy, self._rng)
 
 
 class _Queue:
@@ -272,6 +277,44 @@ class _Queue:
         with self._lock:
             rest, self._claims = list(reversed(self._claims)), []
             return rest
+
+
+class _Store:
+    """A batch's attempts on their way to the database, stored as a group (group commit): the lane
+    that finds no store running stores every attempt waiting, in one transaction, while the other
+    lanes go on sending; what is left waiting when the lanes end is stored by `flush(wait=True)`.
+
+    An attempt is stored before its payment's next notice can be claimed (at most one notice per
+    payment is in a batch), so per-payment order holds; an attempt lost to a crash before it is
+    stored is sent again once its lease runs out (at-least-once)."""
+
+    def __init__(
+        self, record: Callable[[list[tuple[Claim, AttemptResult]]], list[delivery.Verdict]]
+    ) -> None:
+        self._record = record
+        self._waiting: list[tuple[Claim, AttemptResult]] = []
+        self._lock = threading.Lock()
+        self._storing = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, claim: Claim, result: AttemptResult) -> None:
+        with self._lock:
+            self._waiting.append((claim, result))
+        self.flush(wait=False)
+
+    def flush(self, *, wait: bool) -> None:
+        """Store everything waiting, unless (`wait` False) another lane is storing already."""
+        if not self._storing.acquire(blocking=wait):
+            return
+        try:
+            while True:
+                with self._lock:
+                    taken, self._waiting = self._waiting, []
+                if not taken:
+                    return
+                self.counts.update(self._record(taken))
+        finally:
+            self._storing.release()
 
 
 def _by_merchant(claims: Iterable[Claim]) -> dict[int, list[Claim]]:

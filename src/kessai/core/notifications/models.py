@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
 from kessai.db.types import BigID
+
+# The delivery states that hold back a payment's later notices (core.notifications.delivery).
+BLOCKING = ("pending", "delivering", "failed")
+BLOCKING_SQL = "delivery_status IN ('pending', 'delivering', 'failed')"
 
 
 class NoticeCounter(Base):
@@ -61,8 +74,17 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),
         Index("ix_notices_due", "delivery_status", "next_attempt_at"),
-        # A payment's notices in order: the claim's "earlier notice undelivered" probe (0022).
+        # A payment's notices in order (0022).
         Index("ix_notices_payment_seq", "payment_id", "payment_seq"),
+        # The claim's "an earlier notice of this payment is not delivered" probe, one per due
+        # candidate: only the notices that block (0022), so no plan ANDs it with ix_notices_due.
+        Index(
+            "ix_notices_blocking",
+            "payment_id",
+            "payment_seq",
+            postgresql_where=text(BLOCKING_SQL),
+            sqlite_where=text(BLOCKING_SQL),
+        ),
     )
 
 
