@@ -344,3 +344,14 @@ def test_many_payments_through_the_loop_arrive_once_each_and_in_order(server, ru
     notices = notices_of(runtime, merchant)
     assert {n.delivery_status for n in notices} == {"delivered"}
     assert all(len(attempts_of(runtime, n)) == 1 for n in notices)
+
+
+def test_a_fast_merchants_batch_claims_its_next_notices_while_it_runs(server, runtime):
+    with receiving(runtime) as (receiver, merchant):
+        for n in range(20):
+            authorised(server, merchant, trading_id=f"R{n}")
+        # 2 in flight: a claim takes 8 notices (4 per lane fit the lease), yet one pass sends all
+        assert deliver(runtime, notify_in_flight=2)["delivered"] == 20
+    assert sorted(receiver.answered_ok) == list(range(1, 21))
+    assert receiver.max_in_flight <= 2
+    assert {n.delivery_status for n in notices_of(runtime, merchant)} == {"delivered"}

@@ -167,15 +167,31 @@ def claim_due(
         ids: list[int] = []
         for merchant_id in _due_merchants(session, now, limit, exclude):
             ids += _lock_due(session, merchant_id, now, policy.per_merchant)
-        if not ids:
-            return []
-        session.execute(
-            update(Notice)
-            .where(Notice.id.in_(ids))
-            .values(delivery_status="delivering", lease_owner=owner, lease_until=now + policy.lease)
-            .execution_options(synchronize_session=False)
-        )
-        return _claims(session, ids, owner)
+        return _lease(session, ids, owner, now, policy)
+
+
+def claim_more(core: Core, owner: str, policy: DeliveryPolicy, merchant_id: int) -> list[Claim]:
+    """Lease one merchant's next due notices to `owner`, at most `per_merchant` (its batch runs
+    low). A payment whose notice is still in flight has none among them: that notice is still
+    `delivering`, which holds back the payment's later ones."""
+    now = core.clock.now()
+    with core.sessions.begin() as session:
+        ids = _lock_due(session, merchant_id, now, policy.per_merchant)
+        return _lease(session, ids, owner, now, policy)
+
+
+def _lease(
+    session: Session, ids: list[int], owner: str, now: datetime, policy: DeliveryPolicy
+) -> list[Claim]:
+    if not ids:
+        return []
+    session.execute(
+        update(Notice)
+        .where(Notice.id.in_(ids))
+        .values(delivery_status="delivering", lease_owner=owner, lease_until=now + policy.lease)
+        .execution_options(synchronize_session=False)
+    )
+    return _claims(session, ids, owner)
 
 
 def record_attempts(
