@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -355,3 +356,44 @@ def test_a_fast_merchants_batch_claims_its_next_notices_while_it_runs(server, ru
     assert sorted(receiver.answered_ok) == list(range(1, 21))
     assert receiver.max_in_flight <= 2
     assert {n.delivery_status for n in notices_of(runtime, merchant)} == {"delivered"}
+
+
+def test_pushes_to_a_merchant_reuse_kept_alive_connections(server, runtime):
+    with counting_receiver() as (url, connections):
+        merchant = make_merchant(runtime, notification_url=url)
+        for n in range(12):
+            authorised(server, merchant, trading_id=f"C{n}")
+        assert deliver(runtime, notify_in_flight=2)["delivered"] == 12
+    assert 1 <= len(connections) <= 2  # one per lane, not one per notice
+
+
+@contextmanager
+def counting_receiver() -> Iterator[tuple[str, list[int]]]:
+    """A plain HTTP/1.1 keep-alive receiver answering result=0 that counts the TCP connections
+    it accepts (the Starlette receiver cannot see them)."""
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            self.wfile.write(b"result=0")
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{receiver.server_port}/notify", connections
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
