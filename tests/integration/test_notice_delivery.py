@@ -13,16 +13,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kessai.app import Runtime
 from kessai.core.merchants.commands import NewMerchant
+from kessai.core.notifications import delivery
+from kessai.core.notifications.delivery import AttemptResult
 from kessai.core.notifications.models import Notice, NoticeAttempt
 from kessai.core.notifications.signing import notice_hash
-from kessai.worker.outbox import CONTENT_TYPE, DeliveryLoop, deliver_due
+from kessai.worker.outbox import CONTENT_TYPE, DeliveryLoop, deliver_due, policy_from
 from tests.conftest import TestClock, make_merchant, test_db_kind
 from tests.support.receiver import Receiver
 from tests.support.servers import serve_app
@@ -292,3 +295,105 @@ def _wait_for(condition: Any, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.05)
+
+
+def test_attempts_stored_together_keep_each_notices_own_outcome(server, runtime, clock):
+    merchant = make_merchant(runtime, notification_url="http://127.0.0.1:9/notify")
+    for n in range(3):
+        authorised(server, merchant, trading_id=f"G{n}")
+    policy = policy_from(runtime.settings)
+    claims = delivery.claim_due(runtime.core, "w1", policy)
+    stolen = delivery.claim_due(runtime.core, "w2", policy)
+    assert len(claims) == 3 and not stolen
+    with runtime.core.sessions.begin() as session:  # the third's lease went to another worker
+        session.execute(update(Notice).where(Notice.id == claims[2].id).values(lease_owner="w2"))
+    now = clock.now()
+    acked = AttemptResult(outcome="acknowledged", started_at=now, duration_ms=3, http_status=200)
+    refused = AttemptResult(outcome="refused", started_at=now, duration_ms=4, http_status=500)
+    verdicts = delivery.record_attempts(
+        runtime.core, [(claims[0], acked), (claims[1], refused), (claims[2], acked)], policy
+    )
+    assert verdicts == ["delivered", "retrying", "lost"]
+    first, second, third = notices_of(runtime, merchant)
+    assert first.delivery_status == "delivered" and first.attempts == 1 and not first.lease_owner
+    assert second.delivery_status == "pending" and second.attempts == 1
+    assert second.next_attempt_at is not None and second.next_attempt_at > now
+    assert third.delivery_status == "delivering" and third.lease_owner == "w2"
+    assert [(a.attempt_no, a.outcome) for a in attempts_of(runtime, first)] == [(1, "acknowledged")]
+    assert [(a.attempt_no, a.http_status) for a in attempts_of(runtime, second)] == [(1, 500)]
+    assert [a.outcome for a in attempts_of(runtime, third)] == ["acknowledged"]
+
+
+def test_many_payments_through_the_loop_arrive_once_each_and_in_order(server, runtime):
+    settings = runtime.settings.model_copy(update={"notify_in_flight": 4})
+    with receiving(runtime) as (receiver, merchant):
+        payments = [authorised(server, merchant, trading_id=f"M{n}") for n in range(12)]
+        for payment_id in payments:
+            assert send(server, merchant, "022", payment_id=payment_id).result == "0"
+            assert send(server, merchant, "023", payment_id=payment_id).result == "0"
+        loop = DeliveryLoop(runtime.core, settings)
+        loop.start()
+        try:
+            _wait_for(lambda: len(receiver.answered_ok) >= 36, timeout=30)
+        finally:
+            loop.stop()
+    seqs: dict[str, list[str]] = {}
+    for push in receiver.received:
+        seqs.setdefault(push.fields["payment_id"], []).append(push.headers["kessai-payment-seq"])
+    assert seqs == {payment_id: ["1", "2", "3"] for payment_id in payments}
+    assert sorted(receiver.answered_ok) == list(range(1, 37))
+    notices = notices_of(runtime, merchant)
+    assert {n.delivery_status for n in notices} == {"delivered"}
+    assert all(len(attempts_of(runtime, n)) == 1 for n in notices)
+
+
+def test_a_fast_merchants_batch_claims_its_next_notices_while_it_runs(server, runtime):
+    with receiving(runtime) as (receiver, merchant):
+        for n in range(20):
+            authorised(server, merchant, trading_id=f"R{n}")
+        # 2 in flight: a claim takes 8 notices (4 per lane fit the lease), yet one pass sends all
+        assert deliver(runtime, notify_in_flight=2)["delivered"] == 20
+    assert sorted(receiver.answered_ok) == list(range(1, 21))
+    assert receiver.max_in_flight <= 2
+    assert {n.delivery_status for n in notices_of(runtime, merchant)} == {"delivered"}
+
+
+def test_pushes_to_a_merchant_reuse_kept_alive_connections(server, runtime):
+    with counting_receiver() as (url, connections):
+        merchant = make_merchant(runtime, notification_url=url)
+        for n in range(12):
+            authorised(server, merchant, trading_id=f"C{n}")
+        assert deliver(runtime, notify_in_flight=2)["delivered"] == 12
+    assert 1 <= len(connections) <= 2  # one per lane, not one per notice
+
+
+@contextmanager
+def counting_receiver() -> Iterator[tuple[str, list[int]]]:
+    """A plain HTTP/1.1 keep-alive receiver answering result=0 that counts the TCP connections
+    it accepts (the Starlette receiver cannot see them)."""
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            self.wfile.write(b"result=0")
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{receiver.server_port}/notify", connections
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

@@ -4,10 +4,13 @@ The core decides what is due and records what happened (kessai.core.notification
 module only sends: a form in Windows-31J with `hc`, read back with a size cap, classified into one
 attempt outcome. Merchants are served concurrently by a small thread pool, one batch per merchant
 at a time, so a slow or dead endpoint only ever delays its own notices. Within a batch up to
-`notify_in_flight` notices are pushed at once over kept-alive connections (one shared client): a
-batch holds at most one notice per payment (core.notifications.delivery claims a payment's next
-notice only once the previous one is delivered), so per-payment order holds, and a slow merchant
-holds at most that many sends of its own and one merchant slot.
+`notify_in_flight` notices are pushed at once over kept-alive connections (one shared client), and
+their attempts are stored a group at a time (one transaction for the answers that came in while the
+previous group was being stored); a batch that runs low claims its merchant's next notices while
+its lanes keep sending (for a couple of seconds, then its slot goes round again). A batch holds at
+most one notice in flight per payment (core.notifications.delivery claims a payment's next notice
+only once the previous one is delivered), so per-payment order holds, and a slow merchant holds at
+most that many sends of its own and one merchant slot.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from types import TracebackType
@@ -41,6 +44,9 @@ log = logging.getLogger("kessai.worker.outbox")
 CONTENT_TYPE = "application/x-www-form-urlencoded; charset=Windows-31J"
 MAX_RESPONSE_BYTES = 64 * 1024
 ACK = b"result=0"
+# How long a fast merchant's batch keeps claiming its next notices before it ends and its slot goes
+# round the merchants again (Deliverer._send_batch).
+REFILL_SECONDS = 2.0
 
 
 def policy_from(settings: Settings) -> DeliveryPolicy:
@@ -224,54 +230,160 @@ class Deliverer:
 
     def _deliver_batch(self, merchant_id: int, batch: list[Claim], deadline: float) -> Counter[str]:
         try:
-            return self._send_batch(batch, deadline)
+            return self._send_batch(merchant_id, batch, deadline)
         finally:
             with self._lock:
                 self._busy.discard(merchant_id)
             self._freed.set()
 
-    def _send_batch(self, batch: list[Claim], deadline: float) -> Counter[str]:
-        """Send one merchant's batch, up to `notify_in_flight` at once, taken in notice order."""
-        queue = _Queue(batch)
+    def _send_batch(self, merchant_id: int, batch: list[Claim], deadline: float) -> Counter[str]:
+        """Send one merchant's batch, up to `notify_in_flight` at once, taken in notice order and
+        topped up with the merchant's next due notices while it runs low (for REFILL_SECONDS)."""
+
+        def refill() -> list[Claim]:
+            return delivery.claim_more(self.core, self.owner, self.policy, merchant_id)
+
+        full = self.policy.per_merchant
+        queue = _Queue(
+            batch,
+            deadline,
+            # A batch short of a full claim took everything due: nothing to top up.
+            refill=refill if len(batch) >= full else None,
+            full=full,
+            lease=self.policy.lease.total_seconds(),
+        )
+        store = _Store(self._record)
         lanes = [
-            self._lanes.submit(self._lane, queue, deadline)
+            self._lanes.submit(self._lane, queue, store)
             for _ in range(min(self._in_flight, len(batch)))
         ]
-        counts: Counter[str] = Counter()
-        for lane in lanes:
-            counts += lane.result()
-        return counts
+        try:
+            for lane in lanes:
+                lane.result()
+        finally:
+            store.flush(wait=True)  # whatever a lane left waiting while another was storing
+        return store.counts
 
-    def _lane(self, queue: _Queue, deadline: float) -> Counter[str]:
+    def _lane(self, queue: _Queue, store: _Store) -> None:
         """Send the batch's next claim until none is left, giving back the rest (unsent) when the
         lease could run out before the next answer."""
-        counts: Counter[str] = Counter()
         first = True
-        while (claim := queue.take()) is not None:
+        while (taken := queue.take()) is not None:
+            claim, deadline = taken
             if not first and time.monotonic() + self._timeout > deadline:
                 delivery.release(self.core, [claim, *queue.take_all()])
                 break
             first = False
-            result = self._sender.send(claim)
-            counts[delivery.record_attempt(self.core, claim, result, self.policy, self._rng)] += 1
-        return counts
+            store.add(claim, self._sender.send(claim))
+
+    def _record(self, attempts: list[tuple[Claim, AttemptResult]]) -> list[delivery.Verdict]:
+        return delivery.record_attempts(self.core, attempts, self.policy, self._rng)
 
 
 class _Queue:
-    """A batch's claims handed out one at a time to its lanes, in notice order."""
+    """A batch's claims handed out one at a time to its lanes, in notice order, each with the
+    monotonic time its lease ends.
 
-    def __init__(self, claims: list[Claim]) -> None:
-        self._claims = list(reversed(claims))
-        self._lock = threading.Lock()
+    Once half a full claim (`full`, the policy's per_merchant) or less is waiting, the lane that
+    notices claims the merchant's next due notices (`refill`) while the others keep sending, so a
+    fast merchant's lanes never stand idle between claims; a lane that finds the queue empty
+    during a refill waits for it. Refills stop after REFILL_SECONDS, or once a claim comes back
+    short of `full` (that was everything due), so that the batch ends and its slot goes round the
+    merchants again; a slow merchant does not run low that soon."""
 
-    def take(self) -> Claim | None:
-        with self._lock:
-            return self._claims.pop() if self._claims else None
+    def __init__(
+        self,
+        claims: list[Claim],
+        deadline: float,
+        *,
+        refill: Callable[[], list[Claim]] | None = None,
+        full: int = 0,
+        lease: float = 0.0,
+    ) -> None:
+        self._items = deque((claim, deadline) for claim in claims)
+        self._cond = threading.Condition()
+        self._refill, self._full, self._lease = refill, full, lease
+        self._refilling = False
+        self._refill_until = time.monotonic() + REFILL_SECONDS
+
+    def take(self) -> tuple[Claim, float] | None:
+        with self._cond:
+            while not self._items and self._refilling:
+                self._cond.wait()
+            if not self._items:
+                return None
+            taken = self._items.popleft()
+            refill = self._start_refill()
+        if refill is not None:
+            self._top_up(refill)
+        return taken
 
     def take_all(self) -> list[Claim]:
-        with self._lock:
-            rest, self._claims = list(reversed(self._claims)), []
+        with self._cond:
+            rest = [claim for claim, _ in self._items]
+            self._items.clear()
+            self._refill = None
             return rest
+
+    def _start_refill(self) -> Callable[[], list[Claim]] | None:
+        """The refill to run now (the caller holds the lock), or None."""
+        if self._refill is None or self._refilling or 2 * len(self._items) > self._full:
+            return None
+        if time.monotonic() > self._refill_until:
+            return None
+        self._refilling = True
+        return self._refill
+
+    def _top_up(self, refill: Callable[[], list[Claim]]) -> None:
+        started, claims = time.monotonic(), list[Claim]()
+        try:
+            claims = refill()
+        except Exception:  # the claims taken so far still go; the loop claims again later
+            log.exception("claiming more notices for a running batch failed")
+        with self._cond:
+            self._items.extend((claim, started + self._lease) for claim in claims)
+            self._refilling = False
+            if len(claims) < self._full:
+                self._refill = None  # that was everything due: let the batch end
+            self._cond.notify_all()
+
+
+class _Store:
+    """A batch's attempts on their way to the database, stored as a group (group commit): the lane
+    that finds no store running stores every attempt waiting, in one transaction, while the other
+    lanes go on sending; what is left waiting when the lanes end is stored by `flush(wait=True)`.
+
+    An attempt is stored before its payment's next notice can be claimed (at most one notice per
+    payment is in a batch), so per-payment order holds; an attempt lost to a crash before it is
+    stored is sent again once its lease runs out (at-least-once)."""
+
+    def __init__(
+        self, record: Callable[[list[tuple[Claim, AttemptResult]]], list[delivery.Verdict]]
+    ) -> None:
+        self._record = record
+        self._waiting: list[tuple[Claim, AttemptResult]] = []
+        self._lock = threading.Lock()
+        self._storing = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def add(self, claim: Claim, result: AttemptResult) -> None:
+        with self._lock:
+            self._waiting.append((claim, result))
+        self.flush(wait=False)
+
+    def flush(self, *, wait: bool) -> None:
+        """Store everything waiting, unless (`wait` False) another lane is storing already."""
+        if not self._storing.acquire(blocking=wait):
+            return
+        try:
+            while True:
+                with self._lock:
+                    taken, self._waiting = self._waiting, []
+                if not taken:
+                    return
+                self.counts.update(self._record(taken))
+        finally:
+            self._storing.release()
 
 
 def _by_merchant(claims: Iterable[Claim]) -> dict[int, list[Claim]]:

@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kessai.db.base import Base, UTCDateTime
 from kessai.db.types import BigID
+
+# The delivery states that hold back a payment's later notices (core.notifications.delivery).
+BLOCKING = ("pending", "delivering", "failed")
+BLOCKING_SQL = "delivery_status IN ('pending', 'delivering', 'failed')"
 
 
 class NoticeCounter(Base):
@@ -34,9 +47,7 @@ class Notice(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     payment_notice_id: Mapped[int] = mapped_column(BigInteger)  # per-merchant sequence from 1
     # NULL for a file payment notice (kind "file"): it tells of a file, not of a payment.
-    payment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payments.id"), index=True, nullable=True
-    )
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     # "payment" (§1.6, signed over the payment's fields) or "file" (the file payment notice, §1.5
     # 200/201, signed over its own). 091 pull reads payment notices only.
     kind: Mapped[str] = mapped_column(String(8), default="payment", server_default="payment")
@@ -63,6 +74,17 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("merchant_id", "payment_notice_id", name="uq_notices_merchant_seq"),
         Index("ix_notices_due", "delivery_status", "next_attempt_at"),
+        # A payment's notices in order (0022).
+        Index("ix_notices_payment_seq", "payment_id", "payment_seq"),
+        # The claim's "an earlier notice of this payment is not delivered" probe, one per due
+        # candidate: only the notices that block (0022), so no plan ANDs it with ix_notices_due.
+        Index(
+            "ix_notices_blocking",
+            "payment_id",
+            "payment_seq",
+            postgresql_where=text(BLOCKING_SQL),
+            sqlite_where=text(BLOCKING_SQL),
+        ),
     )
 
 
