@@ -266,6 +266,23 @@ def _integrity_ok(op: PaymentOperation, result: ConnectorResult) -> bool:
     return result.amount is None or result.amount == op.amount
 
 
+def stamp_authorization(payment: Payment, result: ConnectorResult, now: datetime) -> None:
+    """What an authorisation's answer writes on the payment: the acquirer's reference, the time,
+    and the issuer it names (both the ORM path and the lean one, `card/lean.py`)."""
+    payment.institution_ref = result.reference
+    payment.authorized_at = now
+    if result.issuer is not None:
+        payment.institution_code = result.issuer.acq_id
+        payment.institution_name = result.issuer.acq_name
+        payment.details = {
+            **(payment.details or {}),
+            "issur_class": result.issuer.issur_class,
+            "issur_id": result.issuer.issur_id,
+            "issur_name": result.issuer.issur_name,
+            "authrized_number": result.approval_number,
+        }
+
+
 def _stamp(payment: Payment, kind: str, result: ConnectorResult, now: datetime) -> None:
     operation = CardOperation(kind)
     if operation in (
@@ -273,18 +290,7 @@ def _stamp(payment: Payment, kind: str, result: ConnectorResult, now: datetime) 
         CardOperation.AUTHORIZE_CAPTURE,
         CardOperation.VALIDITY_CHECK,
     ):
-        payment.institution_ref = result.reference
-        payment.authorized_at = now
-        if result.issuer is not None:
-            payment.institution_code = result.issuer.acq_id
-            payment.institution_name = result.issuer.acq_name
-            payment.details = {
-                **(payment.details or {}),
-                "issur_class": result.issuer.issur_class,
-                "issur_id": result.issuer.issur_id,
-                "issur_name": result.issuer.issur_name,
-                "authrized_number": result.approval_number,
-            }
+        stamp_authorization(payment, result, now)
     if operation in (CardOperation.AUTHORIZE_CAPTURE, CardOperation.CAPTURE):
         payment.captured_at = now
     if operation in (CardOperation.VOID, CardOperation.REFUND):

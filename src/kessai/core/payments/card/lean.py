@@ -42,9 +42,38 @@ from kessai.core.payments.card.requests import AuthorizeRequest
 from kessai.core.payments.card.states import AUTH_LIFETIME, CardOperation, CardStatus
 from kessai.core.payments.models import Payment
 from kessai.core.payments.refs import PaymentRef
+from kessai.core.payments.settle import stamp_authorization
 from kessai.core.payments.views import OperationResult, PaymentView
 from kessai.db.session import dialect_of, one_statement, pinned_sessions
 from kessai.kit.errors import InProgress
+
+
+def _notice_tail(status: str) -> str:
+    """The end both settle statements share: the merchant's notice counter bumped and the notice
+    for `status` written (its number spliced into the fields), to the link's inform_url if any."""
+    return f"""\
+), counter AS (
+  UPDATE notice_counters SET last_notice_id = last_notice_id + 1
+  WHERE merchant_id = %(merchant_id)s AND EXISTS (SELECT 1 FROM payment)
+  RETURNING last_notice_id
+)
+INSERT INTO notices (merchant_id, payment_notice_id, payment_id, kind, payment_seq,
+  payment_status, fields, site_id, push_url, delivery_status, attempts, next_attempt_at,
+  last_error, created_at)
+SELECT payment.merchant_id, counter.last_notice_id, payment.id, 'payment', payment.notice_count,
+  '{status}', CAST(CAST(%(fields_head)s AS text) || counter.last_notice_id || %(fields_tail)s AS json),
+  payment.site_id,
+  (SELECT CASE WHEN m.inform_url_mode = 'replace'
+            THEN NULLIF(l.params ->> 'inform_url', '') END
+   FROM link_requests l JOIN merchants m ON m.id = l.merchant_id
+   WHERE l.merchant_id = payment.merchant_id AND l.trading_id = payment.trading_id
+     AND payment.trading_id <> ''
+   LIMIT 1),
+  'pending', 0, CAST(%(now)s AS timestamptz), '', CAST(%(now)s AS timestamptz)
+FROM payment, counter
+RETURNING payment_seq
+"""
+
 
 OPEN_AUTHORIZATION = """\
 WITH busy AS (
@@ -103,27 +132,7 @@ WITH locked AS (
   SELECT id, 'authorize', '10', '20', CAST(%(amount)s AS integer), '', '',
     CAST(%(now)s AS timestamptz)
   FROM payment
-), counter AS (
-  UPDATE notice_counters SET last_notice_id = last_notice_id + 1
-  WHERE merchant_id = %(merchant_id)s AND EXISTS (SELECT 1 FROM payment)
-  RETURNING last_notice_id
-)
-INSERT INTO notices (merchant_id, payment_notice_id, payment_id, kind, payment_seq,
-  payment_status, fields, site_id, push_url, delivery_status, attempts, next_attempt_at,
-  last_error, created_at)
-SELECT payment.merchant_id, counter.last_notice_id, payment.id, 'payment', payment.notice_count,
-  '20', CAST(CAST(%(fields_head)s AS text) || counter.last_notice_id || %(fields_tail)s AS json),
-  payment.site_id,
-  (SELECT CASE WHEN m.inform_url_mode = 'replace'
-            THEN NULLIF(l.params ->> 'inform_url', '') END
-   FROM link_requests l JOIN merchants m ON m.id = l.merchant_id
-   WHERE l.merchant_id = payment.merchant_id AND l.trading_id = payment.trading_id
-     AND payment.trading_id <> ''
-   LIMIT 1),
-  'pending', 0, CAST(%(now)s AS timestamptz), '', CAST(%(now)s AS timestamptz)
-FROM payment, counter
-RETURNING payment_seq
-"""
+""" + _notice_tail("20")
 
 # The notice's fields are built here, its number in the statement: JSON text split around it.
 _NOTICE_ID_MARK = "\x00notice\x00"
@@ -236,18 +245,8 @@ def _settle_authorized(
     operation already settled (the caller then answers through the ORM's `settle`)."""
     now = core.clock.now()
     payment.status = CardStatus.AUTHORIZED.value
-    payment.institution_ref = result.reference
-    payment.authorized_at = payment.updated_at = now
-    if result.issuer is not None:
-        payment.institution_code = result.issuer.acq_id
-        payment.institution_name = result.issuer.acq_name
-        payment.details = {
-            **payment.details,
-            "issur_class": result.issuer.issur_class,
-            "issur_id": result.issuer.issur_id,
-            "issur_name": result.issuer.issur_name,
-            "authrized_number": result.approval_number,
-        }
+    payment.updated_at = now
+    stamp_authorization(payment, result, now)
     payment.notice_count = 1
     head, tail = _split_fields(payment, now)
     values = {
@@ -330,27 +329,7 @@ WITH locked AS (
     CAST(%(amount)s AS bigint), CAST(%(event_date)s AS date), NULL,
     CAST(%(now)s AS timestamptz)
   FROM payment
-), counter AS (
-  UPDATE notice_counters SET last_notice_id = last_notice_id + 1
-  WHERE merchant_id = %(merchant_id)s AND EXISTS (SELECT 1 FROM payment)
-  RETURNING last_notice_id
-)
-INSERT INTO notices (merchant_id, payment_notice_id, payment_id, kind, payment_seq,
-  payment_status, fields, site_id, push_url, delivery_status, attempts, next_attempt_at,
-  last_error, created_at)
-SELECT payment.merchant_id, counter.last_notice_id, payment.id, 'payment', payment.notice_count,
-  '40', CAST(CAST(%(fields_head)s AS text) || counter.last_notice_id || %(fields_tail)s AS json),
-  payment.site_id,
-  (SELECT CASE WHEN m.inform_url_mode = 'replace'
-            THEN NULLIF(l.params ->> 'inform_url', '') END
-   FROM link_requests l JOIN merchants m ON m.id = l.merchant_id
-   WHERE l.merchant_id = payment.merchant_id AND l.trading_id = payment.trading_id
-     AND payment.trading_id <> ''
-   LIMIT 1),
-  'pending', 0, CAST(%(now)s AS timestamptz), '', CAST(%(now)s AS timestamptz)
-FROM payment, counter
-RETURNING payment_seq
-"""
+""" + _notice_tail("40")
 
 
 def takes_lean_capture(core: Core, ref: PaymentRef) -> bool:
