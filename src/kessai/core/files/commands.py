@@ -59,6 +59,20 @@ class FileView:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
 
+    @classmethod
+    def of(cls, file: PaymentFile, done_lines: int, error_lines: int) -> FileView:
+        return cls(
+            receipt_id=file.receipt_id,
+            merchant_id=file.merchant_id,
+            file_type=file.file_type,
+            status=file.status,
+            total_lines=file.total_lines,
+            done_lines=done_lines,
+            error_lines=error_lines,
+            created_at=file.created_at,
+            finished_at=file.finished_at,
+        )
+
 
 def layout_of(core: Core, file_type: str) -> tuple[FileLines, FileLayout]:
     """The lines' codec and the layout of `file_type`; 9102 when Kessai does not run that type."""
@@ -236,17 +250,7 @@ def _locked_file(session: Session, merchant: MerchantRef | None, receipt_id: str
 def view_of(session: Session, file: PaymentFile) -> FileView:
     """`file` with its lines counted as they stand now."""
     done, errors = line_counts(session, file.id)
-    return FileView(
-        receipt_id=file.receipt_id,
-        merchant_id=file.merchant_id,
-        file_type=file.file_type,
-        status=file.status,
-        total_lines=file.total_lines,
-        done_lines=done,
-        error_lines=errors,
-        created_at=file.created_at,
-        finished_at=file.finished_at,
-    )
+    return FileView.of(file, done, errors)
 
 
 def line_counts(session: Session, file_id: int) -> tuple[int, int]:

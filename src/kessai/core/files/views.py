@@ -71,17 +71,7 @@ def _listed(session: Session, file: PaymentFile) -> FileView:
     """A done file's counts were written when it closed; an open or cancelled one is counted."""
     if file.status != "done":
         return view_of(session, file)
-    return FileView(
-        receipt_id=file.receipt_id,
-        merchant_id=file.merchant_id,
-        file_type=file.file_type,
-        status=file.status,
-        total_lines=file.total_lines,
-        done_lines=file.done_lines,
-        error_lines=file.error_lines,
-        created_at=file.created_at,
-        finished_at=file.finished_at,
-    )
+    return FileView.of(file, file.done_lines, file.error_lines)
 
 
 def progress(core: Core, merchant: MerchantRef, receipt_id: str) -> FileProgress:
