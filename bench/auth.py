@@ -111,6 +111,9 @@ class Report:
     half_rate_p99_ms: float = 0.0
     half_rate_errors: int = 0
     round_trips: dict[str, int] = field(default_factory=dict)  # per telegram kind, steady state
+    peak_capture_rate: float = 0.0  # 022, closed loop (PostgreSQL with wrk and pgbench only)
+    capture_storage_peak_rate: float = 0.0
+    capture_note: str = ""  # why the 022 phases did not run
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -200,6 +203,13 @@ local errdir = "%(errdir)s"
 local check = %(check)s
 local threads = {}
 local counter = 0
+local ids = {}  -- 022: the payment_ids to capture, one per request, in order
+local ids_file = "%(ids_file)s"
+if ids_file ~= "" then
+  for line in io.lines(ids_file) do
+    table.insert(ids, line)
+  end
+end
 
 function setup(thread)
   counter = counter + 1
@@ -217,6 +227,9 @@ function request()
   n = n + 1
   if base == "" then
     return wrk.format()
+  end
+  if #ids > 0 then  -- past the end it starts again: those captures fail and count as errors
+    return wrk.format(nil, nil, nil, base .. ids[(n - 1) %% #ids + 1])
   end
   return wrk.format(nil, nil, nil, base .. prefix .. tid .. "_" .. n)
 end
@@ -259,9 +272,11 @@ def run_wrk(
     concurrency: int,
     duration: float,
     workdir: Path,
+    ids_file: Path | None = None,
 ) -> LoadResult:
     """Closed loop with wrk: `concurrency` connections, each sending its next request as soon as
-    the previous answer is in. A POST body is `body_base` + a unique trading_id."""
+    the previous answer is in. A POST body is `body_base` + a unique trading_id, or with `ids_file`
+    (one payment_id a line) `body_base` + the next payment_id of the file."""
     errdir = workdir / f"wrk-{prefix}"
     errdir.mkdir()
     post = bool(body_base)
@@ -274,6 +289,7 @@ def run_wrk(
         "prefix": prefix,
         "errdir": str(errdir),
         "check": "true" if post else "false",
+        "ids_file": str(ids_file or ""),
     }
     lua = workdir / f"{prefix}.lua"
     lua.write_text(script)
@@ -623,6 +639,37 @@ def read_sample(connect: Callable[[], Any], merchant_id: int) -> Sample:
     )
 
 
+def read_capture_values(connect: Callable[[], Any], merchant_id: int) -> dict[str, str]:
+    """The values of the newest real capture (its acquirer reference, its notice's text split
+    around the number, its SALE entry's accounts and date): the 022 storage script writes rows of
+    the same size and content."""
+    with contextlib.closing(connect()) as conn:
+        row = conn.execute(
+            "SELECT o.reference, CAST(n.fields AS TEXT), l.institution, l.kind, l.debit, "
+            "l.credit, CAST(l.event_date AS TEXT) FROM payments p "
+            "JOIN payment_operations o ON o.payment_id = p.id AND o.kind = 'capture' "
+            "AND o.status = 'succeeded' "
+            "JOIN notices n ON n.payment_id = p.id AND n.payment_status = '40' "
+            "JOIN ledger_entries l ON l.payment_id = p.id AND l.kind = 'sale' "
+            "WHERE p.merchant_id = %s AND p.status = '40' ORDER BY p.id DESC LIMIT 1",
+            (merchant_id,),
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("no captured payment to copy the 022 storage script's rows from")
+    head, tail = split_notice_fields(row[1])
+    return {
+        "reference": row[0] or "",
+        "fields_head": head,
+        "fields_tail": tail,
+        "institution": row[2],
+        "entry_kind": row[3],
+        "debit": row[4],
+        "credit": row[5],
+        "event_date": row[6],
+        "expired_before": "2000-01-01 00:00:00+00",  # every payment of the bench is younger
+    }
+
+
 def pgbench_script() -> str:
     """The lean path's two one-statement transactions as a pgbench script (autocommit, as the
     gateway sends them): values come from -D variables (sent as bind parameters, like the
@@ -653,6 +700,25 @@ def orm_pgbench_script() -> str:
     return "\n".join(lines) + "\n"
 
 
+def capture_pgbench_script() -> str:
+    """The lean capture's two one-statement transactions (`OPEN_CAPTURE`, `SETTLE_CAPTURED`) as a
+    pgbench script. Each transaction captures its own authorised payment: client c takes
+    :lo + c, :lo + c + C, :lo + c + 2C … of a contiguous range of them (pgbench keeps a client's
+    variables from one transaction to the next), so no statement is added to find one."""
+    from kessai.core.payments.card import lean
+
+    values = _PGBENCH_VALUES | {
+        "payment_id": ":pid",
+        "trading_id": "''",  # a 022 by payment_id, as the bench's telegrams send it
+        "operation_id": ":c_id",
+    }
+    lines = ["\\set pid :lo + :client_id + :nclients * :n", "\\set n :n + 1"]
+    for sql, end in ((lean.OPEN_CAPTURE, " \\gset c_"), (lean.SETTLE_CAPTURED, ";")):
+        text = _PYFORMAT.sub(lambda m: values.get(m[1], f":{m[1]}"), sql).rstrip()
+        lines.append(text + end)
+    return "\n".join(lines) + "\n"
+
+
 def run_pgbench(
     pgbench: str,
     conninfo: dict[str, str],
@@ -661,10 +727,16 @@ def run_pgbench(
     concurrency: int,
     duration: float,
     workdir: Path,
+    script_text: str | None = None,
+    extra: dict[str, str] | None = None,
+    transactions: int = 0,
+    name: str = "storage",
 ) -> LoadResult:
-    script = workdir / "storage.pgbench"
-    script.write_text(pgbench_script())
-    logdir = workdir / f"pgbench-c{concurrency}"
+    """pgbench with the 020 storage script (or `script_text`, its -D values in `extra`) for
+    `duration` seconds, or `transactions` per client when that is set (rate then from pgbench)."""
+    script = workdir / f"{name}.pgbench"
+    script.write_text(script_text or pgbench_script())
+    logdir = workdir / f"pgbench-{name}-c{concurrency}-{time.monotonic_ns()}"
     logdir.mkdir()
     variables = {
         "merchant_id": str(sample.merchant_id),
@@ -684,7 +756,8 @@ def run_pgbench(
         "fields_head": sample.fields_head,
         "fields_tail": sample.fields_tail,
         "amount": "1000",
-    }
+    } | (extra or {})
+    length = ["-t", str(transactions)] if transactions else ["-T", str(max(1, round(duration)))]
     command = [
         pgbench,
         "-n",  # no vacuum of pgbench's own tables
@@ -694,8 +767,7 @@ def run_pgbench(
         str(concurrency),
         "-j",
         str(min(concurrency, 2)),
-        "-T",
-        str(max(1, round(duration))),
+        *length,
         "-f",
         str(script),
         "--log",
@@ -714,7 +786,7 @@ def run_pgbench(
     if conninfo.get("password"):
         env["PGPASSWORD"] = conninfo["password"]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 60, check=False, env=env
+        command, capture_output=True, text=True, timeout=duration + 120, check=False, env=env
     )
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     if done.returncode != 0 or tps is None:
@@ -1071,6 +1143,15 @@ class Server:
 # ---------------------------------------------------------------- the run
 
 
+def capture_body_base(creds: dict[str, Any]) -> str:
+    """The 022 form body up to the payment_id's value, which each request appends."""
+    return (
+        f"merchant_id={creds['merchant_id']}&connect_id={creds['connect_id']}&"
+        f"connect_password={creds['connect_password']}&telegram_kind=022&telegram_version=1.0&"
+        "payment_id="
+    )
+
+
 def auth_body_base(creds: dict[str, Any]) -> str:
     """The 020 form body up to the trading_id's value, which each request appends."""
     return (
@@ -1098,7 +1179,14 @@ class Bench:
 
     # ------------------------------------------------ load helpers
 
-    def http(self, path: str, body_base: str, concurrency: int, duration: float) -> LoadResult:
+    def http(
+        self,
+        path: str,
+        body_base: str,
+        concurrency: int,
+        duration: float,
+        ids_file: Path | None = None,
+    ) -> LoadResult:
         assert self.server is not None
         self.db.settle()
         self._runs += 1
@@ -1115,6 +1203,7 @@ class Bench:
                         concurrency=concurrency,
                         duration=duration,
                         workdir=self.workdir,
+                        ids_file=ids_file,
                     )
                 )
             else:
@@ -1176,6 +1265,110 @@ class Bench:
             "Python threads with psycopg (--storage python, or no pgbench): the client shares "
             "the CPU and the GIL, so this is a LOWER bound of the database"
         )
+
+    # ------------------------------------------------ capture (022)
+
+    def authorised_ids(self) -> list[int]:
+        """The bench merchant's authorised payments made through the server (not pgbench's)."""
+        with contextlib.closing(self.db.connect()) as conn:
+            rows = conn.execute(
+                "SELECT id FROM payments WHERE merchant_id = %s AND status = '20' "
+                "AND trading_id NOT LIKE 'pgb%%' ORDER BY id",
+                (int(self.creds["merchant_id"]),),
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def capture_ids_file(self, need: int, concurrency: int) -> Path:
+        """A file of `need` authorised payment_ids for one 022 run; when the earlier runs left
+        fewer, more are authorised through the server first (not measured)."""
+        ids = self.authorised_ids()
+        for _ in range(5):
+            if len(ids) >= need:
+                break
+            seconds = max(1.0, (need - len(ids)) / 300)
+            progress(f"capture pool: {len(ids):,} authorised, authorising more for {seconds:.0f} s")
+            self.http("/n/card/request", auth_body_base(self.creds), concurrency, seconds)
+            ids = self.authorised_ids()
+        if len(ids) < need:
+            raise RuntimeError(f"only {len(ids)} authorised payments to capture, {need} needed")
+        path = self.workdir / f"capture-ids-{self._runs}.txt"
+        path.write_text("\n".join(str(i) for i in ids[:need]) + "\n")
+        return path
+
+    def storage_capture(
+        self, sample: Sample, values: dict[str, str], concurrency: int, pool: int
+    ) -> LoadResult:
+        """pgbench's 022 run: first `pool` authorised payments with contiguous ids written by the
+        020 storage script (not measured), then the capture script over them for the run."""
+        pgbench = self.pgbench()
+        assert pgbench is not None
+        conninfo = self.db.conninfo()
+
+        def last_id() -> int:
+            with contextlib.closing(self.db.connect()) as conn:
+                return int(conn.execute("SELECT COALESCE(max(id), 0) FROM payments").fetchone()[0])
+
+        lo = last_id() + 1
+        writers = 4
+        run_pgbench(pgbench, conninfo, sample, concurrency=writers, duration=self.duration,
+                    workdir=self.workdir, transactions=-(-pool // writers), name="pool")  # fmt: skip
+        hi = last_id()
+        with contextlib.closing(self.db.connect()) as conn:
+            authorised = conn.execute(
+                "SELECT count(*) FROM payments WHERE id BETWEEN %s AND %s AND status = '20'",
+                (lo, hi),
+            ).fetchone()[0]
+        if authorised != hi - lo + 1:
+            raise RuntimeError(f"the 022 pool {lo}..{hi} is not contiguous ({authorised} rows)")
+        self.db.settle()
+        box: list[LoadResult] = []
+        extra = values | {"lo": str(lo), "nclients": str(concurrency), "n": "0"}
+        with cpu_meter(None, box):
+            box.append(
+                run_pgbench(
+                    pgbench,
+                    conninfo,
+                    sample,
+                    concurrency=concurrency,
+                    duration=self.duration,
+                    workdir=self.workdir,
+                    script_text=capture_pgbench_script(),
+                    extra=extra,
+                    name="capture",
+                )
+            )
+        return box[0]
+
+    def capture_phases(self, report: Report, sample: Sample) -> None:
+        """022 through the server (closed loop, wrk over a file of authorised payment_ids) and
+        the same writes through pgbench, at each concurrency. PostgreSQL with wrk and pgbench."""
+        if self.db.kind != "postgresql" or not self.wrk or not self.pgbench():
+            report.capture_note = "022 not measured: needs PostgreSQL, wrk and pgbench"
+            return
+        body = capture_body_base(self.creds)
+        # Enough payments for a run at twice the best authorisation rate.
+        need = int(max(report.peak_auth_rate, 100) * self.duration * 2) + 100
+        for concurrency in self.concurrencies:
+            ids_file = self.capture_ids_file(need, concurrency)
+            result = self.http("/n/card/request", body, concurrency, self.duration, ids_file)
+            report.rows.append(Row("capture (closed loop)", str(concurrency), result))
+            report.peak_capture_rate = max(report.peak_capture_rate, result.rate)
+            progress(
+                f"capture c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
+                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
+                + (f"; first: {result.first_error}" if result.first_error else "")
+            )
+        values = read_capture_values(self.db.connect, int(self.creds["merchant_id"]))
+        pool = int(max(report.storage_peak_rate, 500) * self.duration * 2) + 1000
+        for concurrency in self.concurrencies:
+            result = self.storage_capture(sample, values, concurrency, pool)
+            report.rows.append(Row("storage 022 (2 txns)", str(concurrency), result))
+            report.capture_storage_peak_rate = max(report.capture_storage_peak_rate, result.rate)
+            progress(
+                f"storage 022 c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
+                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
+                + (f"; first: {result.first_error}" if result.first_error else "")
+            )
 
     # ------------------------------------------------ phases
 
@@ -1243,6 +1436,8 @@ class Bench:
                 f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
                 + (f"; first: {result.first_error}" if result.first_error else "")
             )
+
+        self.capture_phases(report, sample)
 
         assert self.server is not None
         report.half_rate_target = max(1.0, report.peak_auth_rate / 2)
@@ -1348,6 +1543,16 @@ def print_report(report: Report) -> None:
         f"{verdict(storage_ratio >= STORAGE_RATIO_TARGET)}"
     )
     print(f"auth / trivial       {trivial_ratio:8.2f}   (no target)")
+    if report.capture_storage_peak_rate:
+        capture_ratio = report.peak_capture_rate / report.capture_storage_peak_rate
+        print(f"peak captures        {report.peak_capture_rate:8.0f}/s   (022 by payment_id)")
+        print(f"peak storage 022     {report.capture_storage_peak_rate:8.0f}/s")
+        print(
+            f"capture / storage    {capture_ratio:8.2f}   (peak / peak)  target >= "
+            f"{STORAGE_RATIO_TARGET}  {verdict(capture_ratio >= STORAGE_RATIO_TARGET)}"
+        )
+    elif report.capture_note:
+        print(f"capture / storage         -   ({report.capture_note})")
     if report.round_trips:
         trips = ", ".join(f"{kind} {n}" for kind, n in report.round_trips.items())
         print(f"round trips          {trips}   (per telegram, statements + BEGIN/COMMIT)")
