@@ -116,6 +116,15 @@ class Report:
     capture_note: str = ""  # why the 022 phases did not run
 
 
+def summary(result: LoadResult) -> str:
+    """One run's figures for the progress lines."""
+    first = f"; first: {result.first_error}" if result.first_error else ""
+    return (
+        f"{result.rate:.0f}/s p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms, "
+        f"{result.errors} errors{first}"
+    )
+
+
 def percentile(sorted_values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of an ascending list (0.0 for an empty one)."""
     if not sorted_values:
@@ -1353,22 +1362,14 @@ class Bench:
             result = self.http("/n/card/request", body, concurrency, self.duration, ids_file)
             report.rows.append(Row("capture (closed loop)", str(concurrency), result))
             report.peak_capture_rate = max(report.peak_capture_rate, result.rate)
-            progress(
-                f"capture c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
-                + (f"; first: {result.first_error}" if result.first_error else "")
-            )
+            progress(f"capture c={concurrency}: {summary(result)}")
         values = read_capture_values(self.db.connect, int(self.creds["merchant_id"]))
         pool = int(max(report.storage_peak_rate, 500) * self.duration * 2) + 1000
         for concurrency in self.concurrencies:
             result = self.storage_capture(sample, values, concurrency, pool)
             report.rows.append(Row("storage 022 (2 txns)", str(concurrency), result))
             report.capture_storage_peak_rate = max(report.capture_storage_peak_rate, result.rate)
-            progress(
-                f"storage 022 c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
-                + (f"; first: {result.first_error}" if result.first_error else "")
-            )
+            progress(f"storage 022 c={concurrency}: {summary(result)}")
 
     # ------------------------------------------------ phases
 
@@ -1405,11 +1406,7 @@ class Bench:
         for concurrency in self.concurrencies:
             result = self.http("/n/card/request", body, concurrency, self.duration)
             report.rows.append(Row("auth (closed loop)", str(concurrency), result))
-            progress(
-                f"auth c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
-                + (f"; first: {result.first_error}" if result.first_error else "")
-            )
+            progress(f"auth c={concurrency}: {summary(result)}")
             if best is None or result.rate > best.rate:
                 best, report.peak_auth_concurrency = result, concurrency
         assert best is not None
@@ -1431,11 +1428,7 @@ class Bench:
             result = self.storage(sample, concurrency)
             report.rows.append(Row("storage (2 txns)", str(concurrency), result))
             report.storage_peak_rate = max(report.storage_peak_rate, result.rate)
-            progress(
-                f"storage c={concurrency}: {result.rate:.0f}/s p50 {result.p50_ms:.1f} ms "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors"
-                + (f"; first: {result.first_error}" if result.first_error else "")
-            )
+            progress(f"storage c={concurrency}: {summary(result)}")
 
         self.capture_phases(report, sample)
 
