@@ -718,10 +718,12 @@ def capture_pgbench_script() -> str:
 
     values = _PGBENCH_VALUES | {
         "payment_id": ":pid",
-        "trading_id": "''",  # a 022 by payment_id, as the bench's telegrams send it
+        "trading_id": ":trading_id",  # '' (-D): a 022 by payment_id, a bound parameter as sent
         "operation_id": ":c_id",
     }
-    lines = ["\\set pid :lo + :client_id + :nclients * :n", "\\set n :n + 1"]
+    # pgbench takes no empty -D value: a client's first transaction sets :trading_id to '' once.
+    lines = ["\\if :n = 0", "SELECT '' AS trading_id \\gset", "\\endif"]
+    lines += ["\\set pid :lo + :client_id + :nclients * :n", "\\set n :n + 1"]
     for sql, end in ((lean.OPEN_CAPTURE, " \\gset c_"), (lean.SETTLE_CAPTURED, ";")):
         text = _PYFORMAT.sub(lambda m: values.get(m[1], f":{m[1]}"), sql).rstrip()
         lines.append(text + end)
