@@ -62,6 +62,7 @@ STORAGE_RATIO_TARGET: Final = 0.5
 WARMUP_SECONDS: Final = 3.0
 REQUEST_TIMEOUT: Final = 10.0  # a reply slower than this is an error
 MAX_IN_FLIGHT: Final = 1000  # bound on the open-loop client's outstanding requests
+SPREAD_MERCHANTS_FROM: Final = 40001  # the counter phase's merchants: 40001, 40002, …
 
 
 # ---------------------------------------------------------------- results
@@ -114,6 +115,9 @@ class Report:
     peak_capture_rate: float = 0.0  # 022, closed loop (PostgreSQL with wrk and pgbench only)
     capture_storage_peak_rate: float = 0.0
     capture_note: str = ""  # why the 022 phases did not run
+    one_merchant_rate: float = 0.0  # storage at the top concurrency, the bench merchant alone
+    spread_rate: float = 0.0  # the same, a merchant per client (no shared counter row)
+    spread_concurrency: int = 0
 
 
 def summary(result: LoadResult) -> str:
@@ -949,6 +953,21 @@ class RoundTripCounter:
         psycopg.Connection.rollback = self._saved["rollback"]  # type: ignore[method-assign]
 
 
+def add_merchants(url: str, home: Path, first: int, count: int) -> None:
+    """`count` sandbox merchants numbered from `first`, each with its notice counter row."""
+    from kessai.app import build_runtime
+    from kessai.config import Settings
+    from kessai.core.merchants.commands import create_merchant
+
+    runtime = build_runtime(Settings(home=home, database_url=url))
+    core = runtime.core
+    with core.sessions.begin() as session:
+        for n in range(count):
+            create_merchant(session, secret=core.secret, now=core.clock.now(),
+                            name=f"spread{n}", merchant_id=first + n)  # fmt: skip
+    runtime.engine.dispose()
+
+
 def telegram_round_trips(url: str, home: Path, creds: dict[str, Any]) -> dict[str, int]:
     """Round trips of one 020 and one 022 through the telegram face, in this process, against the
     bench's database: the 7th of each (psycopg prepares a statement at its 5th use, credentials
@@ -1226,10 +1245,14 @@ class Bench:
                 )
         return box[0]
 
-    def storage(self, sample: Sample, concurrency: int) -> LoadResult:
+    def storage(self, sample: Sample, concurrency: int, first_merchant: int = 0) -> LoadResult:
+        """The 020 storage script at `concurrency`; with `first_merchant` (pgbench only) client c
+        writes for merchant first_merchant + c instead of the bench merchant: the same statements,
+        no shared notice counter row."""
         pgbench = self.pgbench()
         self.db.settle()
         box: list[LoadResult] = []
+        spread = "\\set merchant_id :first_merchant + :client_id\n" if first_merchant else ""
         with cpu_meter(None, box):
             if pgbench:
                 box.append(
@@ -1240,6 +1263,9 @@ class Bench:
                         concurrency=concurrency,
                         duration=self.duration,
                         workdir=self.workdir,
+                        script_text=spread + pgbench_script(),
+                        extra={"first_merchant": str(first_merchant)} if first_merchant else None,
+                        name="spread" if first_merchant else "storage",
                     )
                 )
             else:
@@ -1276,6 +1302,25 @@ class Bench:
             "Python threads with psycopg (--storage python, or no pgbench): the client shares "
             "the CPU and the GIL, so this is a LOWER bound of the database"
         )
+
+    # ------------------------------------------------ the notice counter (issue #14 item 4)
+
+    def counter_phase(self, report: Report, sample: Sample) -> None:
+        """The storage script at the highest concurrency again, each client writing for a
+        merchant of its own: what one merchant's notice counter row costs at that concurrency."""
+        top = max(self.concurrencies)
+        if not self.pgbench() or top < 2:
+            return
+        add_merchants(self.db.kessai_url, self.workdir, SPREAD_MERCHANTS_FROM, top)
+        result = self.storage(sample, top, first_merchant=SPREAD_MERCHANTS_FROM)
+        report.rows.append(Row("storage (spread)", str(top), result))
+        report.spread_rate = result.rate
+        report.spread_concurrency = top
+        report.one_merchant_rate = next(
+            r.result.rate for r in report.rows
+            if r.phase == "storage (2 txns)" and r.concurrency == str(top)
+        )  # fmt: skip
+        progress(f"storage c={top}, a merchant per client: {summary(result)}")
 
     # ------------------------------------------------ capture (022)
 
@@ -1432,6 +1477,7 @@ class Bench:
             report.storage_peak_rate = max(report.storage_peak_rate, result.rate)
             progress(f"storage c={concurrency}: {summary(result)}")
 
+        self.counter_phase(report, sample)
         self.capture_phases(report, sample)
 
         assert self.server is not None
@@ -1521,6 +1567,8 @@ def print_report(report: Report) -> None:
             f"{r.p99_ms:>8.1f} {r.errors:>7} {server_cpu:>8} {r.cpu_machine:>8.2f}"
         )
     print("(cpu: cores used during the run, by the server processes and by the whole machine)")
+    if report.spread_rate:
+        print("(spread: the 020 storage script with each client writing for a merchant of its own)")
     print()
     storage_ratio = (
         report.peak_auth_rate / report.storage_peak_rate if report.storage_peak_rate else 0
@@ -1538,6 +1586,15 @@ def print_report(report: Report) -> None:
         f"{verdict(storage_ratio >= STORAGE_RATIO_TARGET)}"
     )
     print(f"auth / trivial       {trivial_ratio:8.2f}   (no target)")
+    if report.spread_rate:
+        one, spread = report.one_merchant_rate, report.spread_rate
+        goal = STORAGE_RATIO_TARGET * report.storage_peak_rate
+        print(
+            f"notice counter       at {report.spread_concurrency} clients one merchant {one:.0f}/s, "
+            f"a merchant per client {spread:.0f}/s (x{one / spread:.2f}): one merchant's cap >= "
+            f"item 1's goal ({STORAGE_RATIO_TARGET} x peak storage = {goal:.0f}/s)  "
+            f"{verdict(one >= goal)}"
+        )
     if report.capture_storage_peak_rate:
         capture_ratio = report.peak_capture_rate / report.capture_storage_peak_rate
         print(f"peak captures        {report.peak_capture_rate:8.0f}/s   (022 by payment_id)")
