@@ -38,7 +38,9 @@ class CardVault(Protocol):
         """The row's fields for `number`, written by the caller (the lean authorisation path)."""
         ...
 
-    def open(self, row: VaultCard) -> CardNumber: ...
+    def open(self, row: VaultCard | SealedCard) -> CardNumber:
+        """The number a row holds, or a sealed card read without loading its row (file lines)."""
+        ...
 
     def reseal(self, row: VaultCard, number: CardNumber) -> None:
         """Replace the number `row` holds: a new data key, the old ciphertext overwritten."""
