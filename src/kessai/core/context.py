@@ -86,6 +86,11 @@ class FileLines(Protocol):
         self, core: Core, merchant: MerchantRef, file_type: str, fields: Mapping[str, str]
     ) -> LineOutcome: ...
 
+    def pinned(self, file_type: str) -> bool:
+        """Whether lines of `file_type` may run on one pinned connection (`Core.pinned`), as
+        their telegram does: its command's sessions never nest."""
+        ...
+
 
 @dataclass(frozen=True)
 class Core:

@@ -27,6 +27,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,10 +114,16 @@ class _Turns:
 
 
 def _lane(core: Core, turns: _Turns) -> int:
-    """One lane: claim a chunk, run its lines in order, until the pass's chunks are used up."""
+    """One lane: claim a chunk, run its lines in order, until the pass's chunks are used up. A
+    chunk whose telegram kind runs pinned (020–023) holds one connection while it runs, as the
+    telegram does: one pool checkout per chunk instead of one per statement (a tenth of the
+    worker's CPU on PostgreSQL)."""
+    assert core.file_lines is not None
     ran = 0
     while (chunk := turns.claim(core)) is not None:
-        ran += run_chunk(core, chunk)
+        pinned = core.file_lines.pinned(chunk.file_type)
+        with core.pinned() if pinned else nullcontext(core) as lane_core:
+            ran += run_chunk(lane_core, chunk)
         if chunk.last:  # a chunk with lines still pending behind it never closes its file
             finish_if_complete(core, chunk.file_id)
     return ran
