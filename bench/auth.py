@@ -1091,13 +1091,13 @@ class Database:
         self.created = False
 
 
-def kessai(args: Sequence[str], env: dict[str, str]) -> str:
+def kessai(args: Sequence[str], env: dict[str, str], *, timeout: float = 120) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "kessai", *args],
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     if done.returncode != 0:

@@ -77,7 +77,7 @@ class VaultService:
     def seal(self, number: CardNumber) -> SealedCard:
         return self.vault.seal(number)
 
-    def open(self, row: VaultCard) -> CardNumber:
+    def open(self, row: VaultCard | SealedCard) -> CardNumber:
         return self.vault.open(row)
 
     def reseal(self, row: VaultCard, number: CardNumber) -> None:

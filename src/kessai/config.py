@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         description="Notices of one merchant one worker pushes at once, each of another payment "
         "(a payment's notices still go one after another, in order)",
     )
+    file_lanes: int | None = Field(
+        default=None,
+        ge=1,
+        le=16,
+        description="Lines of files (ファイル決済) one worker runs at once, each lane a thread with "
+        "its own database connection (from the pool of 20); default 4 on PostgreSQL, 1 on SQLite "
+        "(one writer: more lanes only queue)",
+    )
     notice_retention_days: int = Field(
         default=30, ge=7, description="Days delivered notices stay readable by 091 (PAYGENT: 7)"
     )
@@ -191,6 +199,12 @@ class Settings(BaseSettings):
     @property
     def var_dir(self) -> Path:
         return self.home / "var"
+
+    def resolved_file_lanes(self) -> int:
+        """`file_lanes`, or its default for the database in use."""
+        if self.file_lanes is not None:
+            return self.file_lanes
+        return 4 if self.resolved_database_url().startswith("postgresql") else 1
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -454,3 +455,41 @@ def test_the_workers_file_thread_runs_a_file_as_it_comes(server, merchant, runti
     finally:
         scheduler.stop()
     assert fetch_result(server, merchant, receipt_id).line(2)["result"] == "0"
+
+
+class _CountingAcquirer:
+    """The merchant's acquirer, counting each authorisation by amount and by thread."""
+
+    def __init__(self, real: object, calls: list[tuple[int, str]]) -> None:
+        self._real, self._calls = real, calls
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+    def authorize(self, **kwargs):
+        self._calls.append((kwargs["amount"], threading.current_thread().name))
+        return self._real.authorize(**kwargs)
+
+
+def test_lanes_run_every_line_exactly_once_and_the_result_keeps_line_order(
+    server, merchant, runtime
+):
+    lines = process.CHUNK_LINES * 4 + 30  # five chunks for four lanes
+    rows = [(f"L{n}", 1000 + n, OK) for n in range(lines)]  # the amount names the line
+    receipt_id = accepted(server, merchant, "020", auth_file(*rows))
+    calls: list[tuple[int, str]] = []
+    real_for = runtime.core.acquirer_for
+    core = replace(runtime.core, acquirer_for=lambda m: _CountingAcquirer(real_for(m), calls))
+    ran = 0
+    while done := process.run_due(core, lanes=4):
+        ran += done
+    assert ran == lines
+    assert sorted(amount for amount, _ in calls) == [1000 + n for n in range(lines)]
+    assert len({thread for _, thread in calls}) > 1  # the lines really ran side by side
+    assert files.show(runtime.core, None, receipt_id).status == "done"
+    result = fetch_result(server, merchant, receipt_id)
+    assert [int(record[0]) for record in result.data] == list(range(2, lines + 2))
+    assert [result.line(n + 2)["trading_id"] for n in range(lines)] == [t for t, _, _ in rows]
+    assert {record[1] for record in result.data} == {"0"}
+    assert all(statuses == ["20"] for statuses in payments(runtime, merchant).values())
+    assert len(payments(runtime, merchant)) == lines

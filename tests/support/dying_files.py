@@ -1,10 +1,11 @@
 """A file worker that dies (SIGKILL) in the middle of a file, mid-line.
 
 Run as ``python -m tests.support.dying_files CALLS`` with the gateway's ``KESSAI_*`` environment
-(home, database, acquirer URL). It builds the core as the server does and runs files; the acquirer
-it is handed forwards the first CALLS calls to the real one and kills the process at the next, so
-that line is `running` (its write-ahead operation committed, nothing sent) and the rest of its chunk
-`claimed`. Exit status -9 means the hook fired; anything else is a broken test.
+(home, database, acquirer URL, file lanes). It builds the core as the server does and runs files
+on its lanes; the acquirer it is handed forwards the first CALLS calls to the real one and kills
+the process at the next, so that line is `running` (its write-ahead operation committed, nothing
+sent), as is any line another lane had started, and the rest of their chunks `claimed`. Exit
+status -9 means the hook fired; anything else is a broken test.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -30,13 +32,15 @@ class DiesAfter:
     def __init__(self, real: CardAcquirer, calls: int) -> None:
         self._real = real
         self._left = calls
+        self._lock = threading.Lock()  # the file lanes call at once
 
     def __getattr__(self, method: str) -> Callable[..., object]:
         def call(**kwargs: object) -> object:
-            if self._left <= 0:
-                os.kill(os.getpid(), signal.SIGKILL)
-                raise AssertionError("SIGKILL did not kill")
-            self._left -= 1
+            with self._lock:
+                if self._left <= 0:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                    raise AssertionError("SIGKILL did not kill")
+                self._left -= 1
             return getattr(self._real, method)(**kwargs)
 
         return call
@@ -51,7 +55,7 @@ def main(calls: str) -> None:
         return hooks.setdefault(0, DiesAfter(real_for(merchant), int(calls)))
 
     core = replace(runtime.core, acquirer_for=acquirer_for)  # type: ignore[arg-type]
-    while process.run_due(core):
+    while process.run_due(core, lanes=runtime.settings.resolved_file_lanes()):
         pass
     sys.exit("the fault hook never fired")
 

@@ -38,7 +38,9 @@ class CardVault(Protocol):
         """The row's fields for `number`, written by the caller (the lean authorisation path)."""
         ...
 
-    def open(self, row: VaultCard) -> CardNumber: ...
+    def open(self, row: VaultCard | SealedCard) -> CardNumber:
+        """The number a row holds, or a sealed card read without loading its row (file lines)."""
+        ...
 
     def reseal(self, row: VaultCard, number: CardNumber) -> None:
         """Replace the number `row` holds: a new data key, the old ciphertext overwritten."""
@@ -83,6 +85,11 @@ class FileLines(Protocol):
     def run(
         self, core: Core, merchant: MerchantRef, file_type: str, fields: Mapping[str, str]
     ) -> LineOutcome: ...
+
+    def pinned(self, file_type: str) -> bool:
+        """Whether lines of `file_type` may run on one pinned connection (`Core.pinned`), as
+        their telegram does: its command's sessions never nest."""
+        ...
 
 
 @dataclass(frozen=True)

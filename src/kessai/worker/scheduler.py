@@ -1,6 +1,6 @@
 """The in-process scheduler: one thread running the periodic jobs until stopped, one pushing
 notices to merchants (which must go out within seconds, not at the next 30-second pass), and one
-running submitted files (ファイル決済) chunk by chunk.
+running submitted files (ファイル決済) chunk by chunk, on `KESSAI_FILE_LANES` lanes.
 
 `kessai serve` runs it inside the server process (the one-command demo); `kessai worker` runs it
 alone.
@@ -37,7 +37,7 @@ def run_jobs_once(core: Core, settings: Settings) -> dict[str, int]:
     """One pass of every job, notice delivery and a few chunks of files included."""
     return {
         **run_periodic_jobs(core, settings),
-        "file_lines": files.run_due(core),
+        "file_lines": files.run_due(core, lanes=settings.resolved_file_lanes()),
         **deliver_due(core, settings),
     }
 
@@ -86,7 +86,7 @@ class Scheduler:
         while not self._stop.is_set():
             ran = 0
             try:
-                ran = files.run_due(self._core)
+                ran = files.run_due(self._core, lanes=self._settings.resolved_file_lanes())
             except Exception:
                 log.exception("file pass failed; retrying shortly")
             if not ran:

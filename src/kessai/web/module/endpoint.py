@@ -32,7 +32,7 @@ from kessai.web.module.encode import content_type, encode_response, error_fields
 from kessai.web.module.fields import validate
 from kessai.web.module.files import file_error, file_result, request_file
 from kessai.web.module.handlers import HANDLERS as KIND_HANDLERS
-from kessai.web.module.handlers import csv_error
+from kessai.web.module.handlers import PINNED_KINDS, csv_error
 from kessai.web.module.specs import (
     AUTH_FIELDS,
     REQUEST_SPECS,
@@ -60,9 +60,6 @@ HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "200": request_file, "201": fil
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }
-# Card operations (authorise, void, capture, refund): their sessions never nest, so each telegram
-# may hold one pooled connection from the credential check to the answer (`Core.pinned`).
-PINNED_KINDS = frozenset({"020", "021", "022", "023"})
 # Kinds whose refusals are written in their own framing, not name=value (§1.3).
 ERROR_ENCODERS: dict[str, Callable[[KessaiError], bytes]] = {"027": csv_error, "201": file_error}
 

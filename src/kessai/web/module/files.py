@@ -19,7 +19,7 @@ from kessai.core.payments.card import commands as card
 from kessai.kit.errors import InvalidRequest, KessaiError
 from kessai.web.module.encode import success_fields
 from kessai.web.module.fields import Required, validate
-from kessai.web.module.handlers import HANDLERS, _follow_up
+from kessai.web.module.handlers import HANDLERS, PINNED_KINDS, _follow_up
 from kessai.web.module.specs import REQUEST_SPECS, RESPONSE_FIELDS
 from kessai.web.module.telegram import Handler, Reply, Telegram
 
@@ -121,6 +121,9 @@ class ModuleFileLines:
         except KessaiError as error:
             return LineOutcome("1", error.code, error.detail)
         return _outcome(reply)
+
+    def pinned(self, file_type: str) -> bool:
+        return FILE_TYPES[file_type][0] in PINNED_KINDS
 
 
 def _as_telegram(kind: str, fields: Mapping[str, str], merchant_id: str) -> dict[str, str]:

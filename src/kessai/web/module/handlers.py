@@ -783,6 +783,11 @@ def csv_error(error: KessaiError) -> bytes:
     )
 
 
+# Card operations (authorise, void, capture, refund): their sessions never nest, so each telegram
+# may hold one pooled connection from the credential check to the answer (`Core.pinned`), and a
+# file's lines of these kinds one per lane (web/module/files.py).
+PINNED_KINDS = frozenset({"020", "021", "022", "023"})
+
 HANDLERS: dict[str, Handler] = {
     "010": apply_atm,
     "050": apply_bank_net,
