@@ -290,6 +290,25 @@ class TestAtTheTill:
         slip.settle_report(runtime.core, ref(shop), int(paid), confirmed=True)
         assert status(server, shop, paid) == "40"
 
+    def test_moving_one_merchants_test_clock_leaves_another_merchants_payments_alone(
+        self, server, runtime, clock
+    ):
+        mine, theirs = make_merchant(runtime), make_merchant(runtime)
+        own = applied(server, mine, "MINE", payment_limit_date="1")["payment_id"]
+        other = applied(server, theirs, "THEIRS", payment_limit_date="1")["payment_id"]
+        clock.advance(timedelta(days=3))  # both are past their deadline; no worker has run yet
+        moved = testtool.advance_clock(runtime.core, mine.merchant_id, timedelta(hours=1))
+        assert moved.expired == 1  # counted and closed: this merchant's own payment only
+
+        def stored() -> tuple[str, str]:  # the rows (094 shows a due expiry as it reads)
+            with runtime.core.sessions() as session:
+                rows = (session.get(Payment, int(pid)) for pid in (own, other))
+                return tuple(row.status for row in rows if row is not None)  # type: ignore[return-value]
+
+        assert stored() == ("12", "10")
+        run_jobs_once(runtime.core, runtime.settings)  # the other one is the worker's
+        assert stored() == ("12", "12")
+
     @pytest.mark.skipif(test_db_kind() != "postgresql", reason="real concurrency on PostgreSQL")
     def test_concurrent_pay_and_expire_one_wins(self, server, runtime, clock):
         shop = make_merchant(runtime)

@@ -272,9 +272,16 @@ def expire_now(
         return PaymentView.of(payment)
 
 
-def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500) -> int:
-    """Expire every unpaid payment (of `payment_type`, or of every method paid later) past its
-    deadline, on each merchant's own time, one by one, each under its row lock."""
+def expire_due(
+    core: Core,
+    *,
+    payment_type: str | None = None,
+    batch: int = 500,
+    merchant_id: int | None = None,
+) -> int:
+    """Expire every unpaid payment (of `payment_type`, or of every method paid later; of one
+    merchant when `merchant_id` is given) past its deadline, on each merchant's own time, one by
+    one, each under its row lock."""
 
     def find(
         session: Session, at: datetime, merchant_id: int | None, exclude: set[int]
@@ -289,7 +296,7 @@ def expire_due(core: Core, *, payment_type: str | None = None, batch: int = 500)
         )
 
     moved = 0
-    for payment_id, at in due_candidates(core, find):
+    for payment_id, at in due_candidates(core, find, merchant_id=merchant_id):
         with core.sessions.begin() as session:
             moved += expire_if_due(session, repository.lock_payment(session, payment_id), at)
     return moved
@@ -316,12 +323,18 @@ def apply_each(
     return moved
 
 
-def due_candidates(core: Core, find: Finder) -> list[tuple[int, Now]]:
+def due_candidates(
+    core: Core, find: Finder, *, merchant_id: int | None = None
+) -> list[tuple[int, Now]]:
     """The payments `find` says are due, each with the time of its merchant: real time for most,
-    the test clock for sandbox merchants whose clock runs ahead (asked one merchant at a time)."""
+    the test clock for sandbox merchants whose clock runs ahead (asked one merchant at a time).
+    With `merchant_id`, only that merchant's (a test clock moving closes its own payments only)."""
     real = core.clock.now()
     with core.sessions() as session:
         offsets = repository.clock_offsets(session)
+        if merchant_id is not None:
+            at = Now(merchant=real + offsets.get(merchant_id, timedelta(0)), real=real)
+            return [(pid, at) for pid in find(session, at.merchant, merchant_id, set())]
         found = [(pid, Now(real, real)) for pid in find(session, real, None, set(offsets))]
         for merchant_id, offset in offsets.items():
             at = Now(merchant=real + offset, real=real)

@@ -374,12 +374,12 @@ def advance_clock(core: Core, merchant_id: int, delta: timedelta) -> TestClockVi
         row.clock_offset_seconds += int(delta.total_seconds())
         offset = row.clock_offset_seconds
         threeds_timeouts.bring_forward(session, merchant_id, delta)
-    expired = (
-        threeds_timeouts.expire_due(core)
-        + later.expire_due(core)
-        + claims.close_due(core)
-        + carrier.expire_due(core)
-        + commands.expire_due(core)
+    expired = (  # this merchant's only: another tenant's due payments are the worker's
+        threeds_timeouts.expire_due(core, merchant_id=merchant_id)
+        + later.expire_due(core, merchant_id=merchant_id)
+        + claims.close_due(core, merchant_id=merchant_id)
+        + carrier.expire_due(core, merchant_id=merchant_id)
+        + commands.expire_due(core, merchant_id=merchant_id)
     )
     return TestClockView(
         merchant_id, core.clock.now() + timedelta(seconds=offset), offset, expired=expired

@@ -37,18 +37,18 @@ class TimeoutNotice:
     attempt: int  # 1 for the first try
 
 
-def expire_due(core: Core, *, batch: int = 200) -> int:
-    """Time out every authentication still open 30 minutes after its 450; how many moved."""
+def expire_due(core: Core, *, batch: int = 200, merchant_id: int | None = None) -> int:
+    """Time out every authentication (of one merchant with `merchant_id`) still open 30 minutes
+    after its 450; how many moved."""
     now = core.clock.now()
+    query = select(ThreeDSAuthentication).where(
+        ThreeDSAuthentication.status.in_(rules.OPEN_STATUSES),
+        ThreeDSAuthentication.expires_at <= now,
+    )
+    if merchant_id is not None:
+        query = query.where(ThreeDSAuthentication.merchant_id == merchant_id)
     with core.sessions.begin() as session:
-        rows = _locked(
-            session,
-            select(ThreeDSAuthentication).where(
-                ThreeDSAuthentication.status.in_(rules.OPEN_STATUSES),
-                ThreeDSAuthentication.expires_at <= now,
-            ),
-            batch,
-        )
+        rows = _locked(session, query, batch)
         for auth in rows:
             expire(auth, now)
         return len(rows)

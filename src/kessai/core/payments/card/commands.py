@@ -356,9 +356,9 @@ def apply_due_expiry(session: Session, payment: Payment, at: later.Now) -> None:
             )
 
 
-def expire_due(core: Core, *, batch: int = 500) -> int:
-    """Apply every due expiry (the scheduler runs this), each payment on its merchant's time under
-    its row lock; returns how many payments moved."""
+def expire_due(core: Core, *, batch: int = 500, merchant_id: int | None = None) -> int:
+    """Apply every due expiry (the scheduler runs this; one merchant's with `merchant_id`), each
+    payment on its merchant's time under its row lock; returns how many payments moved."""
     candidates: dict[int, later.Now] = {}
     for status, window in (("20", AUTH_LIFETIME), ("40", CANCEL_WINDOW)):
 
@@ -380,7 +380,7 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
                 exclude=exclude,
             )
 
-        candidates.update(later.due_candidates(core, find))
+        candidates.update(later.due_candidates(core, find, merchant_id=merchant_id))
     return later.apply_each(core, candidates, _expired)
 
 

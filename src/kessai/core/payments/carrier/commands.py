@@ -539,9 +539,10 @@ def refresh(core: Core, merchant: MerchantRef, payment_id: int) -> PaymentView:
         return PaymentView.of(payment)
 
 
-def expire_due(core: Core, *, batch: int = 500) -> int:
+def expire_due(core: Core, *, batch: int = 500, merchant_id: int | None = None) -> int:
     """Every move time has made on carrier payments (the worker runs this; the consent window is
-    `later.expire_due`'s); each payment on its merchant's time, under its row lock."""
+    `later.expire_due`'s; one merchant's with `merchant_id`); each payment on its merchant's time,
+    under its row lock."""
     candidates: dict[int, later.Now] = {}
     for (status, since, after), codes in _timed_kinds().items():
 
@@ -567,7 +568,7 @@ def expire_due(core: Core, *, batch: int = 500) -> int:
                 exclude=exclude,
             )
 
-        candidates.update(later.due_candidates(core, find))
+        candidates.update(later.due_candidates(core, find, merchant_id=merchant_id))
     return later.apply_each(core, candidates, apply_timed)
 
 

@@ -319,15 +319,20 @@ def close_now(core: Core, merchant: MerchantRef, payment_id: int) -> PaymentView
         return PaymentView.of(payment)
 
 
-def close_due(core: Core, *, batch: int = 500) -> int:
-    """10/12 → 16 for every claim past deadline + grace, on each merchant's own time, one by one,
-    each under its account's and its payment's locks (a transfer clearing it meanwhile wins)."""
+def close_due(core: Core, *, batch: int = 500, merchant_id: int | None = None) -> int:
+    """10/12 → 16 for every claim past deadline + grace (of one merchant with `merchant_id`), on
+    each merchant's own time, one by one, each under its account's and its payment's locks (a
+    transfer clearing it meanwhile wins)."""
     real = core.clock.now()
     with core.sessions() as session:
         offsets = repository.clock_offsets(session)
-        candidates = [(pid, timedelta(0)) for pid in _closing(session, real, batch, offsets)]
-        for merchant_id, offset in offsets.items():
-            due = _closing(session, real + offset, batch, merchant_id=merchant_id)
+        if merchant_id is not None:
+            offsets = {merchant_id: offsets.get(merchant_id, timedelta(0))}
+            candidates = []
+        else:
+            candidates = [(pid, timedelta(0)) for pid in _closing(session, real, batch, offsets)]
+        for owner, offset in offsets.items():
+            due = _closing(session, real + offset, batch, merchant_id=owner)
             candidates += [(pid, offset) for pid in due]
     closed = 0
     for payment_id, offset in candidates:
