@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -393,3 +394,30 @@ class TestSimulatorEcho:
 
     def test_answer_that_is_not_an_operation_is_unknown(self) -> None:
         assert authorise(self.answering(status="maybe")).outcome is Outcome.UNKNOWN
+
+
+class TestSandboxMemory:
+    """The sandbox's answer memory is bounded and small: a worker running a 100,000-line file keeps
+    its full 50,000 answers, and the file's memory should not grow with its size."""
+
+    def test_the_oldest_answers_are_forgotten_past_the_bound(self) -> None:
+        acquirer = SandboxAcquirer(FrozenClock(), memory=3)
+        keys = [key() for _ in range(4)]
+        for k in keys:
+            acquirer.authorize(idempotency_key=k, card=card(), amount=AMOUNT, capture=False)
+        assert acquirer.lookup(idempotency_key=keys[0]).outcome is Outcome.NOT_SENT
+        assert {acquirer.lookup(idempotency_key=k).outcome for k in keys[1:]} == {Outcome.SUCCEEDED}
+
+    def test_an_answer_kept_costs_a_few_hundred_bytes(self) -> None:
+        acquirer, answers = SandboxAcquirer(FrozenClock()), 5_000
+        keys = [key() for _ in range(answers)]  # the caller's keys are not the memory's cost
+        one = card()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for k in keys:
+                acquirer.authorize(idempotency_key=k, card=one, amount=AMOUNT, capture=False)
+            per_answer = (tracemalloc.get_traced_memory()[0] - before) / answers
+        finally:
+            tracemalloc.stop()
+        assert per_answer < 500, f"{per_answer:.0f} bytes per answer kept"  # was ~770

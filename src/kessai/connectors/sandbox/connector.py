@@ -8,7 +8,9 @@ What the acquirer remembers:
 
 * per idempotency key, the answer — in memory, bounded (oldest forgotten first), behind one lock —
   so a repeated call answers the same result without a second authorisation, and `lookup` can tell
-  what happened. A restart forgets them: `lookup` then answers NOT_SENT.
+  what happened. A restart forgets them: `lookup` then answers NOT_SENT. Each is kept small (the
+  request as its hash, the card's route shared between answers): a worker running a 100,000-line
+  file keeps 50,000 of them, and a file's memory should not grow with its size.
 * per reference, the card's stub digits, which void and refund need for the `X=2`/`X=3` rules. They
   travel *inside* the reference (`sbx-<hex>-<XYZZ>`), so the rules still apply after a restart or
   after the memory has forgotten old keys. The last four digits are no secret: PAYGENT shows them in
@@ -17,6 +19,7 @@ What the acquirer remembers:
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -44,12 +47,6 @@ class _Request:
     details: tuple[str | bool, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    request: _Request
-    result: ConnectorResult
-
-
 class SandboxAcquirer:
     """The sandbox acquirer: answers as PAYGENT's test environment does (paygent-protocol.md §4)."""
 
@@ -59,7 +56,8 @@ class SandboxAcquirer:
         self._clock = clock
         self._memory = memory
         self._lock = threading.Lock()
-        self._answers: OrderedDict[str, _Answer] = OrderedDict()
+        # key → (hash of the request asked under it, the answer)
+        self._answers: OrderedDict[str, tuple[int, ConnectorResult]] = OrderedDict()
 
     def authorize(
         self, *, idempotency_key: str, card: CardData, amount: int, capture: bool
@@ -97,7 +95,7 @@ class SandboxAcquirer:
         """The answer given to `idempotency_key`, or NOT_SENT if this acquirer never saw it."""
         with self._lock:
             answer = self._answers.get(idempotency_key)
-        return answer.result if answer else ConnectorResult(outcome=Outcome.NOT_SENT)
+        return answer[1] if answer else ConnectorResult(outcome=Outcome.NOT_SENT)
 
     def _once(
         self, key: str, request: _Request, perform: Callable[[], ConnectorResult]
@@ -106,19 +104,20 @@ class SandboxAcquirer:
         if request.amount < 0:  # 0 is allowed: a validity check (有効性チェック) authorises 0 yen
             raise ValueError("amount must not be negative")
         # The lock is held while deciding: two threads with one key must not both authorise.
+        asked = hash(request)
         with self._lock:
             known = self._answers.get(key)
             if known is not None:
-                if known.request != request:
+                if known[0] != asked:
                     raise ValueError("idempotency key reused for a different request")
-                return known.result
+                return known[1]
             result = perform()
-            self._remember(key, _Answer(request, result))
+            self._remember(key, (asked, result))
         # DEBUG: the telegram face already logs one INFO line per telegram with its outcome.
         log.debug("sandbox %s: %s", request.kind, result.outcome, extra={"idempotency_key": key})
         return result
 
-    def _remember(self, key: str, answer: _Answer) -> None:
+    def _remember(self, key: str, answer: tuple[int, ConnectorResult]) -> None:
         self._answers[key] = answer
         while len(self._answers) > self._memory:
             self._answers.popitem(last=False)
@@ -129,7 +128,7 @@ class SandboxAcquirer:
         )
         card_route = rules.route(card.number)
         issuer = to_card_issuer(card_route)
-        extra = {"brand": card_route.brand}
+        extra = _extra_of(card_route.brand)
         if not stub.ok:
             return _declined(stub, None, amount, issuer=issuer, extra=extra)
         return ConnectorResult(
@@ -142,6 +141,7 @@ class SandboxAcquirer:
         )
 
 
+@functools.cache  # a few routes; one shared (frozen) issuer each
 def to_card_issuer(card_route: rules.CardRoute) -> CardIssuer:
     """The stub's route as PAYGENT's acq_*/issur_* fields."""
     return CardIssuer(
@@ -151,6 +151,11 @@ def to_card_issuer(card_route: rules.CardRoute) -> CardIssuer:
         issur_name=card_route.issuer.name,
         issur_class=card_route.issur_class,
     )
+
+
+@functools.cache  # one per brand, shared by the answers kept (nobody changes a result's extra)
+def _extra_of(brand: str) -> dict[str, str]:
+    return {"brand": brand}
 
 
 def _always_capture(_last4: str) -> rules.StubResult:
