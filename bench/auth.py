@@ -1154,7 +1154,8 @@ class Server:
         raise RuntimeError(f"kessai serve did not answer /health in {timeout:g} s: {self.tail()}")
 
     def tail(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # `--verbose` reads it again after stop()
+            self._log.flush()
         return self.logfile.read_text(errors="replace")[-1500:]
 
     def stop(self) -> None:
