@@ -336,7 +336,7 @@ def due_candidates(
             at = Now(merchant=real + offsets.get(merchant_id, timedelta(0)), real=real)
             return [(pid, at) for pid in find(session, at.merchant, merchant_id, set())]
         found = [(pid, Now(real, real)) for pid in find(session, real, None, set(offsets))]
-        for merchant_id, offset in offsets.items():
+        for owner, offset in offsets.items():
             at = Now(merchant=real + offset, real=real)
-            found += [(pid, at) for pid in find(session, at.merchant, merchant_id, set())]
+            found += [(pid, at) for pid in find(session, at.merchant, owner, set())]
     return found
