@@ -409,7 +409,7 @@ class TestSandboxMemory:
         assert {acquirer.lookup(idempotency_key=k).outcome for k in keys[1:]} == {Outcome.SUCCEEDED}
 
     def test_an_answer_kept_costs_a_few_hundred_bytes(self) -> None:
-        acquirer, answers = SandboxAcquirer(FrozenClock()), 5_000
+        acquirer, answers = SandboxAcquirer(FrozenClock()), 20_000
         keys = [key() for _ in range(answers)]  # the caller's keys are not the memory's cost
         one = card()
         tracemalloc.start()
