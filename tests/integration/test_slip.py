@@ -302,8 +302,9 @@ class TestAtTheTill:
 
         def stored() -> tuple[str, str]:  # the rows (094 shows a due expiry as it reads)
             with runtime.core.sessions() as session:
-                rows = (session.get(Payment, int(pid)) for pid in (own, other))
-                return tuple(row.status for row in rows if row is not None)  # type: ignore[return-value]
+                mine_row = session.get_one(Payment, int(own))
+                their_row = session.get_one(Payment, int(other))
+                return mine_row.status, their_row.status
 
         assert stored() == ("12", "10")
         run_jobs_once(runtime.core, runtime.settings)  # the other one is the worker's
