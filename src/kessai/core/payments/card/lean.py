@@ -44,7 +44,8 @@ from kessai.core.payments.models import Payment
 from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.settle import stamp_authorization
 from kessai.core.payments.views import OperationResult, PaymentView
-from kessai.db.session import dialect_of, one_statement, pinned_sessions
+from kessai.db.group_commit import run_statement
+from kessai.db.session import dialect_of
 from kessai.kit.errors import InProgress
 
 
@@ -195,8 +196,7 @@ def _open(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> tuple[Pay
         "idempotency_key": key,
         "now": now,
     }
-    with pinned_sessions(core.sessions) as sessions:
-        row = one_statement(sessions.kw["bind"], OPEN_AUTHORIZATION, values)
+    row = run_statement(core.sessions, OPEN_AUTHORIZATION, values)
     if row is None:
         raise InProgress()
     payment = Payment(
@@ -262,8 +262,7 @@ def _settle_authorized(
         "fields_tail": tail,
         "now": now,
     }
-    with pinned_sessions(core.sessions) as sessions:
-        row = one_statement(sessions.kw["bind"], SETTLE_AUTHORIZED, values)
+    row = run_statement(core.sessions, SETTLE_AUTHORIZED, values)
     if row is None:
         return None
     payment.notice_count = int(row[0])
@@ -369,8 +368,7 @@ def _open_capture(
         "idempotency_key": key,
         "now": now,
     }
-    with pinned_sessions(core.sessions) as sessions:
-        row = one_statement(sessions.kw["bind"], OPEN_CAPTURE, values)
+    row = run_statement(core.sessions, OPEN_CAPTURE, values)
     if row is None:
         return None
     return _payment_of(row[1]), int(row[0]), key
@@ -415,8 +413,7 @@ def _settle_captured(
         "fields_tail": tail,
         "now": now,
     }
-    with pinned_sessions(core.sessions) as sessions:
-        row = one_statement(sessions.kw["bind"], SETTLE_CAPTURED, values)
+    row = run_statement(core.sessions, SETTLE_CAPTURED, values)
     if row is None:
         return None
     payment.notice_count = int(row[0])
