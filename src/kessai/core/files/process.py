@@ -232,8 +232,8 @@ def run_chunk_grouped(core: Core, chunk: Chunk, threads: ThreadPoolExecutor) -> 
     thread each, through the same code (`run_chunk`), and their one-statement transactions are
     committed together (`StatementGroup`): up to `GROUP_LINES` lines' write-ahead marks in one
     commit, their commands' first transactions in the next, and so on, instead of a commit each.
-    Lines that share a trading_id share a stripe, so they run one after the other in file order
-    (a line's in-flight check must see the one before it settled)."""
+    Lines about the same payment or customer share a stripe, so they run one after the other in
+    file order (a line's in-flight check must see the one before it settled)."""
     stripes = _stripes(core, chunk.line_ids, GROUP_LINES)
     group = StatementGroup(_engine_of(core), len(stripes))
     try:
@@ -248,24 +248,34 @@ def _run_stripe(core: Core, chunk: Chunk, group: StatementGroup, line_ids: list[
 
 
 def _stripes(core: Core, line_ids: tuple[int, ...], count: int) -> list[list[int]]:
-    """The chunk's lines dealt into at most `count` stripes, in file order within each; lines with
-    the same trading_id go to the same stripe."""
+    """The chunk's lines dealt into at most `count` stripes, in file order within each; lines about
+    the same payment (trading_id, payment_id) or the same customer's stored cards go to the stripe
+    of the first such line (a line naming two keys already in two stripes joins the first)."""
     with core.sessions() as session:
-        named = select(PaymentFileLine.id, PaymentFileLine.fields["trading_id"].as_string())
-        rows = session.execute(named.where(PaymentFileLine.id.in_(line_ids))).all()
-    trading_ids: dict[int, str | None] = {int(row[0]): row[1] for row in rows}
+        rows = session.execute(
+            select(PaymentFileLine.id, PaymentFileLine.fields).where(
+                PaymentFileLine.id.in_(line_ids)
+            )
+        ).all()
+    keys = {int(row[0]): _stripe_keys(row[1] or {}) for row in rows}
     stripes: list[list[int]] = [[] for _ in range(min(count, len(line_ids)))]
     home: dict[str, int] = {}
     for line_id in line_ids:
-        trading_id = trading_ids.get(line_id) or ""
-        if trading_id in home:
-            stripe = home[trading_id]
-        else:
-            stripe = min(range(len(stripes)), key=lambda n: len(stripes[n]))
-        if trading_id:
-            home[trading_id] = stripe
+        line_keys = keys.get(line_id, ())
+        taken = [home[key] for key in line_keys if key in home]
+        stripe = taken[0] if taken else min(range(len(stripes)), key=lambda n: len(stripes[n]))
+        for key in line_keys:
+            home.setdefault(key, stripe)
         stripes[stripe].append(line_id)
     return stripes
+
+
+def _stripe_keys(fields: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        f"{name}={fields[name]}"
+        for name in ("trading_id", "payment_id", "customer_id")
+        if fields.get(name)
+    )
 
 
 def _engine_of(core: Core) -> Engine:
