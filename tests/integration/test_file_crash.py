@@ -61,11 +61,7 @@ def crash_server(crash_runtime: Runtime) -> Iterator[str]:
 
 def in_flight_per_lane(runtime: Runtime) -> int:
     """Lines a lane has in flight at once: one per stripe on PostgreSQL, one on SQLite."""
-    return (
-        process.GROUP_LINES
-        if runtime.settings.resolved_database_url().startswith("postgresql")
-        else 1
-    )
+    return process.GROUP_LINES if runtime.engine.dialect.name == "postgresql" else 1
 
 
 def lanes(runtime: Runtime) -> int:
@@ -137,7 +133,7 @@ def test_kill_9_mid_file_then_restart_runs_every_line_exactly_once(
     done = [n for n, status in after_crash.items() if status == "done"]
     cut_off = sorted(n for n, status in after_crash.items() if status == "running")
     # Every call made was a line's: each is done, or running when the worker died (as is the line
-    # whose call killed it); at most one line in flight per lane.
+    # whose call killed it); at most one line in flight per stripe of each lane.
     assert 1 <= len(cut_off) <= lanes(crash_runtime) * in_flight_per_lane(crash_runtime)
     assert len(done) <= SURVIVING_CALLS < len(done) + len(cut_off)
     assert fetch_result(crash_server, shop, receipt_id).code == "9103"

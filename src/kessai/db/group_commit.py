@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kessai.db.session import one_statement, pinned_sessions
+from kessai.db.session import execute_seen, one_statement, pinned_sessions
 
 log = logging.getLogger("kessai.db")
 
@@ -136,25 +136,15 @@ class StatementGroup:
         """The batch as one transaction, pipelined; False (rolled back) when it failed."""
         dbapi = connection.connection.dbapi_connection
         assert isinstance(dbapi, psycopg.Connection)
-        cursors = []
         try:
             with dbapi.pipeline():
-                for statement in batch:
-                    cursor = dbapi.cursor()
-                    events = connection.dispatch
-                    events.before_cursor_execute(
-                        connection, cursor, statement.sql, statement.params, None, False
-                    )
-                    cursor.execute(statement.sql, statement.params)
-                    events.after_cursor_execute(
-                        connection, cursor, statement.sql, statement.params, None, False
-                    )
-                    cursors.append(cursor)
+                cursors = [execute_seen(connection, st.sql, st.params) for st in batch]
             rows = [cursor.fetchone() if cursor.description else None for cursor in cursors]
             dbapi.commit()
         except psycopg.Error as error:
             if dbapi.closed:
                 connection.invalidate()
+                connection.close()
                 self._connection = None
                 raise
             dbapi.rollback()

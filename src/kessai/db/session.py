@@ -69,10 +69,28 @@ def pinned_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Se
         yield sessionmaker(connection, expire_on_commit=False)
 
 
+def engine_of(sessions: sessionmaker[Session]) -> Engine:
+    """The engine `sessions` write through (pinned or not)."""
+    bind = sessions.kw["bind"]
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def dialect_of(sessions: sessionmaker[Session]) -> str:
     """ "postgresql" or "sqlite": the database `sessions` write to."""
     bind = sessions.kw.get("bind")
     return bind.dialect.name if isinstance(bind, Engine | Connection) else ""
+
+
+def execute_seen(connection: Connection, sql: str, params: Mapping[str, Any]) -> Any:
+    """`sql` on a new cursor of the connection's psycopg connection, the engine's cursor events
+    fired around it as for any statement (instrumentation and tests see it). Returns the cursor."""
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+    cursor.execute(sql, params)
+    connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+    return cursor
 
 
 def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -> Any:
@@ -86,10 +104,7 @@ def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -
     assert dbapi is not None
     dbapi.autocommit = True
     try:
-        cursor = dbapi.cursor()
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
-        cursor.execute(sql, params)
-        connection.dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+        cursor = execute_seen(connection, sql, params)
         return cursor.fetchone() if cursor.description else None
     except Exception:
         if dbapi.closed:

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kessai.core.cards.models import VaultCard
@@ -47,7 +47,7 @@ from kessai.core.files.models import RESULT_COLUMNS_KEY, PaymentFile, PaymentFil
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.outbox import record_file_notice
 from kessai.db.group_commit import StatementGroup, run_statement
-from kessai.db.session import dialect_of
+from kessai.db.session import dialect_of, engine_of
 from kessai.kit.clock import jst_stamp
 from kessai.kit.errors import KessaiError
 from kessai.kit.secrets import CardNumber
@@ -120,10 +120,10 @@ class _Turns:
 
 
 def _lane(core: Core, turns: _Turns) -> int:
-    """One lane: claim a chunk, run its lines in order, until the pass's chunks are used up. A
-    chunk whose telegram kind runs pinned (020–023) holds one connection while it runs, as the
-    telegram does: one pool checkout per chunk instead of one per statement (a tenth of the
-    worker's CPU on PostgreSQL)."""
+    """One lane: claim a chunk and run it, until the pass's chunks are used up. On PostgreSQL the
+    chunk runs in stripes with grouped commits (`run_chunk_grouped`); on SQLite its lines run in
+    order, and a chunk whose telegram kind runs pinned (020–023) holds one connection while it
+    runs, as the telegram does: one pool checkout per chunk instead of one per statement."""
     assert core.file_lines is not None
     ran = 0
     grouped = dialect_of(core.sessions) == "postgresql"
@@ -235,7 +235,7 @@ def run_chunk_grouped(core: Core, chunk: Chunk, threads: ThreadPoolExecutor) -> 
     Lines about the same payment or customer share a stripe, so they run one after the other in
     file order (a line's in-flight check must see the one before it settled)."""
     stripes = _stripes(core, chunk.line_ids, GROUP_LINES)
-    group = StatementGroup(_engine_of(core), len(stripes))
+    group = StatementGroup(engine_of(core.sessions), len(stripes))
     try:
         return sum(threads.map(partial(_run_stripe, core, chunk, group), stripes))
     finally:
@@ -276,11 +276,6 @@ def _stripe_keys(fields: Mapping[str, Any]) -> tuple[str, ...]:
         for name in ("trading_id", "payment_id", "customer_id")
         if fields.get(name)
     )
-
-
-def _engine_of(core: Core) -> Engine:
-    bind = core.sessions.kw["bind"]
-    return bind if isinstance(bind, Engine) else bind.engine
 
 
 def _start(

@@ -4,7 +4,8 @@ transaction is ONE statement.
 The ORM path (`commands.authorize`) costs about a dozen round trips and most of a core's CPU per
 authorisation (bench/README.md). Here the same rows are written by two data-modifying CTEs, each sent
 alone in autocommit (`kessai.db.session.one_statement`): one round trip per transaction, no BEGIN or
-COMMIT, the SQL text fixed so psycopg keeps it prepared. The order of the write-ahead design stays:
+COMMIT, the SQL text fixed so psycopg keeps it prepared. A file's lines send them through
+`kessai.db.group_commit.run_statement`, which commits several lines' statements together. The order of the write-ahead design stays:
 
 1. `OPEN_AUTHORIZATION`: the in-flight check on the trading_id, the sealed card, the payment (申込済)
    and the operation `sending`, atomically; no row when the trading_id is in flight (InProgress).
