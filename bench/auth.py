@@ -568,6 +568,7 @@ _PGBENCH_VALUES: Final = {
     "trading_id": "(CAST('pgb' AS text) || :client_id || '_' || :tn)",
     "site_id": "''",
     "related_payment_id": "NULL",
+    "file_line_id": "NULL",  # a telegram, not a file line
 }
 
 

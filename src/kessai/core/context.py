@@ -91,6 +91,12 @@ class FileLines(Protocol):
         their telegram does: its command's sessions never nest."""
         ...
 
+    def one_operation(self, file_type: str) -> bool:
+        """Whether a line of `file_type` writes nothing but one write-ahead operation (020
+        authorisation, 021 capture, 022 cancel): a line cut off mid-call can then be judged by its
+        operation (`files.process.recover_stale`): none, it runs again; settled, that is its outcome."""
+        ...
+
 
 @dataclass(frozen=True)
 class Core:

@@ -14,10 +14,14 @@ together (`run_chunk_grouped`, `kessai.db.group_commit`).
 Every line is idempotent by (file, line number), written ahead like `payments/operations.py`:
 `claimed` (taken into a chunk) → `running` (committed before the line's command is called) →
 `done` with its outcome (a second transaction). A worker killed in between leaves its lines
-behind: `claimed` ones never started and go back to `pending`; a `running` one may have reached
-the institution, so it is never run again: its record says 9105 and points at 094 (the payment's
-own write-ahead operation is settled by the reconciler). So no line runs twice, none is charged
-twice, and one failing line never stops the others.
+behind: `claimed` ones never started and go back to `pending`. A `running` one may have reached
+the institution. When its file type is one write-ahead operation (020, 021, 022), that operation
+names the line (`payment_operations.file_line_id`, at most one per line), so recovery knows: no
+operation, nothing happened and the line runs again; a settled one is the line's outcome. Any
+other cut-off line (its operation still open, or a type that writes more than one) is never run
+again: its record says 9105 and points at 094 (the payment's own write-ahead operation is
+settled by the reconciler). So no line runs twice, none is charged twice, and one failing line
+never stops the others.
 
 When a file has no unfinished line left it is `done`, and the file payment notice is written in
 that same transaction.
@@ -41,11 +45,18 @@ from sqlalchemy.orm import Session
 from kessai.core.cards.models import VaultCard
 from kessai.core.cards.vault import SealedCard
 from kessai.core.context import Core, MerchantRef
-from kessai.core.files.commands import OPEN_STATUSES, UNFINISHED_LINES, line_counts
+from kessai.core.files.commands import (
+    CANCELLED_DETAIL,
+    OPEN_STATUSES,
+    UNFINISHED_LINES,
+    line_counts,
+)
 from kessai.core.files.layout import LineOutcome
 from kessai.core.files.models import RESULT_COLUMNS_KEY, PaymentFile, PaymentFileLine
 from kessai.core.merchants.models import Merchant
 from kessai.core.notifications.outbox import record_file_notice
+from kessai.core.payments import operations, repository
+from kessai.core.payments.models import PaymentOperation
 from kessai.db.group_commit import StatementGroup, run_statement
 from kessai.db.session import dialect_of, engine_of
 from kessai.kit.clock import jst_stamp
@@ -220,7 +231,7 @@ def run_chunk(core: Core, chunk: Chunk) -> int:
         finished = None
         if fields is None:
             continue
-        finished = (line_id, _run_line(core, chunk, fields))
+        finished = (line_id, _run_line(core, chunk, line_id, fields))
         ran += 1
     if finished is not None:
         _record(core, *finished)
@@ -357,11 +368,14 @@ def _opened(core: Core, card: VaultCard | SealedCard) -> str:
     return number.reveal()
 
 
-def _run_line(core: Core, chunk: Chunk, fields: Mapping[str, str]) -> LineOutcome:
-    """The line through its telegram's handler; anything unexpected is this line's error only."""
+def _run_line(core: Core, chunk: Chunk, line_id: int, fields: Mapping[str, str]) -> LineOutcome:
+    """The line through its telegram's handler; anything unexpected is this line's error only. A
+    one-operation line's operation names the line (`recover_stale` reads it after a kill)."""
     assert core.file_lines is not None
+    one = core.file_lines.one_operation(chunk.file_type)
     try:
-        return core.file_lines.run(core, chunk.merchant, chunk.file_type, fields)
+        with operations.for_file_line(line_id) if one else nullcontext():
+            return core.file_lines.run(core, chunk.merchant, chunk.file_type, fields)
     except KessaiError as error:
         return LineOutcome("1", error.code, error.detail)
     except Exception:
@@ -403,8 +417,8 @@ def _record_in(session: Session, line_id: int, outcome: LineOutcome, now: dateti
 
 
 def recover_stale(core: Core) -> int:
-    """Lines left by dead workers: stale `claimed` ones go back to `pending`; stale `running`
-    ones are closed with 9105 (never run twice); their files finish if nothing else is left."""
+    """Lines left by dead workers: stale `claimed` ones go back to `pending`; stale `running` ones
+    are settled by what they did (`_after_cut_off`); their files finish if nothing else is left."""
     now = core.clock.now()
     with core.sessions.begin() as session:
         requeued = session.execute(
@@ -416,38 +430,97 @@ def recover_stale(core: Core) -> int:
             .values(status="pending", updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        files = list(
-            session.scalars(
-                select(PaymentFileLine.file_id)
-                .where(
-                    PaymentFileLine.status == "running",
-                    PaymentFileLine.updated_at < now - STALE_RUNNING,
-                )
-                .distinct()
+        cut_off = session.execute(
+            select(
+                PaymentFileLine.id,
+                PaymentFileLine.line_no,
+                PaymentFile.id,
+                PaymentFile.receipt_id,
+                PaymentFile.file_type,
+                PaymentFile.status,
             )
-        )
-        session.execute(
-            update(PaymentFileLine)
+            .join(PaymentFile, PaymentFile.id == PaymentFileLine.file_id)
             .where(
                 PaymentFileLine.status == "running",
                 PaymentFileLine.updated_at < now - STALE_RUNNING,
             )
-            .values(
-                status="done",
-                result="1",
-                response_code="9105",
-                response_detail=INTERRUPTED_DETAIL,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    for file_id in files:
+            .order_by(PaymentFileLine.id)
+        ).all()
+        settled = [
+            (file_id, receipt_id, line_no, how)
+            for line_id, line_no, file_id, receipt_id, file_type, file_status in cut_off
+            if (how := _after_cut_off(core, session, line_id, file_type, file_status, now))
+        ]
+    for _, receipt_id, line_no, how in settled:
         log.warning(
-            "file %s: a line was cut off mid-call; recorded as 9105, not run again", file_id
+            "file %s line %s was cut off mid-call by a dead worker: %s", receipt_id, line_no, how
         )
-    for file_id in {*files, *_finished_but_open(core)}:
+    for file_id in {*(settled_file for settled_file, *_ in settled), *_finished_but_open(core)}:
         finish_if_complete(core, file_id)
-    return int(getattr(requeued, "rowcount", 0) or 0) + len(files)
+    return int(getattr(requeued, "rowcount", 0) or 0) + len(settled)
+
+
+def _after_cut_off(
+    core: Core, session: Session, line_id: int, file_type: str, file_status: str, now: datetime
+) -> str | None:
+    """A `running` line whose worker died, settled by what it did; says how, for the log (None:
+    another worker's recovery got there first).
+
+    A one-operation line (020, 021, 022) with no operation reached nobody: it runs again (or, in
+    a cancelled file, is cancelled like the lines that never ran). Were its worker only slow, not
+    dead, its late operation and the rerun's could not both be written: an operation names its
+    line, and at most one may (`uq_payment_operations_file_line`). With its one operation settled,
+    the line's outcome is that operation's, as 094 would show it. Otherwise (its operation still
+    open, or a type whose line writes more) it is closed with 9105 and never run again."""
+    assert core.file_lines is not None
+    ops = session.execute(
+        select(
+            PaymentOperation.status,
+            PaymentOperation.response_code,
+            PaymentOperation.response_detail,
+            PaymentOperation.payment_id,
+        ).where(PaymentOperation.file_line_id == line_id)
+    ).all()
+    values: dict[str, object]
+    if core.file_lines.one_operation(file_type) and not ops:
+        if file_status in OPEN_STATUSES:
+            values, how = {"status": "pending"}, "it reached nobody and runs again"
+        else:
+            values = {
+                "status": "cancelled",
+                "result": "1",
+                "response_code": "9105",
+                "response_detail": CANCELLED_DETAIL,
+            }
+            how = "it reached nobody and its file is cancelled"
+    elif core.file_lines.one_operation(file_type) and ops[0].status not in repository.OPEN_STATUSES:
+        status, code, detail, payment_id = ops[0]
+        outcome = LineOutcome(
+            "0" if status == "succeeded" else "1", code, detail, payment_id=str(payment_id)
+        )
+        values = {"status": "done", **_outcome_values(outcome)}
+        how = f"its operation on payment {payment_id} had ended {status}; that is its outcome"
+    else:
+        last = str(ops[-1].payment_id) if ops else ""
+        values = {
+            "status": "done",
+            "result": "1",
+            "response_code": "9105",
+            "response_detail": INTERRUPTED_DETAIL,
+            "payment_id": last,
+        }
+        how = "recorded as 9105 (see 094" + (f" for payment {last})" if last else ")")
+    taken = session.execute(
+        update(PaymentFileLine)
+        .where(
+            PaymentFileLine.id == line_id,
+            PaymentFileLine.status == "running",
+            PaymentFileLine.updated_at < now - STALE_RUNNING,
+        )
+        .values(**values, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return how if getattr(taken, "rowcount", 0) else None
 
 
 def _finished_but_open(core: Core) -> list[int]:

@@ -81,6 +81,9 @@ class PaymentOperation(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The file line (`payment_file_lines.id`) whose run opened it, for a one-operation file type:
+    # what a line cut off mid-call did is read from here (files.process.recover_stale).
+    file_line_id: Mapped[int | None] = mapped_column(BigID, nullable=True, default=None)
 
     __table_args__ = (
         # At most one unsettled operation per payment: the database enforces what the row lock
@@ -91,6 +94,14 @@ class PaymentOperation(Base):
             unique=True,
             sqlite_where=text("status IN ('sending', 'unknown')"),
             postgresql_where=text("status IN ('sending', 'unknown')"),
+        ),
+        # A file line opens at most one operation: run twice, it still reaches no one twice.
+        Index(
+            "uq_payment_operations_file_line",
+            "file_line_id",
+            unique=True,
+            sqlite_where=text("file_line_id IS NOT NULL"),
+            postgresql_where=text("file_line_id IS NOT NULL"),
         ),
     )
 

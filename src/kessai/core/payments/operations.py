@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -35,6 +37,26 @@ RECONCILE_BACKOFF = (timedelta(minutes=5), timedelta(hours=1), timedelta(days=1)
 
 T = TypeVar("T")
 
+# The file line being run in this context (files.process), for a file type whose line is exactly
+# one operation: the operation it opens records the line, so a line cut off mid-call can later be
+# settled from what it did, or run again if it did nothing.
+_FILE_LINE: ContextVar[int | None] = ContextVar("kessai_file_line", default=None)
+
+
+@contextmanager
+def for_file_line(line_id: int) -> Iterator[None]:
+    """Operations opened in this block belong to file line `line_id` (at most one may)."""
+    token = _FILE_LINE.set(line_id)
+    try:
+        yield
+    finally:
+        _FILE_LINE.reset(token)
+
+
+def file_line() -> int | None:
+    """The file line operations opened now belong to, if any (`for_file_line`)."""
+    return _FILE_LINE.get()
+
 
 def open_operation(
     session: Session, payment: Payment, kind: str, amount: int, now: datetime
@@ -50,6 +72,7 @@ def open_operation(
         attempts=0,
         created_at=now,
         updated_at=now,
+        file_line_id=file_line(),
     )
     session.add(op)
     try:

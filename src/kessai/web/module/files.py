@@ -79,6 +79,9 @@ _REFUSED: dict[str, str] = {
         _NO_BUYER,
     ),
 }
+# File types whose line is one card operation and writes nothing else (an operation's row names its
+# line; see `FileLines.one_operation`). 028/029 corrections may make two and stay out.
+_ONE_OPERATION = frozenset({"020", "021", "022"})
 # A reply field kept in the result file beside result and codes.
 _KEPT = ("payment_id", "customer_card_id")
 
@@ -124,6 +127,9 @@ class ModuleFileLines:
 
     def pinned(self, file_type: str) -> bool:
         return FILE_TYPES[file_type][0] in PINNED_KINDS
+
+    def one_operation(self, file_type: str) -> bool:
+        return file_type in _ONE_OPERATION
 
 
 def _as_telegram(kind: str, fields: Mapping[str, str], merchant_id: str) -> dict[str, str]:

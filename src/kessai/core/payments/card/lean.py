@@ -42,6 +42,7 @@ from kessai.core.notifications.outbox import notice_fields
 from kessai.core.payments.card.requests import AuthorizeRequest
 from kessai.core.payments.card.states import AUTH_LIFETIME, CardOperation, CardStatus
 from kessai.core.payments.models import Payment
+from kessai.core.payments.operations import file_line
 from kessai.core.payments.refs import PaymentRef
 from kessai.core.payments.settle import stamp_authorization
 from kessai.core.payments.views import OperationResult, PaymentView
@@ -103,10 +104,10 @@ WITH busy AS (
   RETURNING id, vault_card_id
 )
 INSERT INTO payment_operations (payment_id, kind, status, idempotency_key, amount, response_code,
-  response_detail, attempts, created_at, updated_at)
+  response_detail, attempts, created_at, updated_at, file_line_id)
 SELECT payment.id, 'authorize', 'sending', CAST(%(idempotency_key)s AS text),
   CAST(%(amount)s AS integer), '', '', 0, CAST(%(now)s AS timestamptz),
-  CAST(%(now)s AS timestamptz)
+  CAST(%(now)s AS timestamptz), CAST(%(file_line_id)s AS bigint)
 FROM payment
 RETURNING payment_id, id AS operation_id, (SELECT vault_card_id FROM payment) AS vault_card_id
 """
@@ -195,6 +196,7 @@ def _open(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> tuple[Pay
         "brand": sealed.brand,
         "details": json.dumps(details),
         "idempotency_key": key,
+        "file_line_id": file_line(),
         "now": now,
     }
     row = run_statement(core.sessions, OPEN_AUTHORIZATION, values)
@@ -288,9 +290,9 @@ WITH target AS (
   FOR UPDATE
 )
 INSERT INTO payment_operations (payment_id, kind, status, idempotency_key, amount, response_code,
-  response_detail, attempts, created_at, updated_at)
+  response_detail, attempts, created_at, updated_at, file_line_id)
 SELECT target.id, 'capture', 'sending', CAST(%(idempotency_key)s AS text), target.amount, '', '',
-  0, CAST(%(now)s AS timestamptz), CAST(%(now)s AS timestamptz)
+  0, CAST(%(now)s AS timestamptz), CAST(%(now)s AS timestamptz), CAST(%(file_line_id)s AS bigint)
 FROM target
 WHERE NOT EXISTS (
   SELECT 1 FROM payment_operations o
@@ -367,6 +369,7 @@ def _open_capture(
         "trading_id": ref.trading_id,
         "expired_before": core.now_for(merchant) - AUTH_LIFETIME,
         "idempotency_key": key,
+        "file_line_id": file_line(),
         "now": now,
     }
     row = run_statement(core.sessions, OPEN_CAPTURE, values)
