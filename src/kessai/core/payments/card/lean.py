@@ -53,7 +53,9 @@ from kessai.kit.errors import InProgress
 
 def _notice_tail(status: str) -> str:
     """The end both settle statements share: the merchant's notice counter bumped and the notice
-    for `status` written (its number spliced into the fields), to the link's inform_url if any."""
+    for `status` written (its number spliced into the fields), to the link's inform_url if any.
+    A merchant without a counter row fails the whole statement (a NULL payment_notice_id), as the
+    ORM's `record_change` does, rather than settling the payment without its notice."""
     return f"""\
 ), counter AS (
   UPDATE notice_counters SET last_notice_id = last_notice_id + 1
@@ -73,7 +75,7 @@ SELECT payment.merchant_id, counter.last_notice_id, payment.id, 'payment', payme
      AND payment.trading_id <> ''
    LIMIT 1),
   'pending', 0, CAST(%(now)s AS timestamptz), '', CAST(%(now)s AS timestamptz)
-FROM payment, counter
+FROM payment LEFT JOIN counter ON true
 RETURNING payment_seq
 """
 
