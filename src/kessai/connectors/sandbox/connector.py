@@ -153,8 +153,8 @@ def to_card_issuer(card_route: rules.CardRoute) -> CardIssuer:
     )
 
 
-@functools.cache  # one per brand, shared by the answers kept (nobody changes a result's extra)
 def _extra_of(brand: str) -> dict[str, str]:
+    """A result's own `extra` (a dict is mutable: no two results share one)."""
     return {"brand": brand}
 
 

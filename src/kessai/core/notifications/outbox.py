@@ -32,6 +32,7 @@ def record_change(
     `now` dates the change; `deliver_at` (default `now`) is when delivery may start."""
     payment.notice_count = (payment.notice_count or 0) + 1
     url = push_url(session, payment)
+    status = "pending" if url or _has_notification_url(session, payment.merchant_id) else "skipped"
     session.flush()  # everything else first: the counter's lock is held from here to commit
     notice_id = session.execute(
         update(NoticeCounter)
@@ -49,11 +50,19 @@ def record_change(
             fields=notice_fields(payment, notice_id, now),
             site_id=payment.site_id,
             push_url=url,
-            delivery_status="pending",
-            next_attempt_at=deliver_at or now,
+            delivery_status=status,
+            next_attempt_at=(deliver_at or now) if status == "pending" else None,
             created_at=now,
         )
     )
+
+
+def _has_notification_url(session: Session, merchant_id: int) -> bool:
+    """Whether a notice with no push_url of its own has somewhere to go. One that has not is
+    written `skipped` at once (091 pull has it): left `pending`, it would be read by every
+    delivery claim until the housekeeping marked it (delivery.skip_unaddressed, the same rule)."""
+    merchant = session.get(Merchant, merchant_id)
+    return bool(merchant is not None and merchant.notification_url)
 
 
 def push_url(session: Session, payment: Payment) -> str | None:
@@ -155,6 +164,7 @@ def record_file_notice(
     It goes to the merchant's notification URL with the same retries and `result=0` ack as a
     payment notice, but it is not one of the merchant's payment notices: its number is the file's
     id negated, outside 091's sequence (which counts from 1), so 091 pull never sees it."""
+    addressed = _has_notification_url(session, merchant_id)
     session.add(
         Notice(
             merchant_id=merchant_id,
@@ -166,8 +176,8 @@ def record_file_notice(
             fields=fields,
             site_id="",
             push_url=None,
-            delivery_status="pending",
-            next_attempt_at=now,
+            delivery_status="pending" if addressed else "skipped",
+            next_attempt_at=now if addressed else None,
             created_at=now,
         )
     )

@@ -53,7 +53,8 @@ from kessai.kit.errors import InProgress
 
 def _notice_tail(status: str) -> str:
     """The end both settle statements share: the merchant's notice counter bumped and the notice
-    for `status` written (its number spliced into the fields), to the link's inform_url if any.
+    for `status` written (its number spliced into the fields), to the link's inform_url if any;
+    `skipped` at once when it has nowhere to go (outbox.record_change's rule).
     A merchant without a counter row fails the whole statement (a NULL payment_notice_id), as the
     ORM's `record_change` does, rather than settling the payment without its notice."""
     return f"""\
@@ -67,15 +68,23 @@ INSERT INTO notices (merchant_id, payment_notice_id, payment_id, kind, payment_s
   last_error, created_at)
 SELECT payment.merchant_id, counter.last_notice_id, payment.id, 'payment', payment.notice_count,
   '{status}', CAST(CAST(%(fields_head)s AS text) || counter.last_notice_id || %(fields_tail)s AS json),
-  payment.site_id,
-  (SELECT CASE WHEN m.inform_url_mode = 'replace'
-            THEN NULLIF(l.params ->> 'inform_url', '') END
-   FROM link_requests l JOIN merchants m ON m.id = l.merchant_id
-   WHERE l.merchant_id = payment.merchant_id AND l.trading_id = payment.trading_id
-     AND payment.trading_id <> ''
-   LIMIT 1),
-  'pending', 0, CAST(%(now)s AS timestamptz), '', CAST(%(now)s AS timestamptz)
+  payment.site_id, dest.push_url,
+  CASE WHEN dest.addressed THEN 'pending' ELSE 'skipped' END, 0,
+  CASE WHEN dest.addressed THEN CAST(%(now)s AS timestamptz) END, '', CAST(%(now)s AS timestamptz)
 FROM payment LEFT JOIN counter ON true
+CROSS JOIN LATERAL (
+  SELECT link.push_url, link.push_url IS NOT NULL OR COALESCE(m.notification_url, '') <> ''
+    AS addressed
+  FROM merchants m LEFT JOIN LATERAL (
+    SELECT CASE WHEN m.inform_url_mode = 'replace'
+             THEN NULLIF(l.params ->> 'inform_url', '') END AS push_url
+    FROM link_requests l
+    WHERE l.merchant_id = payment.merchant_id AND l.trading_id = payment.trading_id
+      AND payment.trading_id <> ''
+    LIMIT 1
+  ) link ON true
+  WHERE m.id = payment.merchant_id
+) dest
 RETURNING payment_seq
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -321,34 +322,21 @@ def close_now(core: Core, merchant: MerchantRef, payment_id: int) -> PaymentView
 
 def close_due(core: Core, *, batch: int = 500, merchant_id: int | None = None) -> int:
     """10/12 → 16 for every claim past deadline + grace (of one merchant with `merchant_id`), on
-    each merchant's own time, one by one, each under its account's and its payment's locks (a
-    transfer clearing it meanwhile wins)."""
-    real = core.clock.now()
-    with core.sessions() as session:
-        offsets = repository.clock_offsets(session)
-        if merchant_id is not None:
-            offsets = {merchant_id: offsets.get(merchant_id, timedelta(0))}
-            candidates = []
-        else:
-            candidates = [(pid, timedelta(0)) for pid in _closing(session, real, batch, offsets)]
-        for owner, offset in offsets.items():
-            due = _closing(session, real + offset, batch, merchant_id=owner)
-            candidates += [(pid, offset) for pid in due]
+    each merchant's own time (`later.due_candidates`), one by one, each under its account's and
+    its payment's locks (a transfer clearing it meanwhile wins)."""
     closed = 0
-    for payment_id, offset in candidates:
+    for payment_id, at in later.due_candidates(
+        core, partial(_closing, batch), merchant_id=merchant_id
+    ):
         with core.sessions.begin() as session:
-            closed += _close_if_due(session, payment_id, later.Now(real + offset, real))
+            closed += _close_if_due(session, payment_id, at)
     return closed
 
 
 def _closing(
-    session: Session,
-    now: datetime,
-    limit: int,
-    exclude: dict[int, timedelta] | None = None,
-    *,
-    merchant_id: int | None = None,
+    limit: int, session: Session, now: datetime, merchant_id: int | None, exclude: set[int]
 ) -> list[int]:
+    """A `later.Finder`: open claims past their closing time."""
     query = (
         select(VirtualAccountClaim.payment_id)
         .join(Payment, Payment.id == VirtualAccountClaim.payment_id)
