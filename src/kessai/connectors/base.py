@@ -7,6 +7,7 @@ an exception; a timeout is *unknown* and the reconciler (or the next inquiry) as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -60,7 +61,7 @@ class ConnectorResult:
     response_detail: str = ""
     issuer: CardIssuer | None = None
     approval_number: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 class CardAcquirer(Protocol):

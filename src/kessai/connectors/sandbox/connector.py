@@ -24,8 +24,9 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 from kessai.connectors.base import CardData, CardIssuer, ConnectorResult, Outcome
@@ -153,9 +154,9 @@ def to_card_issuer(card_route: rules.CardRoute) -> CardIssuer:
     )
 
 
-def _extra_of(brand: str) -> dict[str, str]:
-    """A result's own `extra` (a dict is mutable: no two results share one)."""
-    return {"brand": brand}
+@functools.cache  # one per brand, shared by the answers kept (read-only, so sharing is safe)
+def _extra_of(brand: str) -> Mapping[str, str]:
+    return MappingProxyType({"brand": brand})
 
 
 def _always_capture(_last4: str) -> rules.StubResult:
@@ -183,7 +184,7 @@ def _declined(
     amount: int,
     *,
     issuer: CardIssuer | None = None,
-    extra: dict[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> ConnectorResult:
     return ConnectorResult(
         outcome=Outcome.DECLINED,
