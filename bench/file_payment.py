@@ -1,7 +1,7 @@
 """File payment (ファイル決済): a large 020 (authorisation) file run by the real worker on PostgreSQL.
 
     .venv/bin/python bench/file_payment.py                  # 10,000 then 100,000 lines
-    .venv/bin/python bench/file_payment.py --lines 20000    # 2,000 then 20,000 lines, ~20 min here
+    .venv/bin/python bench/file_payment.py --lines 20000    # 2,000 then 20,000 lines, ~2 min here
     .venv/bin/python bench/file_payment.py --lines 100000 --rate 20 --json /tmp/files.json
 
 One run: a fresh PostgreSQL database `kessai_bench_<random>` (dropped at the end), `kessai migrate`,

@@ -79,6 +79,19 @@ def die_on_first_line(core: Core) -> process.Chunk:
     return chunk
 
 
+def die_after_marks(runtime: Runtime, lines: int | None = None) -> None:
+    """A worker takes a chunk, writes the write-ahead marks of its first `lines` lines (all by
+    default) and dies before any of them is called."""
+    chunk = process.claim_chunk(runtime.core)
+    assert chunk is not None
+    with runtime.core.sessions.begin() as session:
+        session.execute(
+            update(PaymentFileLine)
+            .where(PaymentFileLine.id.in_(chunk.line_ids[:lines]))
+            .values(status="running")
+        )
+
+
 def lines_of(runtime: Runtime, receipt_id: str) -> dict[int, PaymentFileLine]:
     with runtime.core.sessions() as session:
         rows = session.scalars(
@@ -128,14 +141,7 @@ def test_every_operation_of_a_one_operation_file_names_its_line(server, merchant
 
 def test_a_line_cut_off_before_its_operation_runs_again_once(server, merchant, runtime, clock):
     receipt_id = accepted(server, merchant, "020", auth_file(("B1", OK), ("B2", OK)))
-    chunk = process.claim_chunk(runtime.core)
-    assert chunk is not None
-    with runtime.core.sessions.begin() as session:  # the write-ahead marks, then the kill
-        session.execute(
-            update(PaymentFileLine)
-            .where(PaymentFileLine.id.in_(chunk.line_ids))
-            .values(status="running")
-        )
+    die_after_marks(runtime)
     clock.advance(LATER)
     assert run_files(runtime) == 2
     result = fetch_result(server, merchant, receipt_id)
@@ -211,14 +217,7 @@ def test_a_cut_off_line_of_a_cancelled_file_that_reached_nobody_is_cancelled(
     server, merchant, runtime, clock
 ):
     receipt_id = accepted(server, merchant, "020", auth_file(("E1", OK), ("E2", OK)))
-    chunk = process.claim_chunk(runtime.core)
-    assert chunk is not None
-    with runtime.core.sessions.begin() as session:
-        session.execute(
-            update(PaymentFileLine)
-            .where(PaymentFileLine.id == chunk.line_ids[0])
-            .values(status="running")
-        )
+    die_after_marks(runtime, lines=1)
     files.cancel(runtime.core, None, receipt_id)  # a line already running is left to finish
     clock.advance(LATER)
     assert run_files(runtime) == 0
@@ -230,14 +229,7 @@ def test_a_register_line_cut_off_is_9105_and_never_rerun(server, merchant, runti
     """026 (stored-card register) writes no operation: whether it got through is unknowable."""
     data = "customer_id,card_number,card_valid_term\r\nR1," + OK + ",1230\r\n"
     receipt_id = accepted(server, merchant, "026", data)
-    chunk = process.claim_chunk(runtime.core)
-    assert chunk is not None
-    with runtime.core.sessions.begin() as session:
-        session.execute(
-            update(PaymentFileLine)
-            .where(PaymentFileLine.id.in_(chunk.line_ids))
-            .values(status="running")
-        )
+    die_after_marks(runtime)
     clock.advance(LATER)
     assert run_files(runtime) == 0
     record = fetch_result(server, merchant, receipt_id).line(2)

@@ -201,8 +201,8 @@ def _open_files(session: Session) -> list[PaymentFile]:
 
 # file id → the last line number this process claimed of it. The status is part of the claim's
 # index key, so every line claimed leaves a dead `pending` entry behind until VACUUM: a claim that
-# started at line 1 waded through all of them (a 100,000-line file's late claims were a fifth of
-# the database's active time, bench/README). A claim starts after the mark and looks behind it
+# started at line 1 waded through all of them (over a quarter of the busy backends late in a
+# 100,000-line file, bench/README). A claim starts after the mark and looks behind it
 # only when it finds less than it wants (the file's end, or lines requeued by `recover_stale` or
 # claimed by another process's mark): no pending line is ever passed over for good.
 _CLAIMED_THROUGH: dict[int, int] = {}
