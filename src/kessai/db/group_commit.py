@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kessai.db.session import execute_seen, one_statement, pinned_sessions
+from kessai.db.session import execute_seen, one_statement
 
 log = logging.getLogger("kessai.db")
 
@@ -44,8 +44,11 @@ def run_statement(sessions: sessionmaker[Session], sql: str, params: Mapping[str
     group = _CURRENT.get()
     if group is not None:
         return group.run(sql, params)
-    with pinned_sessions(sessions) as pinned:
-        return one_statement(pinned.kw["bind"], sql, params)
+    bind = sessions.kw["bind"]
+    if isinstance(bind, Connection):  # pinned: the telegram's own connection
+        return one_statement(bind, sql, params)
+    with bind.connect() as connection:
+        return one_statement(connection, sql, params)
 
 
 @dataclass
@@ -141,7 +144,7 @@ class StatementGroup:
                 cursors = [execute_seen(connection, st.sql, st.params) for st in batch]
             rows = [cursor.fetchone() if cursor.description else None for cursor in cursors]
             dbapi.commit()
-        except psycopg.Error as error:
+        except Exception as error:  # the database's, or a parameter psycopg could not adapt
             if dbapi.closed:
                 connection.invalidate()
                 connection.close()
