@@ -46,7 +46,10 @@ class Settings(BaseSettings):
         default=10.0, description="Seconds before an acquirer call is unknown"
     )
     threads: int = Field(
-        default=4, ge=1, description="Request threads per server process (telegram work)"
+        default=4,
+        ge=1,
+        description="Telegrams worked on at once per server process: request threads, and on "
+        "PostgreSQL the card telegrams running on the event loop",
     )
     header_timeout: float = Field(
         default=10.0,

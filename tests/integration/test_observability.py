@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kessai.app import build_runtime, create_app
 from kessai.config import Settings
 from kessai.observability.logs import JsonFormatter, RequestIdFilter, redact
+from tests.conftest import make_merchant
 from tests.support.servers import serve_app
 from tests.support.telegrams import OK_CARD, authorise, form_body, header, send
 
@@ -103,10 +104,12 @@ def test_metrics_count_requests_results_and_institution_calls_per_kind(server, m
     assert any(dict(labels).get("telegram_kind") == "020" for _, labels in latency)
 
 
-def test_metrics_show_the_notice_backlog_and_the_workers_lag(server, merchant):
+def test_metrics_show_the_notice_backlog_and_the_workers_lag(server, runtime):
+    # A notice is pending only when it has somewhere to go (without a URL it is written skipped).
+    shop = make_merchant(runtime, notification_url="http://127.0.0.1:9/unreached")
     send(
         server,
-        merchant,
+        shop,
         "020",
         trading_id="N1",
         payment_amount=500,

@@ -25,15 +25,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **(engine_options() | kwargs))
+
+
+def engine_options() -> dict[str, Any]:
+    """The pool of a PostgreSQL engine (threads' or the event loop's, `kessai.db.loop`)."""
     # No pre-ping: it costs a round trip at every checkout. A connection the server dropped fails
     # its statement with a clear OperationalError, SQLAlchemy then invalidates the whole pool (its
     # disconnect handling), and the next checkout connects afresh; `pool_recycle` retires
     # connections before idle-timeouts in proxies or the server can cut them.
-    kwargs.setdefault("pool_recycle", 1800)
-    kwargs.setdefault("connect_args", {"connect_timeout": 10})
-    return create_engine(url, **kwargs)
+    return {
+        "pool_size": 20,
+        "max_overflow": 20,
+        "pool_recycle": 1800,
+        "connect_args": {"connect_timeout": 10},
+    }
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

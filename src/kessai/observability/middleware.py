@@ -19,6 +19,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # The faces by path prefix, first match wins.
 FACES = (
     ("/n/", "module"),
+    ("/s/", "module"),  # the same telegrams, signed with the telegram hash
     ("/v/", "link"),
     ("/console", "console"),
     ("/sandbox", "sandbox"),

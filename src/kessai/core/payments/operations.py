@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kessai.core.context import Core, MerchantRef
 from kessai.core.payments import repository
 from kessai.core.payments.models import Payment, PaymentOperation
+from kessai.db.loop import pause
 from kessai.kit.errors import InProgress, KessaiError
 
 log = logging.getLogger("kessai.reconciler")
@@ -94,7 +95,7 @@ def waiting(attempt: Callable[[], T], settle_open: Callable[[], object]) -> T:
             settle_open()
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.02)
+            pause(0.02)  # on the event loop, the other telegrams run meanwhile
 
 
 def is_stale(op: PaymentOperation, now: datetime) -> bool:

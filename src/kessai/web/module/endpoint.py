@@ -10,19 +10,21 @@ every check has passed; the last check on `/s/` records the signature as used.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
 
 from kessai.core.context import Core, MerchantRef
 from kessai.core.merchants.access import HASH_PATH, Network
 from kessai.core.merchants.auth import Authenticator, MerchantIdentity
+from kessai.db import loop
 from kessai.kit.errors import AuthError, InvalidRequest, KessaiError
 from kessai.tls.server import peer_merchant_id
 from kessai.web.module import hashcheck
@@ -60,8 +62,22 @@ HANDLERS: dict[str, Handler] = {**KIND_HANDLERS, "200": request_file, "201": fil
 PAYMENT_TYPE_OF_KIND: dict[str, str | None] = {
     kind: _NON_CARD_KINDS.get(kind, "02") for kind in HANDLERS
 }
+# Where telegrams are posted: `/n/…`, and `/s/…` signed with the telegram hash (hashcheck.py).
+TELEGRAM_PREFIXES = ("/n/", "/s/")
 # Kinds whose refusals are written in their own framing, not name=value (§1.3).
 ERROR_ENCODERS: dict[str, Callable[[KessaiError], bytes]] = {"027": csv_error, "201": file_error}
+
+
+@dataclass
+class LoopCore:
+    """The core whose sessions suspend on the event loop (`kessai.db.loop`), set by the app's
+    lifespan on PostgreSQL; the card operations' telegrams then run on the loop, not in threads,
+    at most `slots` at once (as many as the request threads): each holds a pooled connection,
+    and more at once only lengthen each transaction and grow the pool past its size, where every
+    surplus connection is closed at check-in and opened again at the next checkout."""
+
+    core: Core | None = None
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
 
 @dataclass(frozen=True)
@@ -72,39 +88,54 @@ class TelegramFace:
     public_url: str | None = None
     # Whose X-Real-IP / X-Forwarded-For is believed for P015 (the console's trusted proxies).
     trusted_proxies: tuple[Network, ...] = ()
+    on_loop: LoopCore = field(default_factory=LoopCore)
 
-    async def handle(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The face as a bare ASGI app (`kessai.app` routes `/n/` and `/s/` here ahead of the
+        router): a telegram is a small form and a small answer, and Starlette's layers were a
+        measurable share of its cost (bench/README.md)."""
+        if scope["method"] not in ("POST", "GET", "HEAD"):
+            await _send(
+                send,
+                405,
+                b"Method Not Allowed",
+                b"text/plain; charset=utf-8",
+                [(b"allow", b"GET, HEAD, POST")],
+            )
+            return
         started = time.perf_counter()
-        body, too_large = await _read_capped(request, max_request_bytes(request.url.path))
-        peer = peer_merchant_id(request.scope)
-        address = client_address(request.scope, request.headers, self.trusted_proxies)
+        path = scope["path"]
+        body, too_large = await _read_capped(receive, max_request_bytes(path))
+        request = Request(scope)  # headers and base_url, parsed when asked for
         charset = "cp932"
         try:
             if too_large:
                 raise InvalidRequest("P009", field="request")
             raw = decode_request(
                 body=body,
-                query=request.scope.get("query_string", b""),
+                query=scope.get("query_string", b""),
                 content_type=request.headers.get("content-type"),
-                path=request.url.path,
-                max_bytes=max_request_bytes(request.url.path),
+                path=path,
+                max_bytes=max_request_bytes(path),
             )
             charset = charset_for_kind(raw.get("telegram_kind", ""))
             base_url = (self.public_url or str(request.base_url)).rstrip("/")
-            reply, meta = await run_in_threadpool(
-                self.process, raw, request.url.path, peer, base_url, address
-            )
+            address = client_address(scope, request.headers, self.trusted_proxies)
+            args = (raw, path, peer_merchant_id(scope), base_url, address)
+            loop_core = self.on_loop.core
+            if loop_core is not None and raw.get("telegram_kind") in PINNED_KINDS:
+                async with self.on_loop.slots:
+                    reply, meta = await loop.run(self.process, *args, loop_core)
+            else:
+                reply, meta = await run_in_threadpool(self.process, *args)
         except KessaiError as error:
             reply, meta = error_fields(error.code, error.detail), {"code": error.code}
         payload = reply if isinstance(reply, bytes) else encode_response(reply, charset=charset)
         _log(meta, started)
-        request.state.telegram = meta  # kind and code, for the metrics (kessai.observability)
+        scope.setdefault("state", {})["telegram"] = meta  # kind and code, for the metrics
         # Close after answering: PAYGENT's modules expect it, and HTTP/1.0 clients need it.
-        return Response(
-            payload,
-            status_code=200,
-            media_type=None,
-            headers={"content-type": content_type(charset), "connection": "close"},
+        await _send(
+            send, 200, payload, content_type(charset).encode("latin-1"), [(b"connection", b"close")]
         )
 
     def process(
@@ -114,12 +145,14 @@ class TelegramFace:
         peer: int | None,
         base_url: str = "",
         address: str = "",
+        loop_core: Core | None = None,
     ) -> tuple[Reply, dict[str, str]]:
+        """The telegram's answer and its log fields; on `loop_core` when run on the event loop."""
         kind = raw.get("telegram_kind", "")
         # Only checked values reach the log: any field of a bad request may hold a card number.
         meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
         try:
-            with self._core_for(kind) as core:
+            with self._core_for(kind, loop_core or self.core) as core:
                 telegram = replace(self._admit(core, raw, path, peer, address), base_url=base_url)
                 meta["merchant"] = str(telegram.merchant.id)
                 reply = HANDLERS[kind](core, telegram)
@@ -135,10 +168,11 @@ class TelegramFace:
         meta["code"] = _reply_code(reply)
         return reply, meta
 
-    def _core_for(self, kind: str) -> AbstractContextManager[Core]:
+    @staticmethod
+    def _core_for(kind: str, core: Core) -> AbstractContextManager[Core]:
         """The card operations' telegrams run on one pooled connection, credential check included
         (one checkout instead of one per transaction); the other kinds use the pool as they like."""
-        return self.core.pinned() if kind in PINNED_KINDS else nullcontext(self.core)
+        return core.pinned() if kind in PINNED_KINDS else nullcontext(core)
 
     def _admit(
         self, core: Core, raw: Mapping[str, str], path: str, peer: int | None, address: str
@@ -199,16 +233,30 @@ def _check_kind_and_path(kind: str, path: str) -> None:
         raise InvalidRequest("P004")
 
 
-async def _read_capped(request: Request, limit: int) -> tuple[bytes, bool]:
-    """The body, reading no more than `limit` (a 1 MB telegram is refused, not buffered)."""
+async def _read_capped(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The body, reading no more than `limit` (a 1 MB telegram is refused, not buffered).
+    ClientDisconnect when the client goes before the whole body has arrived."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit + 4:  # + trailing CRLFs some clients add
             return b"", True
         chunks.append(chunk)
-    return b"".join(chunks), False
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+async def _send(
+    send: Send, status: int, body: bytes, media: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", media), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _reply_code(reply: Reply) -> str:

@@ -1,0 +1,106 @@
+"""On PostgreSQL the card operations' telegrams run on the event loop (`kessai.db.loop`): their
+database I/O suspends the telegram, not the loop, and whatever else blocks leaves the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+
+from kessai.db import loop
+from kessai.web.module.endpoint import TelegramFace
+from tests.support.telegrams import OK_CARD, authorise, form_body, header, path_for, send
+
+
+@pytest.fixture
+def where_telegrams_ran(monkeypatch):
+    """Each telegram's kind, and whether its work ran on the event loop."""
+    seen: list[tuple[str, bool]] = []
+    original = TelegramFace.process
+
+    def process(self, raw, *args):
+        seen.append((raw.get("telegram_kind", ""), loop.on_loop()))
+        return original(self, raw, *args)
+
+    monkeypatch.setattr(TelegramFace, "process", process)
+    return seen
+
+
+def test_card_operations_run_on_the_loop_on_postgresql_only(
+    server, merchant, runtime, where_telegrams_ran
+):
+    payment_id = authorise(server, merchant, "LP1").fields["payment_id"]
+    assert send(server, merchant, "022", payment_id=payment_id).result == "0"
+    assert send(server, merchant, "094", payment_id=payment_id).result == "0"
+    on_postgresql = runtime.engine.dialect.name == "postgresql"
+    assert where_telegrams_ran == [("020", on_postgresql), ("022", on_postgresql), ("094", False)]
+
+
+def test_a_telegram_waiting_on_the_database_does_not_hold_the_others(server, merchant, runtime):
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("the loop path is PostgreSQL's")
+
+    # More telegrams at once than the loop's slots (4): each is answered, each its own payment.
+    async def many() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(path_for("020"), content=_body(merchant, f"LC{i}"))
+                    for i in range(12)
+                )
+            )
+
+    replies = asyncio.run(many())
+    ids = {r.text.split("payment_id=")[1].split("\r\n")[0] for r in replies}
+    assert all("result=0" in r.text for r in replies) and len(ids) == 12
+
+
+def test_other_methods_are_refused_with_405(server):
+    response = httpx.put(f"{server}{path_for('020')}", content=b"")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+def _body(merchant, trading_id: str) -> bytes:
+    return form_body(
+        header(
+            merchant,
+            "020",
+            trading_id=trading_id,
+            payment_amount=1000,
+            card_number=OK_CARD,
+            card_valid_term="1230",
+        )
+    )
+
+
+def test_blocking_calls_leave_the_loop_and_pauses_let_it_run():
+    """`blocking` runs on a worker thread under `loop.run`, in the caller's thread elsewhere;
+    `pause` there lets another task run meanwhile."""
+    here = threading.get_ident()
+    assert loop.blocking(threading.get_ident) == here  # not on the loop: called directly
+
+    async def main() -> tuple[int, list[str]]:
+        order: list[str] = []
+
+        def telegram() -> int:
+            ident = loop.blocking(threading.get_ident)
+            loop.pause(0.05)
+            order.append("telegram")
+            return ident
+
+        async def other() -> None:
+            await asyncio.sleep(0.01)
+            order.append("other")
+
+        ident, _ = await asyncio.gather(loop.run(telegram), other())
+        return ident, order
+
+    started = time.monotonic()
+    ident, order = asyncio.run(main())
+    assert ident != here
+    assert order == ["other", "telegram"]
+    assert time.monotonic() - started < 5
