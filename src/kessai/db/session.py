@@ -10,6 +10,7 @@ a telegram's credential check and its command's transactions cost one pool check
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -72,7 +73,12 @@ def pinned_sessions(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Se
         yield sessions
         return
     with bind.connect() as connection:
-        yield sessionmaker(connection, expire_on_commit=False)
+        pinned = copy.copy(_PINNED)  # not a new sessionmaker: each makes a class of its own
+        pinned.kw = {**_PINNED.kw, "bind": connection}
+        yield pinned
+
+
+_PINNED: sessionmaker[Session] = sessionmaker(expire_on_commit=False)
 
 
 def engine_of(sessions: sessionmaker[Session]) -> Engine:

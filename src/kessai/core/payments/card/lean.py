@@ -35,6 +35,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import configure_mappers
+from sqlalchemy.orm.base import manager_of_class
+
 from kessai.connectors.base import CardAcquirer, ConnectorResult, Outcome
 from kessai.core.context import Core, MerchantRef
 from kessai.core.ledger.postings import payment_move_entry
@@ -213,7 +216,7 @@ def _open(core: Core, merchant: MerchantRef, req: AuthorizeRequest) -> tuple[Pay
     row = run_statement(core.sessions, OPEN_AUTHORIZATION, values)
     if row is None:
         raise InProgress()
-    payment = Payment(
+    payment = _detached(
         id=int(row[0]),
         merchant_id=merchant.id,
         trading_id=req.trading_id,
@@ -396,7 +399,16 @@ def _payment_of(row: dict[str, Any]) -> Payment:
     for name in stamps:
         if values[name] is not None:
             values[name] = datetime.fromisoformat(str(values[name])).astimezone(UTC)
-    return Payment(**values)
+    return _detached(**values)
+
+
+def _detached(**values: Any) -> Payment:
+    """A `Payment` holding `values`, attached to no session: its columns are written straight
+    into the instance (no per-attribute events; the constructor cost ~4 % of a telegram's CPU)."""
+    configure_mappers()  # at once when done; the attributes need their mapper set up
+    payment: Payment = manager_of_class(Payment).new_instance()
+    payment.__dict__.update(values)
+    return payment
 
 
 _PAYMENT_COLUMNS = tuple(column.key for column in Payment.__table__.columns)
