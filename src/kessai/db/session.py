@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,6 +113,9 @@ def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -
     server dropped is invalidated, so the pool replaces it; the error reaches the caller. The
     engine's cursor events fire as for any statement (instrumentation and tests see it)."""
     assert not connection.in_transaction(), "one_statement runs between transactions"
+    driver = connection.connection.driver_connection
+    if isinstance(driver, psycopg.AsyncConnection):  # a telegram on the event loop
+        return _one_statement_on_loop(connection, driver, sql, params)
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
     dbapi.autocommit = True
@@ -125,3 +129,35 @@ def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -
     finally:
         if not dbapi.closed:
             dbapi.autocommit = False
+
+
+def _one_statement_on_loop(
+    connection: Connection,
+    driver: psycopg.AsyncConnection[Any],
+    sql: str,
+    params: Mapping[str, Any],
+) -> Any:
+    """`one_statement` on an async psycopg connection (`kessai.db.loop`): the whole exchange
+    (autocommit on, the statement, its row, autocommit off) is one suspension of the telegram,
+    straight on the driver, not four through SQLAlchemy's adapter."""
+    from sqlalchemy.util.concurrency import await_
+
+    async def exchange() -> Any:
+        await driver.set_autocommit(True)
+        try:
+            cursor = driver.cursor()
+            dispatch = connection.dispatch
+            dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+            await cursor.execute(sql, params)
+            dispatch.after_cursor_execute(connection, cursor, sql, params, None, False)
+            return await cursor.fetchone() if cursor.description else None
+        finally:
+            if not driver.closed:
+                await driver.set_autocommit(False)
+
+    try:
+        return await_(exchange())
+    except Exception:
+        if driver.closed:
+            connection.invalidate()
+        raise
