@@ -404,7 +404,7 @@ def _payment_of(row: dict[str, Any]) -> Payment:
 
 def _detached(**values: Any) -> Payment:
     """A `Payment` holding `values`, attached to no session: its columns are written straight
-    into the instance (no per-attribute events; the constructor cost ~4 % of a telegram's CPU)."""
+    into the instance, without the constructor's per-attribute events (3.4 against 16.6 µs)."""
     configure_mappers()  # at once when done; the attributes need their mapper set up
     payment: Payment = manager_of_class(Payment).new_instance()
     payment.__dict__.update(values)
