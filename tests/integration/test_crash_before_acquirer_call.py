@@ -9,8 +9,10 @@ production merchant's acquirer simulator over HTTP. The dying process is `tests.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -268,3 +270,75 @@ def test_one_payment_the_reconciler_cannot_settle_does_not_stop_the_others(
     [settled] = payments_of(crash_runtime, sandbox, "KILL-AFTER")
     assert settled.status == "11"
     assert f"payment {unanswered.id}" in log_file.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["020", "022"])
+def test_a_card_telegram_killed_inside_the_server_is_settled_by_the_worker(
+    crash_runtime, crash_server, shop, clock, kind
+):
+    """The same crash inside `kessai serve`'s app: on PostgreSQL the card telegrams run on the
+    event loop (`kessai.db.loop`), and their write-ahead row must be there for the worker."""
+    trading_id = f"KILL7{kind}"
+    payment_id = ""
+    if kind == "022":
+        payment_id = authorise(crash_server, shop, trading_id)["payment_id"]
+    port = _free_port()
+    dying = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.dying_core", "serve", str(port)],
+        cwd=ROOT,
+        env=_env_of(crash_runtime),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_up(port, dying)
+        with pytest.raises(httpx.TransportError):  # the server died mid-telegram
+            if kind == "020":
+                authorise(f"http://127.0.0.1:{port}", shop, trading_id)
+            else:
+                send(f"http://127.0.0.1:{port}", shop, "022", payment_id=payment_id)
+        assert dying.wait(timeout=30) == -9, dying.stderr.read() if dying.stderr else ""
+    finally:
+        dying.kill()
+        dying.wait()
+
+    [payment] = payments_of(crash_runtime, shop, trading_id)
+    operation = "authorize" if kind == "020" else "capture"
+    assert operations_of(crash_runtime, payment.id)[-1] == (operation, "sending")
+    clock.advance(PAST_STALE)
+    run_periodic_jobs(crash_runtime.core, crash_runtime.settings)
+
+    [payment] = payments_of(crash_runtime, shop, trading_id)
+    assert operations_of(crash_runtime, payment.id)[-1] == (operation, "not_sent")
+    final = "11" if kind == "020" else "20"  # refused; or as it was, the capture never sent
+    assert payment.status == final
+    assert notified_statuses(crash_runtime, payment.id)[-1] == final
+
+
+def _env_of(runtime: Runtime) -> dict[str, str]:
+    settings = runtime.settings
+    return {
+        **os.environ,
+        "KESSAI_HOME": str(settings.home),
+        "KESSAI_DATABASE_URL": str(settings.database_url),
+        "KESSAI_ACQUIRER_URL": str(settings.acquirer_url),
+        "KESSAI_LOG_LEVEL": "WARNING",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the dying server did not start")

@@ -8,6 +8,9 @@ OPERATION is ``authorize`` (REF: the trading_id), ``capture``/``void``/``refund`
 payment_id), or ``approve`` (REF: a carrier payment_id the buyer approves; the carrier is the one
 that dies). Exit status -9 means the hook fired; anything else is a broken test.
 
+``serve PORT`` serves the gateway's app with the same hook, so a telegram sent to it dies inside
+the server, on the path the server runs it.
+
 ``close`` (REF: ``POINT@YYYY-MM-DD``) runs ``kessai settle close MERCHANT_ID --through DATE --json``
 in this process, as an operator would, and dies inside the close's transaction at POINT, watched
 through SQLAlchemy's engine events (no hook in the close itself): ``claimed`` just after the UPDATE
@@ -83,7 +86,27 @@ def close_and_die(merchant_id: str, ref: str) -> None:
     kessai(["settle", "close", merchant_id, "--through", through, "--json"], standalone_mode=False)
 
 
+def serve_and_die(port: str) -> None:
+    """The gateway's app under uvicorn on 127.0.0.1:PORT, its acquirer and carrier the kill hook:
+    a telegram dies on whichever path the server runs it (on PostgreSQL, the card operations on
+    the event loop, `kessai.db.loop`)."""
+    import uvicorn
+
+    from kessai.app import create_app
+
+    runtime = build_runtime(Settings())
+    runtime.core = replace(
+        runtime.core,
+        acquirer_for=lambda _merchant: DiesWhenCalled(),
+        carrier_for=lambda _merchant: DiesWhenCalled(),
+    )
+    uvicorn.run(create_app(runtime), host="127.0.0.1", port=int(port), log_level="warning")
+
+
 def main(operation: str, merchant_id: str, mode: str, ref: str) -> None:
+    if operation == "serve":
+        serve_and_die(merchant_id)
+        sys.exit("the fault hook never fired")
     if operation == "close":
         close_and_die(merchant_id, ref)
         sys.exit("the fault hook never fired")
@@ -108,4 +131,4 @@ def main(operation: str, merchant_id: str, mode: str, ref: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main(*sys.argv[1:], *[""] * (5 - len(sys.argv)))
