@@ -68,19 +68,11 @@ def shop(request: pytest.FixtureRequest, crash_runtime: Runtime) -> NewMerchant:
 
 def die_during(runtime: Runtime, shop: NewMerchant, operation: str, ref: str) -> None:
     """Run `operation` in a process of its own that is killed just before the acquirer call."""
-    settings = runtime.settings
-    env = {
-        **os.environ,
-        "KESSAI_HOME": str(settings.home),
-        "KESSAI_DATABASE_URL": str(settings.database_url),
-        "KESSAI_ACQUIRER_URL": str(settings.acquirer_url),
-        "KESSAI_LOG_LEVEL": "WARNING",
-    }
     args = [operation, str(shop.merchant_id), shop.mode, ref]
     done = subprocess.run(
         [sys.executable, "-m", "tests.support.dying_core", *args],
         cwd=ROOT,
-        env=env,
+        env=_env_of(runtime),
         capture_output=True,
         timeout=60,
         check=False,
@@ -316,6 +308,7 @@ def test_a_card_telegram_killed_inside_the_server_is_settled_by_the_worker(
 
 
 def _env_of(runtime: Runtime) -> dict[str, str]:
+    """The gateway's environment for a dying process of its own (`tests.support.dying_core`)."""
     settings = runtime.settings
     return {
         **os.environ,
