@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -107,6 +107,7 @@ class TelegramFace:
         path = scope["path"]
         body, too_large = await _read_capped(receive, max_request_bytes(path))
         request = Request(scope)  # headers and base_url, parsed when asked for
+        public_url = self.public_url
         charset = "cp932"
         try:
             if too_large:
@@ -119,9 +120,12 @@ class TelegramFace:
                 max_bytes=max_request_bytes(path),
             )
             charset = charset_for_kind(raw.get("telegram_kind", ""))
-            base_url = (self.public_url or str(request.base_url)).rstrip("/")
+
+            def origin() -> str:
+                return (public_url or str(request.base_url)).rstrip("/")
+
             address = client_address(scope, request.headers, self.trusted_proxies)
-            args = (raw, path, peer_merchant_id(scope), base_url, address)
+            args = (raw, path, peer_merchant_id(scope), origin, address)
             loop_core = self.on_loop.core
             if loop_core is not None and raw.get("telegram_kind") in PINNED_KINDS:
                 async with self.on_loop.slots:
@@ -143,7 +147,7 @@ class TelegramFace:
         raw: Mapping[str, str],
         path: str,
         peer: int | None,
-        base_url: str = "",
+        origin: Callable[[], str] = str,
         address: str = "",
         loop_core: Core | None = None,
     ) -> tuple[Reply, dict[str, str]]:
@@ -153,7 +157,7 @@ class TelegramFace:
         meta = {"kind": kind if kind.isalnum() and len(kind) <= 3 else "?", "merchant": ""}
         try:
             with self._core_for(kind, loop_core or self.core) as core:
-                telegram = replace(self._admit(core, raw, path, peer, address), base_url=base_url)
+                telegram = self._admit(core, raw, path, peer, address, origin)
                 meta["merchant"] = str(telegram.merchant.id)
                 reply = HANDLERS[kind](core, telegram)
         except KessaiError as error:
@@ -175,7 +179,13 @@ class TelegramFace:
         return core.pinned() if kind in PINNED_KINDS else nullcontext(core)
 
     def _admit(
-        self, core: Core, raw: Mapping[str, str], path: str, peer: int | None, address: str
+        self,
+        core: Core,
+        raw: Mapping[str, str],
+        path: str,
+        peer: int | None,
+        address: str,
+        origin: Callable[[], str],
     ) -> Telegram:
         mode = path_mode(path)
         certified = self.require_client_cert and mode != HASH_PATH
@@ -195,7 +205,8 @@ class TelegramFace:
         fields = validate(raw, REQUEST_SPECS[kind])
         if mode == HASH_PATH:
             self._check_signature(core, identity, hashcheck.signature(kind, raw, fields), raw)
-        return Telegram(kind=kind, merchant=MerchantRef.of(identity), fields=fields, raw=raw)
+        merchant = MerchantRef.of(identity)
+        return Telegram(kind=kind, merchant=merchant, fields=fields, raw=raw, origin=origin)
 
     def _check_signature(
         self,
