@@ -57,6 +57,7 @@ bench: install ## Throughput and latency figures: authorisations, notices, conso
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/console_search.py
 	$(BIN)/python bench/link_page.py
+	$(BIN)/python bench/driver.py
 
 clean: ## Remove the virtualenv and local state (var/ holds the demo database and keys!)
 	rm -rf $(VENV) var
