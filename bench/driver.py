@@ -2,23 +2,20 @@
 
 A card telegram on PostgreSQL (`kessai.db.loop`) checks out one connection and sends two
 one-statement transactions (`kessai.db.session.one_statement`). This script sends the same pattern
-from one process on uvloop, N clients at once, three ways, and prints the client's CPU per telegram
+from one process on uvloop, N clients at once, four ways, and prints the client's CPU per telegram
 (`time.process_time`: this process only, not the database server's):
 
-- **gateway**: the gateway's own code: `loop.run` (a greenlet), a checkout from the loop engine's
-  pool (`loop_engine`, SQLAlchemy over async psycopg), and `one_statement` twice;
-- **psycopg**: async psycopg alone, one connection per client kept in autocommit: the floor of the
-  driver the gateway uses;
-- **asyncpg**: asyncpg, one connection per client (`fetchrow`, its statement cache);
-- **gateway on asyncpg**: the gateway's way (greenlet, the loop engine's pool, the engine's cursor
-  events) with the loop engine on SQLAlchemy's asyncpg dialect and each statement a `fetchrow` on
-  the driver: what moving the card telegrams' engine to asyncpg would save.
+- **gateway, asyncpg**: the gateway's own code (`loop.run`, a greenlet; a checkout from the loop
+  engine's pool, `loop_engine`; `one_statement` twice), on asyncpg, as for a plain URL;
+- **gateway, psycopg**: the same code where the URL carries a libpq option asyncpg does not read,
+  so that the loop engine stays on async psycopg;
+- **asyncpg alone** and **psycopg alone**: the drivers with one connection per client and nothing
+  around them (psycopg kept in autocommit): the floor of each.
 
 The statement has the parameter types of `OPEN_AUTHORIZATION` (bigint, integer, text, bytea, json,
 timestamptz: 16 parameters) and returns one JSON row, like the lean statements, but writes nothing:
 the figure is the driver's, not the storage's.
 
-    .venv/bin/pip install -e '.[bench]'   # asyncpg, for the third column only
     .venv/bin/python bench/driver.py --telegrams 6000 --clients 4 --rounds 3
 """
 
@@ -34,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import psycopg
 import uvloop
 from sqlalchemy.engine import Connection
@@ -96,8 +94,8 @@ async def clocked(name: str, clients: list[Telegram], telegrams: int) -> tuple[s
     return name, cpu / done * 1e6, done / wall
 
 
-async def gateway_clients(dsn: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
-    engine = loop.loop_engine(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
+async def gateway_clients(url: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
+    engine = loop.loop_engine(url)
     assert engine is not None
 
     def telegram(n: int) -> None:
@@ -108,6 +106,15 @@ async def gateway_clients(dsn: str, count: int) -> tuple[list[Telegram], Callabl
         await loop.run(telegram, n)
 
     return [send] * count, engine.dispose
+
+
+async def gateway_asyncpg(dsn: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
+    return await gateway_clients(dsn.replace("postgresql://", "postgresql+psycopg://", 1), count)
+
+
+async def gateway_psycopg(dsn: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
+    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    return await gateway_clients(f"{url}?application_name=bench-driver", count)
 
 
 def two_statements(connection: Connection, n: int) -> None:
@@ -135,8 +142,6 @@ async def psycopg_clients(dsn: str, count: int) -> tuple[list[Telegram], Callabl
 
 
 async def asyncpg_clients(dsn: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
-    import asyncpg  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
     conns = [await asyncpg.connect(dsn) for _ in range(count)]
 
     def client(conn: Any) -> Telegram:
@@ -154,46 +159,13 @@ async def asyncpg_clients(dsn: str, count: int) -> tuple[list[Telegram], Callabl
     return [client(conn) for conn in conns], close
 
 
-async def gateway_asyncpg_clients(dsn: str, count: int) -> tuple[list[Telegram], Callable[[], Any]]:
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.util.concurrency import await_
-
-    from kessai.db.session import engine_options
-
-    options = {**engine_options(), "connect_args": {"timeout": 10}}  # asyncpg's name for it
-    engine = create_async_engine(
-        dsn.replace("postgresql://", "postgresql+asyncpg://", 1), **options
-    )
-
-    def telegram(n: int) -> None:
-        with engine.sync_engine.connect() as connection:
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            for _ in range(2):
-                values = params(n)
-                dispatch = connection.dispatch
-                dispatch.before_cursor_execute(connection, None, SQL, values, None, False)
-                await_(driver.fetchrow(POSITIONAL, *(values[name] for name in NAMES)))
-                dispatch.after_cursor_execute(connection, None, SQL, values, None, False)
-
-    async def send(n: int) -> None:
-        await loop.run(telegram, n)
-
-    return [send] * count, engine.dispose
-
-
 async def main(options: argparse.Namespace) -> int:
     ways: list[tuple[str, Callable[[str, int], Awaitable[tuple[list[Telegram], Any]]]]] = [
-        ("gateway", gateway_clients),
-        ("psycopg", psycopg_clients),
+        ("gateway, asyncpg", gateway_asyncpg),
+        ("gateway, psycopg", gateway_psycopg),
+        ("asyncpg alone", asyncpg_clients),
+        ("psycopg alone", psycopg_clients),
     ]
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError:
-        print("asyncpg is not installed (pip install -e '.[bench]'): its column is left out")
-    else:
-        ways.append(("asyncpg", asyncpg_clients))
-        ways.append(("gateway on asyncpg", gateway_asyncpg_clients))
     cpu: dict[str, list[float]] = {name: [] for name, _ in ways}
     rate: dict[str, list[float]] = {name: [] for name, _ in ways}
     for round_ in range(1, options.rounds + 1):
@@ -211,10 +183,10 @@ async def main(options: argparse.Namespace) -> int:
                 f"telegram, {per_second:.0f} telegrams/s",
                 flush=True,
             )
-    base = statistics.median(cpu["gateway"])
+    base = statistics.median(cpu["gateway, asyncpg"])
     print()
     print(f"One telegram = one checkout + 2 one-statement transactions; {options.clients} clients")
-    print(f"{'way':18} {'us CPU/telegram':>16} {'x gateway':>10} {'telegrams/s':>12}  (medians)")
+    print(f"{'way':18} {'us CPU/telegram':>16} {'x first':>10} {'telegrams/s':>12}  (medians)")
     for name, _ in ways:
         median = statistics.median(cpu[name])
         print(

@@ -1,11 +1,12 @@
-"""Card telegrams on the event loop: synchronous code whose database I/O is async psycopg.
+"""Card telegrams on the event loop: synchronous code whose database I/O is asyncpg.
 
 A telegram's code is synchronous (the ORM, the lean statements, the credential check). In a thread,
 each telegram costs a hop from the event loop to the pool and back, and the threads contend for the
 GIL (bench/README.md: the hop alone was 10 % of the server's CPU). Here the same code runs in a
 greenlet on the event loop (`run`, SQLAlchemy's `greenlet_spawn`), its sessions bound to an engine
-whose driver is psycopg's `AsyncConnection`: every statement suspends the telegram, not the loop, and
-other telegrams run meanwhile. It is how SQLAlchemy's own asyncio layer runs the ORM.
+whose driver is asyncpg (async psycopg for URLs asyncpg cannot read, `loop_engine`): every statement
+suspends the telegram, not the loop, and other telegrams run meanwhile. It is how SQLAlchemy's own
+asyncio layer runs the ORM.
 
 Anything else that blocks must leave the loop while on it: a network connector (`OffLoop`) and a
 wait (`pause`). Both behave as before in a thread (the worker, files, the CLI).
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
 from anyio import to_thread
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -35,13 +37,34 @@ T = TypeVar("T")
 
 def loop_engine(url: str) -> AsyncEngine | None:
     """An engine for code run by `run` on this event loop; None where the database has no async
-    driver here (SQLite)."""
+    driver here (SQLite). asyncpg where it reads the URL as libpq would (`ASYNCPG_OPTIONS`): its
+    statements cost the telegram half the client CPU of psycopg's (bench/driver.py). Any other
+    URL option keeps async psycopg, which reads every libpq option."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
-    return create_async_engine(
-        parsed.set(drivername="postgresql+psycopg_async"), **engine_options()
-    )
+    if not set(parsed.query) <= ASYNCPG_OPTIONS:
+        return create_async_engine(
+            parsed.set(drivername="postgresql+psycopg_async"), **engine_options()
+        )
+    # asyncpg parses the URL itself, libpq's way (sslmode, sslrootcert…); SQLAlchemy's dialect
+    # would hand each option to asyncpg.connect as a keyword, which refuses `sslmode`.
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    options = engine_options()
+    timeout = options.pop("connect_args")["connect_timeout"]
+
+    async def connect() -> Any:
+        return await asyncpg.connect(dsn, timeout=timeout)
+
+    return create_async_engine("postgresql+asyncpg://", async_creator=connect, **options)
+
+
+# The URL options asyncpg's own parser reads as libpq does (asyncpg.connect's `dsn`); it would
+# send any other as a server setting, which the server refuses.
+ASYNCPG_OPTIONS = frozenset(
+    {"host", "port", "user", "password", "dbname", "database", "passfile"}
+    | {"sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslpassword"}
+)
 
 
 async def run(fn: Callable[..., T], /, *args: Any) -> T:

@@ -11,10 +11,13 @@ a telegram's credential check and its command's transactions cost one pool check
 from __future__ import annotations
 
 import copy
+import functools
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,13 +111,16 @@ def execute_seen(connection: Connection, sql: str, params: Mapping[str, Any]) ->
 
 def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -> Any:
     """Run `sql` (psycopg's %(name)s parameters) as a transaction of its own in autocommit: one
-    round trip, no BEGIN, no COMMIT (PostgreSQL makes a single statement atomic). psycopg prepares
-    it from its fifth use on the connection. Returns the first row, or None. A connection the
-    server dropped is invalidated, so the pool replaces it; the error reaches the caller. The
-    engine's cursor events fire as for any statement (instrumentation and tests see it)."""
+    round trip, no BEGIN, no COMMIT (PostgreSQL makes a single statement atomic). The driver keeps
+    it prepared (psycopg from its fifth use on the connection, asyncpg at once). Returns the first
+    row, or None. A connection the server dropped is invalidated, so the pool replaces it; the
+    error reaches the caller. The engine's cursor events fire as for any statement
+    (instrumentation and tests see it)."""
     assert not connection.in_transaction(), "one_statement runs between transactions"
     driver = connection.connection.driver_connection
-    if isinstance(driver, psycopg.AsyncConnection):  # a telegram on the event loop
+    if isinstance(driver, asyncpg.Connection):  # a telegram on the event loop (kessai.db.loop)
+        return _one_statement_on_asyncpg(connection, driver, sql, params)
+    if isinstance(driver, psycopg.AsyncConnection):  # the same, for URLs asyncpg cannot take
         return _one_statement_on_loop(connection, driver, sql, params)
     dbapi = connection.connection.dbapi_connection
     assert dbapi is not None
@@ -129,6 +135,37 @@ def one_statement(connection: Connection, sql: str, params: Mapping[str, Any]) -
     finally:
         if not dbapi.closed:
             dbapi.autocommit = False
+
+
+def _one_statement_on_asyncpg(
+    connection: Connection, driver: Any, sql: str, params: Mapping[str, Any]
+) -> Any:
+    """`one_statement` on asyncpg, straight on the driver: outside a transaction asyncpg runs a
+    statement in autocommit, so the exchange is the statement and its row, one suspension."""
+    from sqlalchemy.util.concurrency import await_
+
+    text, names = _positional(sql)
+    dispatch = connection.dispatch
+    dispatch.before_cursor_execute(connection, None, sql, params, None, False)
+    try:
+        row = await_(driver.fetchrow(text, *[params[name] for name in names]))
+    except Exception:
+        if driver.is_closed():
+            connection.invalidate()
+        raise
+    dispatch.after_cursor_execute(connection, None, sql, params, None, False)
+    return row
+
+
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@functools.lru_cache(maxsize=64)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with asyncpg's $1, $2… for psycopg's %(name)s, and the names in their order."""
+    names = tuple(dict.fromkeys(_PARAMETER.findall(sql)))
+    number = {name: f"${index}" for index, name in enumerate(names, 1)}
+    return _PARAMETER.sub(lambda match: number[match[1]], sql).replace("%%", "%"), names
 
 
 def _one_statement_on_loop(
