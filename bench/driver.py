@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ import uvloop
 from sqlalchemy.engine import Connection
 
 from kessai.db import loop
-from kessai.db.session import one_statement
+from kessai.db.session import _positional, one_statement
 
 SQL = """\
 SELECT json_build_object(
@@ -52,8 +51,7 @@ SELECT json_build_object(
   'file_line_id', CAST(%(file_line_id)s AS bigint), 'created_at', CAST(%(now)s AS timestamptz)
 ) AS payment"""
 
-NAMES = tuple(dict.fromkeys(re.findall(r"%\((\w+)\)s", SQL)))
-POSITIONAL = re.sub(r"%\((\w+)\)s", lambda m: f"${NAMES.index(m[1]) + 1}", SQL)
+POSITIONAL, NAMES = _positional(SQL)  # asyncpg's $n, as the gateway sends its statements
 
 
 def params(n: int) -> dict[str, Any]:
